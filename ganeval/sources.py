@@ -1,0 +1,269 @@
+"""Every accepted input turned into one stream of uint8 NCHW RGB batches, with every input check and its message.
+
+Accepted sources: a folder of images (png/jpg/jpeg/bmp/webp, recursive, sorted by relative path), an
+`.npy`/`.npz` file, a numpy array or torch tensor (NHWC or NCHW; uint8 0-255, or float with an explicit
+`value_range`, which uint8 input ignores), an iterable of such batches, or a generator callable
+`fn(batch_size) -> batch` together with `num_images`. Grayscale is expanded to RGB; an alpha channel is
+dropped with a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganeval.errors import GanevalInputError
+from ganeval.progress import Progress
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+ImageSource = str | os.PathLike | np.ndarray | torch.Tensor | Iterable | Callable[[int], Any]
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to compute on: the given one, else CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GanevalInputError(f"--device {device} asked for, but no CUDA device is available here")
+    return device
+
+
+def list_image_files(folder: Path, name: str) -> list[Path]:
+    """All image files below `folder`, sorted by relative path; hidden files are skipped, other files refused."""
+    if not folder.is_dir():
+        raise GanevalInputError(f"{name}: {folder} is not a folder")
+    files, others = [], []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        (files if path.suffix.lower() in IMAGE_EXTENSIONS else others).append(path)
+    if others:
+        raise GanevalInputError(
+            f"{name}: {others[0]} is not an image file (accepted: {', '.join(IMAGE_EXTENSIONS)}); "
+            f"move it out of {folder}" + (f" (and {len(others) - 1} more like it)" if len(others) > 1 else ""))
+    if not files:
+        raise GanevalInputError(f"{name}: folder {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return files
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file as uint8 HWC RGB; grayscale expanded, alpha dropped (with a warning)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = image.mode
+            if mode == "P":
+                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+                mode = image.mode
+            if mode in ("RGBA", "LA", "PA"):
+                warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
+                image = image.convert("RGB" if mode != "LA" else "L")
+            elif mode not in ("RGB", "L"):
+                if mode.startswith("I") or mode == "F":
+                    raise GanevalInputError(f"{path}: {mode} images (16/32-bit) are not supported; use 8-bit")
+                image = image.convert("RGB")
+            pixels = np.asarray(image, dtype=np.uint8)
+    except GanevalInputError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise GanevalInputError(f"{path}: cannot read this image ({error})") from None
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    return pixels
+
+
+def _layout_nchw(array_shape: tuple[int, ...], name: str) -> bool:
+    """Whether a 4-D array is NCHW (else NHWC), from where its 1/3/4-sized channel axis stands."""
+    if len(array_shape) != 4:
+        raise GanevalInputError(f"{name}: expected a 4-D image array (NHWC or NCHW), got shape {array_shape}")
+    if array_shape[3] in (1, 3, 4):
+        return False
+    if array_shape[1] in (1, 3, 4):
+        return True
+    raise GanevalInputError(f"{name}: shape {array_shape} has no channel axis of size 1, 3 or 4 "
+                            "(expected NHWC or NCHW)")
+
+
+def to_uint8_rgb(batch: np.ndarray | torch.Tensor, *, value_range: tuple[float, float] | None,
+                 device: torch.device, name: str) -> torch.Tensor:
+    """One batch (NHWC/NCHW, uint8 or float in `value_range`, 1/3/4 channels) as uint8 NCHW RGB on `device`."""
+    if isinstance(batch, np.ndarray):
+        batch = torch.from_numpy(np.ascontiguousarray(batch))
+    if not isinstance(batch, torch.Tensor):
+        raise GanevalInputError(f"{name}: a batch must be a numpy array or torch tensor, got {type(batch).__name__}")
+    if batch.ndim == 3:
+        batch = batch[:, None]  # N, H, W grayscale
+    batch = batch if _layout_nchw(tuple(batch.shape), name) else batch.permute(0, 3, 1, 2)
+    if batch.dtype.is_floating_point:  # uint8 is always 0-255; value_range describes float images only
+        if value_range is None:
+            raise GanevalInputError(f"{name}: float images need an explicit value_range, e.g. (-1, 1) or (0, 1)")
+        if not torch.isfinite(batch).all():
+            raise GanevalInputError(f"{name}: images contain NaN or inf (a diverged generator?)")
+        low, high = value_range
+        batch = ((batch.float() - low) * (255.0 / (high - low))).round().clamp(0, 255).to(torch.uint8)
+    elif batch.dtype != torch.uint8:
+        raise GanevalInputError(f"{name}: images must be uint8 or float, got {batch.dtype}")
+    channels = batch.shape[1]
+    if channels == 4:
+        warnings.warn(f"{name}: alpha channel dropped", stacklevel=2)
+        batch = batch[:, :3]
+    elif channels == 1:
+        batch = batch.expand(-1, 3, -1, -1)
+    return batch.to(device, non_blocking=True).contiguous()
+
+
+class ImageBatches:
+    """A one-pass stream of uint8 NCHW RGB batches on `device`, with the set's size and resolution known upfront."""
+
+    def __init__(self, first: torch.Tensor, rest: Iterator[torch.Tensor], num_images: int | None, name: str,
+                 min_size: int, progress: bool) -> None:
+        self.name = name
+        self.num_images = num_images
+        self.height, self.width = int(first.shape[2]), int(first.shape[3])
+        self.device = first.device
+        self._first, self._rest = first, rest
+        self._progress = progress
+        if min(self.height, self.width) < min_size:
+            raise GanevalInputError(f"{name}: images are {self.height}×{self.width}, but this metric needs at "
+                                    f"least {min_size}×{min_size}")
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        bar = Progress(self.num_images, self.name, enabled=None if self._progress else False)
+        count = 0
+        batch: torch.Tensor | None = self._first
+        while batch is not None:
+            if tuple(batch.shape[2:]) != (self.height, self.width):
+                raise GanevalInputError(f"{self.name}: a batch of {batch.shape[2]}×{batch.shape[3]} images follows "
+                                        f"{self.height}×{self.width} ones; all images in a set must have one size")
+            if self.num_images is not None:
+                batch = batch[: self.num_images - count]
+            count += batch.shape[0]
+            bar.update(batch.shape[0])
+            yield batch
+            if self.num_images is not None and count >= self.num_images:
+                break
+            batch = next(self._rest, None)
+        bar.close()
+        if self.num_images is not None and count < self.num_images:
+            raise GanevalInputError(f"{self.name}: asked for {self.num_images} images (--num-images) but the source "
+                                    f"ended after {count}")
+
+
+def _folder_batches(files: list[Path], batch_size: int, device: torch.device, name: str) -> Iterator[torch.Tensor]:
+    """Decode files in background threads (PIL releases the GIL), one batch ahead, checking sizes."""
+    first_shape: tuple[int, ...] | None = None
+    with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2))) as pool:
+        chunks = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
+        pending = [pool.map(read_image, chunk) for chunk in chunks[:2]]
+        for index, chunk in enumerate(chunks):
+            images = list(pending[index])
+            if index + 2 < len(chunks):
+                pending.append(pool.map(read_image, chunks[index + 2]))
+            pending[index] = None  # type: ignore[call-overload]  # release decoded images
+            for path, image in zip(chunk, images):
+                if first_shape is None:
+                    first_shape, first_path = image.shape, path
+                elif image.shape != first_shape:
+                    raise GanevalInputError(
+                        f"{name}: {path} is {image.shape[0]}×{image.shape[1]} but {first_path} is "
+                        f"{first_shape[0]}×{first_shape[1]}; all images in a set must have one size")
+            yield torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
+
+
+def _load_array_file(path: Path, name: str) -> np.ndarray:
+    """The image array held by an `.npy` file or an `.npz` with one array (or an `images` array)."""
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, mmap_mode="r")
+        with np.load(path) as archive:
+            keys = list(archive.keys())
+            if "images" in keys:
+                return archive["images"]
+            if len(keys) == 1:
+                return archive[keys[0]]
+    except (OSError, ValueError) as error:
+        raise GanevalInputError(f"{name}: cannot read {path} ({error})") from None
+    raise GanevalInputError(f"{name}: {path} holds arrays {keys}; name the image array 'images'")
+
+
+def open_images(source: ImageSource, *, name: str = "images", num_images: int | None = None,
+                batch_size: int = 64, value_range: tuple[float, float] | None = None,
+                device: str | torch.device | None = None, min_size: int = 1,
+                progress: bool = False) -> ImageBatches:
+    """Open any accepted source as a checked stream of uint8 NCHW RGB batches (see the module docstring)."""
+    if batch_size < 1:
+        raise GanevalInputError(f"batch_size must be at least 1, got {batch_size}")
+    if num_images is not None and num_images < 1:
+        raise GanevalInputError(f"num_images must be at least 1, got {num_images}")
+    if isinstance(source, torch.Tensor) and device is None:
+        device = source.device
+    device = resolve_device(device)
+
+    def convert(batch: Any) -> torch.Tensor:
+        return to_uint8_rgb(batch, value_range=value_range, device=device, name=name)
+
+    def check_count(available: int) -> int:
+        if num_images is not None and num_images > available:
+            raise GanevalInputError(f"asked for {num_images} images (--num-images) but {name} holds {available}")
+        return available if num_images is None else num_images
+
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise GanevalInputError(f"{name}: {path} does not exist")
+        if path.is_dir():
+            files = list_image_files(path, name)
+            total = check_count(len(files))
+            batches = _folder_batches(files[:total], batch_size, device, f"{name} ({path})")
+            return ImageBatches(next(batches), batches, total, f"{name} ({path})", min_size, progress)
+        if path.suffix.lower() in (".npy", ".npz"):
+            source = _load_array_file(path, name)
+            name = f"{name} ({path})"
+        else:
+            raise GanevalInputError(f"{name}: {path} is neither a folder nor an .npy/.npz file")
+
+    if isinstance(source, (np.ndarray, torch.Tensor)):
+        if source.ndim not in (3, 4) or source.shape[0] == 0:
+            raise GanevalInputError(f"{name}: expected a non-empty N×H×W(×C) image array, got shape "
+                                    f"{tuple(source.shape)}")
+        total = check_count(int(source.shape[0]))
+        array = source
+        batches = (convert(array[i:i + batch_size]) for i in range(0, total, batch_size))
+        return ImageBatches(next(batches), batches, total, name, min_size, progress)
+
+    if callable(source):
+        if num_images is None:
+            raise GanevalInputError(f"{name}: a generator callable needs num_images (how many images to draw)")
+        generator = source
+
+        def generated() -> Iterator[torch.Tensor]:
+            remaining = num_images
+            while remaining > 0:
+                with torch.no_grad():
+                    batch = convert(generator(min(batch_size, remaining)))
+                remaining -= batch.shape[0]
+                yield batch
+
+        batches = generated()
+        return ImageBatches(next(batches), batches, num_images, name, min_size, progress)
+
+    if isinstance(source, Iterable):
+        batches = (convert(batch) for batch in source)
+        first = next(batches, None)
+        if first is None:
+            raise GanevalInputError(f"{name}: the iterable of batches is empty")
+        return ImageBatches(first, batches, num_images, name, min_size, progress)
+
+    raise GanevalInputError(f"{name}: cannot read images from a {type(source).__name__}; give a folder, an "
+                            ".npy/.npz file, an array or tensor, an iterable of batches, or a generator callable")

@@ -1,0 +1,104 @@
+"""The building blocks of the paper's networks: equalized-lr conv/dense, pixel norm, minibatch stddev, minibatch
+discrimination (Karras et al. 2018, §3–4.2; Salimans et al. 2016, §3.2)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LEAKY_SLOPE = 0.2  # §A.1: "leaky ReLU with leakiness 0.2" in every layer of both networks except the last.
+HE_GAIN = math.sqrt(2.0)  # He et al. (2015) gain for (leaky) ReLU layers; linear output layers use gain 1.
+
+
+class EqualizedLinear(nn.Module):
+    """Dense layer; with `equalized` the weight is N(0, 1) and scaled by gain/√fan_in at run time (§4.1)."""
+
+    def __init__(self, in_features: int, out_features: int, *, gain: float = HE_GAIN, equalized: bool = True):
+        super().__init__()
+        he_std = gain / math.sqrt(in_features)
+        # Equalized lr: ŵ_i = w_i / c with c = He's per-layer constant, applied in forward (§4.1). Without it, the
+        # same He-initialised distribution is stored in the weight itself (the conventional initialisation).
+        self.runtime_scale = he_std if equalized else 1.0
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) * (1.0 if equalized else he_std))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.runtime_scale, self.bias)
+
+
+class EqualizedConv2d(nn.Module):
+    """2-D convolution with the equalized learning rate of §4.1 (or plain He initialisation when off)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, padding: int | None = None,
+                 gain: float = HE_GAIN, equalized: bool = True):
+        super().__init__()
+        he_std = gain / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.runtime_scale = he_std if equalized else 1.0
+        self.padding = kernel_size // 2 if padding is None else padding
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self.weight = nn.Parameter(torch.randn(shape) * (1.0 if equalized else he_std))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.runtime_scale, self.bias, padding=self.padding)
+
+
+class PixelNorm(nn.Module):
+    """§4.2 eq.: b_{x,y} = a_{x,y} / sqrt(1/N Σ_j (a^j_{x,y})² + ε), ε = 1e-8, over the channel axis."""
+
+    def __init__(self, epsilon: float = 1e-8):
+        super().__init__()
+        self.epsilon = epsilon
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + self.epsilon)
+
+
+class MinibatchStddev(nn.Module):
+    """§3: std of every feature over each group of `group_size` samples, averaged to one extra feature map.
+
+    Groups are *consecutive* samples (the reference strides them across the batch; with i.i.d. minibatches the
+    two are the same statistic). Consecutive groups stay inside each rank's slice under data parallelism, so a
+    multi-process step equals the single-process step whenever the per-rank minibatch is a multiple of it.
+    """
+
+    def __init__(self, group_size: int = 4, epsilon: float = 1e-8):
+        super().__init__()
+        self.group_size = group_size
+        self.epsilon = epsilon
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        group = min(self.group_size, n)
+        if n % group:
+            raise ValueError(f"minibatch stddev: minibatch {n} is not a multiple of the group size {group}")
+        grouped = x.reshape(n // group, group, c, h, w)
+        centred = grouped - grouped.mean(dim=1, keepdim=True)
+        std = torch.sqrt(centred.square().mean(dim=1) + self.epsilon)  # population std over the group
+        stat = std.mean(dim=(1, 2, 3))  # one number per group
+        stat_map = stat.repeat_interleave(group).reshape(n, 1, 1, 1).expand(n, 1, h, w)
+        return torch.cat([x, stat_map.to(x.dtype)], dim=1)
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. (2016) §3.2: o(x_i)_b = Σ_{j≠i} exp(-‖M_{i,b} − M_{j,b}‖_1), with M = f(x_i)·T.
+
+    Config (e*) of Table 1 places it, like the reference, after the last 4×4 layer of D with 100 kernels of
+    dimension 5. Choices the paper leaves open: T ~ N(0, 0.05²) (the init of Salimans' code, without its
+    data-dependent weight-norm init) and a learned per-kernel bias initialised to -1 as there.
+    """
+
+    def __init__(self, in_features: int, num_kernels: int = 100, kernel_dim: int = 5):
+        super().__init__()
+        self.num_kernels, self.kernel_dim = num_kernels, kernel_dim
+        self.tensor = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.05)
+        self.bias = nn.Parameter(torch.full((num_kernels,), -1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = (x @ self.tensor).reshape(-1, self.num_kernels, self.kernel_dim)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # [N, N, B]
+        closeness = torch.exp(-l1).sum(dim=1) - 1.0  # drop the j = i term, exp(0) = 1
+        return torch.cat([x, closeness + self.bias], dim=1)

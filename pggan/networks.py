@@ -1,0 +1,167 @@
+"""Generator and discriminator of Table 2 (§A.1), grown one resolution at a time with the fade-in of Figure 2.
+
+Both networks hold every resolution's layers from the start; `forward` runs only the layers the current
+resolution needs, so growing is a change of arguments, not of modules (the optimiser sees fixed parameters).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pggan.config import TrainConfig
+from pggan.layers import (
+    LEAKY_SLOPE,
+    EqualizedConv2d,
+    EqualizedLinear,
+    MinibatchDiscrimination,
+    MinibatchStddev,
+    PixelNorm,
+)
+
+
+def num_features(stage: int, fmap_base: int, fmap_decay: float, fmap_max: int) -> int:
+    """Feature maps at `stage` (1 = 4×4, 2 = 8×8, …): min(int(fmap_base / 2**(stage·fmap_decay)), fmap_max)."""
+    return min(int(fmap_base / 2.0 ** (stage * fmap_decay)), fmap_max)
+
+
+def resolution_log2(resolution: int) -> int:
+    """log2 of a power-of-two resolution ≥ 4, else ValueError."""
+    log2 = int(round(math.log2(resolution))) if resolution > 0 else 0
+    if resolution < 4 or 2**log2 != resolution:
+        raise ValueError(f"resolution must be a power of two ≥ 4, got {resolution}")
+    return log2
+
+
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2× upsampling (§A.1: 'upsampling ... replicate each pixel 2×2')."""
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
+def downsample2x(x: torch.Tensor) -> torch.Tensor:
+    """2×2 average pooling (§A.1)."""
+    return F.avg_pool2d(x, 2)
+
+
+class Generator(nn.Module):
+    """Table 2 generator: latent → 4×4 (dense + 3×3 conv) → [2× upsample, 3×3 conv, 3×3 conv]* → 1×1 toRGB."""
+
+    def __init__(self, resolution: int, num_channels: int, *, latent_size: int = 512, fmap_base: int = 8192,
+                 fmap_decay: float = 1.0, fmap_max: int = 512, normalize_latents: bool = True,
+                 equalized_lr: bool = True, pixelnorm: bool = True, batchnorm: bool = False,
+                 activation: str = "lrelu", tanh_at_end: bool = False):
+        super().__init__()
+        self.resolution_log2 = resolution_log2(resolution)
+        self.latent_size = latent_size
+        self.normalize_latents = normalize_latents
+        self.tanh_at_end = tanh_at_end
+
+        def nf(stage: int) -> int:
+            return num_features(stage, fmap_base, fmap_decay, fmap_max)
+
+        def post(channels: int) -> list[nn.Module]:
+            # conv → [BN, configs a–c] → activation → [pixel norm "after each convolutional layer", §4.2]
+            norm = [nn.BatchNorm2d(channels)] if batchnorm else []
+            act = nn.LeakyReLU(LEAKY_SLOPE) if activation == "lrelu" else nn.ReLU()
+            return [*norm, act, *([PixelNorm()] if pixelnorm else [])]
+
+        # The 4×4 dense layer is the reference's 4×4 'full' conv on a 1×1 input: fan_in = latent·16, i.e.
+        # gain √2/4 over √latent_size.
+        self.dense = EqualizedLinear(latent_size, nf(1) * 16, gain=math.sqrt(2) / 4, equalized=equalized_lr)
+        self.dense_post = nn.Sequential(*post(nf(1)))
+        self.blocks = nn.ModuleList([nn.Sequential(EqualizedConv2d(nf(1), nf(1), 3, equalized=equalized_lr),
+                                                   *post(nf(1)))])
+        self.to_rgb = nn.ModuleList([EqualizedConv2d(nf(1), num_channels, 1, gain=1.0, equalized=equalized_lr)])
+        for res in range(3, self.resolution_log2 + 1):
+            self.blocks.append(nn.Sequential(
+                EqualizedConv2d(nf(res - 2), nf(res - 1), 3, equalized=equalized_lr), *post(nf(res - 1)),
+                EqualizedConv2d(nf(res - 1), nf(res - 1), 3, equalized=equalized_lr), *post(nf(res - 1))))
+            self.to_rgb.append(EqualizedConv2d(nf(res - 1), num_channels, 1, gain=1.0, equalized=equalized_lr))
+
+    def forward(self, latents: torch.Tensor, resolution: int, alpha: float = 1.0) -> torch.Tensor:
+        """Images at `resolution`; the newest block is blended with the upsampled previous toRGB by `alpha`."""
+        res_log2 = resolution_log2(resolution)
+        if res_log2 > self.resolution_log2:
+            raise ValueError(f"generator resolution {resolution} exceeds its maximum {2**self.resolution_log2}")
+        x = latents
+        if self.normalize_latents:  # §4.2 / A.1: latents normalised onto the unit hypersphere
+            x = x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
+        x = self.dense_post(self.dense(x).reshape(x.shape[0], -1, 4, 4))
+        previous = x
+        for index in range(res_log2 - 1):  # block 0 is 4×4, block k works at 2**(k+2)
+            previous = x
+            x = self.blocks[index](x if index == 0 else upsample2x(x))
+        images = self.to_rgb[res_log2 - 2](x)
+        if res_log2 > 2 and alpha < 1.0:  # Figure 2(b): (1-α)·upsample(toRGB_old) + α·toRGB_new
+            images = torch.lerp(upsample2x(self.to_rgb[res_log2 - 3](previous)), images, alpha)
+        return torch.tanh(images) if self.tanh_at_end else images
+
+
+class Discriminator(nn.Module):
+    """Table 2 discriminator: 1×1 fromRGB → [3×3 conv, 3×3 conv, 2×2 avg pool]* → 4×4 block → linear score."""
+
+    def __init__(self, resolution: int, num_channels: int, *, fmap_base: int = 8192, fmap_decay: float = 1.0,
+                 fmap_max: int = 512, equalized_lr: bool = True, layernorm: bool = False,
+                 mbstd_group_size: int = 4, mbdisc_kernels: int = 0):
+        super().__init__()
+        self.resolution_log2 = resolution_log2(resolution)
+
+        def nf(stage: int) -> int:
+            return num_features(stage, fmap_base, fmap_decay, fmap_max)
+
+        def conv(in_channels: int, out_channels: int, kernel: int, padding: int | None = None) -> list[nn.Module]:
+            # conv → [layer norm over C,H,W per sample, configs a–c] → leaky ReLU
+            norm = [nn.GroupNorm(1, out_channels)] if layernorm else []
+            return [EqualizedConv2d(in_channels, out_channels, kernel, padding=padding, equalized=equalized_lr),
+                    *norm, nn.LeakyReLU(LEAKY_SLOPE)]
+
+        def from_rgb(stage: int) -> nn.Module:
+            return nn.Sequential(EqualizedConv2d(num_channels, nf(stage), 1, equalized=equalized_lr),
+                                 nn.LeakyReLU(LEAKY_SLOPE))
+
+        self.from_rgb = nn.ModuleList([from_rgb(1)])
+        self.blocks = nn.ModuleList([nn.Identity()])  # index 0 = the 4×4 block, kept separate below
+        for res in range(3, self.resolution_log2 + 1):
+            self.from_rgb.append(from_rgb(res - 1))
+            self.blocks.append(nn.Sequential(*conv(nf(res - 1), nf(res - 1), 3), *conv(nf(res - 1), nf(res - 2), 3),
+                                             nn.AvgPool2d(2)))
+        self.minibatch_stddev = MinibatchStddev(mbstd_group_size) if mbstd_group_size > 0 else nn.Identity()
+        extra = 1 if mbstd_group_size > 0 else 0
+        self.final = nn.Sequential(*conv(nf(1) + extra, nf(1), 3), *conv(nf(1), nf(0), 4, padding=0),
+                                   nn.Flatten())
+        self.minibatch_discrimination = (MinibatchDiscrimination(nf(0), mbdisc_kernels) if mbdisc_kernels > 0
+                                         else nn.Identity())
+        self.score = EqualizedLinear(nf(0) + mbdisc_kernels, 1, gain=1.0, equalized=equalized_lr)
+
+    def forward(self, images: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+        """Scores [N] for images at any grown resolution; fromRGB of the half resolution blended by 1 − α."""
+        res_log2 = resolution_log2(images.shape[-1])
+        if res_log2 > self.resolution_log2:
+            raise ValueError(f"discriminator got {images.shape[-1]}px images, its maximum is "
+                             f"{2**self.resolution_log2}")
+        x = self.from_rgb[res_log2 - 2](images)
+        if res_log2 > 2:
+            x = self.blocks[res_log2 - 2](x)
+            if alpha < 1.0:  # mirror of the generator's fade-in (Figure 2)
+                x = torch.lerp(self.from_rgb[res_log2 - 3](downsample2x(images)), x, alpha)
+            for index in range(res_log2 - 3, 0, -1):
+                x = self.blocks[index](x)
+        x = self.final(self.minibatch_stddev(x))
+        return self.score(self.minibatch_discrimination(x)).squeeze(1)
+
+
+def build_networks(config: TrainConfig, num_channels: int) -> tuple[Generator, Discriminator]:
+    """The generator and discriminator a TrainConfig describes, for `num_channels`-channel images."""
+    shared = dict(fmap_base=config.fmap_base, fmap_decay=config.fmap_decay, fmap_max=config.fmap_max,
+                  equalized_lr=config.equalized_lr)
+    generator = Generator(config.resolution, num_channels, latent_size=config.latent_size,
+                          normalize_latents=config.normalize_latents, pixelnorm=config.pixelnorm,
+                          batchnorm=config.g_batchnorm, activation=config.g_activation,
+                          tanh_at_end=config.tanh_at_end, **shared)
+    discriminator = Discriminator(config.resolution, num_channels, layernorm=config.d_layernorm,
+                                  mbstd_group_size=config.mbstd_group_size, mbdisc_kernels=config.mbdisc_kernels,
+                                  **shared)
+    return generator, discriminator

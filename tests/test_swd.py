@@ -1,0 +1,235 @@
+"""SWD: the fast torch/numpy path against the plain oracle (tests/oracle_swd.py) on the same random choices."""
+
+import numpy as np
+import pytest
+import scipy.ndimage
+import scipy.stats
+import torch
+
+import ganeval
+from ganeval import pyramid
+from ganeval.errors import GanevalInputError
+from ganeval.stats import save_stats
+from ganeval.swd import (
+    STREAM_DIRECTIONS,
+    STREAM_FAKE,
+    STREAM_REAL,
+    SWDDescriptors,
+    quantile_coupling,
+    random_directions,
+    sliced_wasserstein,
+    swd_reference_stats,
+)
+from tests import oracle_swd
+
+# float32 arithmetic on 0-255 pixels: a 5-tap pass adds at most a few ulp of 255 (2^-23·255 ≈ 3e-5);
+# 1e-5 of the pixel range (2.55e-3) bounds the two passes of pyr_down/pyr_up with room to spare.
+PIXEL_TOLERANCE = 1e-5 * 255
+
+
+def smooth_images(count, size, seed=0, channels=3):
+    """Photo-like uint8 images: blurred noise plus a gradient, so every pyramid level carries signal."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=(count, channels, size, size))
+    blurred = scipy.ndimage.gaussian_filter(noise, sigma=(0, 0, 1.5, 1.5))
+    ramp = np.linspace(-1, 1, size)[None, None, :, None]
+    images = 128 + 300 * blurred + 40 * ramp + 10 * rng.normal(size=noise.shape)
+    return np.clip(np.rint(images), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("size", [16, 32, 20, 17])
+def test_pyr_down_matches_scipy_mirror_convolution(size):
+    images = np.random.default_rng(1).uniform(0, 255, (2, 3, size, size + 4))
+    ours = pyramid.pyr_down(torch.from_numpy(images).float()).numpy()
+    np.testing.assert_allclose(ours, oracle_swd.pyr_down(images), rtol=0, atol=PIXEL_TOLERANCE)
+
+
+@pytest.mark.parametrize("size", [8, 16, 5])
+def test_pyr_up_matches_zero_insertion_then_convolution(size):
+    images = np.random.default_rng(2).uniform(-128, 255, (2, 3, size, size + 2))
+    ours = pyramid.pyr_up(torch.from_numpy(images).float()).numpy()
+    np.testing.assert_allclose(ours, oracle_swd.pyr_up(images), rtol=0, atol=PIXEL_TOLERANCE)
+
+
+def test_laplacian_pyramid_matches_oracle_and_reconstructs():
+    images = smooth_images(3, 64)
+    ours = pyramid.laplacian_pyramid(torch.from_numpy(images), 3)
+    oracle = oracle_swd.laplacian_pyramid(images, 3)
+    assert [level.shape[-1] for level in ours] == [64, 32, 16]
+    for level_ours, level_oracle in zip(ours, oracle):
+        np.testing.assert_allclose(level_ours.numpy(), level_oracle, rtol=0, atol=PIXEL_TOLERANCE)
+    # Collapsing the pyramid gives the image back (the Laplacian pyramid is exactly invertible).
+    rebuilt = ours[2]
+    for level in reversed(ours[:2]):
+        rebuilt = level + pyramid.pyr_up(rebuilt)
+    np.testing.assert_allclose(rebuilt.numpy(), images, rtol=0, atol=PIXEL_TOLERANCE)
+
+
+def test_positions_cover_exactly_the_reference_range():
+    # The reference draws randint(3, size - 3): centres 3 … size − 4, so a 7×7 patch stays inside.
+    positions = pyramid.sample_positions(np.random.default_rng(0), 400, 16, 20, 128, 7)
+    assert positions[..., 0].min() == 3 and positions[..., 0].max() == 16 - 4
+    assert positions[..., 1].min() == 3 and positions[..., 1].max() == 20 - 4
+
+
+def test_descriptors_equal_oracle_neighbourhoods():
+    level = np.random.default_rng(3).normal(size=(4, 3, 16, 24)).astype(np.float32)
+    positions = pyramid.sample_positions(np.random.default_rng(4), 4, 16, 24, 10, 7)
+    ours = pyramid.extract_descriptors(torch.from_numpy(level), torch.from_numpy(positions), 7).numpy()
+    np.testing.assert_array_equal(ours, oracle_swd.descriptors(level, positions))
+
+
+def oracle_swd_x1e3(real, fake, seed, nhoods=128, dir_repeats=4, dirs_per_repeat=128):
+    """The whole protocol in the oracle, drawing positions and directions from ganeval's seeded streams."""
+    num_levels = len(pyramid.pyramid_resolutions(real.shape[2], real.shape[3]))
+    results = []
+    for level in range(num_levels):
+        sets = []
+        for images, stream in ((real, STREAM_REAL), (fake, STREAM_FAKE)):
+            pixels = oracle_swd.laplacian_pyramid(images, num_levels)[level]
+            positions = pyramid.sample_positions(np.random.default_rng([seed, stream, level]), len(images),
+                                                 pixels.shape[2], pixels.shape[3], nhoods, 7)
+            sets.append(oracle_swd.normalize(oracle_swd.descriptors(pixels, positions))[0])
+        rng = np.random.default_rng([seed, STREAM_DIRECTIONS, level])
+        directions = [random_directions(rng, sets[0].shape[1], dirs_per_repeat).astype(np.float64)
+                      for _ in range(dir_repeats)]
+        results.append(1e3 * oracle_swd.sliced_wasserstein(sets[0], sets[1], directions))
+    return results
+
+
+def test_swd_equals_oracle_on_the_same_positions_and_directions():
+    real, fake = smooth_images(12, 32, seed=5), smooth_images(12, 32, seed=6)
+    fake[:, 0] = fake[:, 0] // 2  # a colour shift, so the sets really differ
+    ours = ganeval.swd(real, fake, seed=7, batch_size=5, device="cpu")
+    assert ours["resolutions"] == [32, 16]
+    # Relative 1e-5: float32 projections of unit-variance descriptors carry ~1e-6 relative error, far below
+    # the distances (≥1e-3 after normalisation), and the final means are taken in float64.
+    np.testing.assert_allclose(ours["swd_x1e3"], oracle_swd_x1e3(real, fake, seed=7), rtol=1e-5)
+    assert ours["swd_x1e3_avg"] == pytest.approx(np.mean(ours["swd_x1e3"]), rel=1e-12)
+
+
+def test_unequal_set_sizes_equal_scipy_wasserstein_per_direction():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(300, 6)).astype(np.float32), rng.normal(0.3, 1.2, size=(170, 6)).astype(np.float32)
+    directions = [random_directions(rng, 6, 5) for _ in range(2)]
+    expected = oracle_swd.sliced_wasserstein(a.astype(np.float64), b.astype(np.float64),
+                                             [d.astype(np.float64) for d in directions])
+    for numpy_sort in (True, False):
+        ours = sliced_wasserstein(torch.from_numpy(a), torch.from_numpy(b), directions, use_numpy_sort=numpy_sort)
+        assert ours == pytest.approx(expected, rel=1e-5)
+
+
+def test_quantile_coupling_weights_are_a_partition_of_unit_mass():
+    index_a, index_b, weights = quantile_coupling(7, 3)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-15)
+    # Each sample of a set carries mass 1/n: the weights attached to each index sum to exactly that.
+    np.testing.assert_allclose(np.bincount(index_a, weights), np.full(7, 1 / 7))
+    np.testing.assert_allclose(np.bincount(index_b, weights), np.full(3, 1 / 3))
+
+
+def test_torch_sort_path_equals_numpy_sort_path_on_cpu():
+    real, fake = smooth_images(6, 16, seed=9), smooth_images(6, 16, seed=10)
+    levels = []
+    for images, stream in ((real, STREAM_REAL), (fake, STREAM_FAKE)):
+        accumulator = SWDDescriptors(seed=0, stream=stream)
+        accumulator.update(torch.from_numpy(images))
+        levels.append(accumulator.compute())
+    from ganeval.swd import swd_from_descriptors
+    with_numpy = swd_from_descriptors(*levels, use_numpy_sort=True)
+    with_torch = swd_from_descriptors(*levels, use_numpy_sort=False)
+    np.testing.assert_allclose(with_numpy, with_torch, rtol=1e-6)
+
+
+def test_swd_of_a_set_against_itself_is_zero_with_shared_draws():
+    images = torch.from_numpy(smooth_images(8, 32, seed=11))
+    levels = []
+    for _ in range(2):
+        accumulator = SWDDescriptors(seed=3, stream=STREAM_REAL)
+        accumulator.update(images)
+        levels.append(accumulator.compute())
+    from ganeval.swd import swd_from_descriptors
+    assert swd_from_descriptors(*levels) == [0.0, 0.0]
+
+
+def test_swd_grows_monotonically_as_one_set_is_blurred_more():
+    real = smooth_images(16, 32, seed=12)
+    averages = []
+    for sigma in (0.0, 0.7, 1.4, 2.8):
+        blurred = scipy.ndimage.gaussian_filter(real.astype(np.float64), sigma=(0, 0, sigma, sigma))
+        fake = np.clip(np.rint(blurred), 0, 255).astype(np.uint8)
+        averages.append(ganeval.swd(real, fake, seed=0, device="cpu")["swd_x1e3_avg"])
+    assert all(later > earlier for earlier, later in zip(averages, averages[1:])), averages
+
+
+def test_same_seed_same_number_and_batching_does_not_matter():
+    real, fake = smooth_images(10, 16, seed=13), smooth_images(10, 16, seed=14)
+    first = ganeval.swd(real, fake, seed=21, batch_size=3, device="cpu")
+    again = ganeval.swd(real, fake, seed=21, batch_size=64, device="cpu")
+    other = ganeval.swd(real, fake, seed=22, batch_size=3, device="cpu")
+    assert first["swd_x1e3"] == again["swd_x1e3"]
+    assert first["swd_x1e3"] != other["swd_x1e3"]
+
+
+def test_real_normalisation_option_uses_real_moments_for_both_sets():
+    real, fake = smooth_images(8, 16, seed=15), smooth_images(8, 16, seed=16)
+    fake = (fake // 2).astype(np.uint8)  # half as bright: per-set normalisation hides it, real-moments does not
+    per_set = ganeval.swd(real, fake, device="cpu")["swd_x1e3_avg"]
+    with_real = ganeval.swd(real, fake, device="cpu", normalize="real")["swd_x1e3_avg"]
+    assert with_real > 5 * per_set
+
+
+def test_stats_file_gives_the_same_number_and_refuses_other_settings(tmp_path):
+    real, fake = smooth_images(8, 32, seed=17), smooth_images(8, 32, seed=18)
+    arrays, protocol = swd_reference_stats(real, seed=4, device="cpu")
+    save_stats(tmp_path / "real.npz", {"swd": arrays}, {"swd": protocol})
+    direct = ganeval.swd(real, fake, seed=4, device="cpu")
+    reused = ganeval.swd(tmp_path / "real.npz", fake, seed=4, device="cpu")
+    assert reused["swd_x1e3"] == direct["swd_x1e3"] and reused["num_images"] == [8, 8]
+    with pytest.raises(GanevalInputError, match="nhoods_per_image=128 but nhoods_per_image=64"):
+        ganeval.swd(tmp_path / "real.npz", fake, device="cpu", nhoods_per_image=64)
+
+
+def test_unequal_set_sizes_through_the_public_api():
+    result = ganeval.swd(smooth_images(10, 16, seed=19), smooth_images(6, 16, seed=20), device="cpu")
+    assert result["num_images"] == [10, 6] and all(np.isfinite(result["swd_x1e3"]))
+
+
+def test_float_tensors_in_minus_one_one_equal_their_uint8_images():
+    real, fake = smooth_images(4, 16, seed=23), smooth_images(4, 16, seed=24)
+    as_float = torch.from_numpy(fake).float() / 127.5 - 1.0
+    from_uint8 = ganeval.swd(real, fake, device="cpu")
+    from_float = ganeval.swd(real, as_float, device="cpu", value_range=(-1, 1))
+    assert from_float["swd_x1e3"] == from_uint8["swd_x1e3"]
+
+
+def test_generator_callable_is_drawn_until_num_images():
+    calls = []
+
+    def generator(batch_size):
+        calls.append(batch_size)
+        return torch.rand(batch_size, 3, 16, 16) * 2 - 1
+
+    result = ganeval.swd(smooth_images(10, 16), generator, num_images=10, batch_size=4, value_range=(-1, 1),
+                         device="cpu")
+    assert calls == [4, 4, 2] and result["num_images"] == [10, 10]
+
+
+@pytest.mark.parametrize("size, message", [(8, "at least 16×16"), (33, "divisible by 2")])
+def test_images_the_pyramid_cannot_take_are_refused(size, message):
+    images = smooth_images(2, size)
+    with pytest.raises(GanevalInputError, match=message):
+        ganeval.swd(images, images, device="cpu")
+
+
+def test_sets_of_different_image_sizes_are_refused():
+    with pytest.raises(GanevalInputError, match="SWD compares sets of one size"):
+        ganeval.swd(smooth_images(2, 32), smooth_images(2, 16), device="cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_path_agrees_with_cpu_path():
+    real, fake = smooth_images(16, 32, seed=25), smooth_images(16, 32, seed=26)
+    on_cpu = ganeval.swd(real, fake, device="cpu")
+    on_cuda = ganeval.swd(torch.from_numpy(real).cuda(), torch.from_numpy(fake).cuda())
+    assert on_cuda["device"].startswith("cuda")
+    np.testing.assert_allclose(on_cuda["swd_x1e3"], on_cpu["swd_x1e3"], rtol=1e-4)
