@@ -99,7 +99,8 @@ def to_uint8_rgb(batch: np.ndarray | torch.Tensor, *, value_range: tuple[float, 
                  device: torch.device, name: str) -> torch.Tensor:
     """One batch (NHWC/NCHW, uint8 or float in `value_range`, 1/3/4 channels) as uint8 NCHW RGB on `device`."""
     if isinstance(batch, np.ndarray):
-        batch = torch.from_numpy(np.ascontiguousarray(batch))
+        writable = batch.flags.writeable and batch.flags.c_contiguous  # a memory-mapped .npy is read-only
+        batch = torch.from_numpy(batch if writable else np.array(batch))
     if not isinstance(batch, torch.Tensor):
         raise GanevalInputError(f"{name}: a batch must be a numpy array or torch tensor, got {type(batch).__name__}")
     if batch.ndim == 3:

@@ -1,0 +1,83 @@
+"""The `ganeval` command: JSON contract, stats reuse, demo, and exit code 2 with one line for bad input."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import ganeval
+from cli.ganeval_cli import main
+from tests.test_swd import smooth_images
+
+
+@pytest.fixture
+def folders(tmp_path):
+    paths = []
+    for name, seed in (("real", 1), ("fake", 2)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for index, image in enumerate(smooth_images(6, 32, seed=seed).transpose(0, 2, 3, 1)):
+            Image.fromarray(image).save(folder / f"{index}.png")
+        paths.append(folder)
+    return paths
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def test_swd_json_is_one_object_with_the_contract_keys_and_equals_the_library(folders):
+    result = run("swd", *folders, "--json", "--device", "cpu", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {"metric", "resolutions", "swd_x1e3", "swd_x1e3_avg", "num_images", "seed", "device"} <= payload.keys()
+    assert payload["metric"] == "swd" and payload["resolutions"] == [32, 16] and payload["num_images"] == [6, 6]
+    assert payload == ganeval.swd(*[str(f) for f in folders], device="cpu", seed=3)
+
+
+def test_swd_table_by_default(folders):
+    result = run("swd", *folders, "--device", "cpu")
+    assert result.exit_code == 0
+    assert "SWD x1e3 @ 32px" in result.stdout and "SWD x1e3 average" in result.stdout
+
+
+def test_stats_then_swd_from_the_stats_file(folders, tmp_path):
+    stats_file = tmp_path / "real_stats.npz"
+    assert run("stats", folders[0], "-o", stats_file, "--device", "cpu").exit_code == 0
+    direct = json.loads(run("swd", *folders, "--json", "--device", "cpu").stdout)
+    reused = json.loads(run("swd", stats_file, folders[1], "--json", "--device", "cpu").stdout)
+    assert reused["swd_x1e3"] == direct["swd_x1e3"]
+    refused = run("swd", stats_file, folders[1], "--nhoods-per-image", "32", "--device", "cpu")
+    assert refused.exit_code == 2 and "nhoods_per_image=128" in refused.stderr
+
+
+@pytest.mark.parametrize("make_bad, message", [
+    (lambda real, fake: fake / "missing", "does not exist"),
+    (lambda real, fake: ((fake / "readme.md").write_text("x"), fake)[1], "readme.md is not an image file"),
+])
+def test_bad_input_exits_2_with_one_line_and_no_traceback(folders, make_bad, message):
+    real, fake = folders
+    result = run("swd", real, make_bad(real, fake), "--device", "cpu")
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_num_images_larger_than_the_set_is_named(folders):
+    result = run("swd", *folders, "--num-images", "50", "--device", "cpu")
+    assert result.exit_code == 2 and "asked for 50 images (--num-images)" in result.stderr
+
+
+def test_demo_writes_two_folders_and_scores_them(tmp_path):
+    result = run("demo", "--out", tmp_path / "demo", "--num-images", "8", "--resolution", "32", "--json",
+                 "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["num_images"] == [8, 8] and len(list((tmp_path / "demo" / "fake").glob("*.png"))) == 8
+    assert payload["resolutions"] == [32, 16] and all(value > 0 for value in payload["swd_x1e3"])
+
+
+def test_help_teaches_the_protocol():
+    result = run("swd", "--help")
+    assert result.exit_code == 0 and "16,384" in result.stdout and "Example" in result.stdout
