@@ -111,7 +111,7 @@ def random_directions(rng: np.random.Generator, num_components: int, num_directi
 
 def _sorted_projections(descriptors: torch.Tensor, directions: torch.Tensor, use_numpy_sort: bool):
     """Projections onto each direction, sorted: (num_directions, num_descriptors), numpy or torch."""
-    projections = (descriptors @ directions).T.contiguous()
+    projections = directions.T @ descriptors.T  # (num_directions, num_descriptors), rows contiguous for sorting
     if not use_numpy_sort:
         return projections.sort(dim=1).values
     rows = projections.cpu().numpy()
