@@ -8,6 +8,7 @@ import click
 
 import ganeval
 from cli.common import common_options, emit, reports_bad_input
+from cli.msssim_command import msssim
 from ganeval.stats import save_stats
 from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, NHOODS_PER_IMAGE, swd_reference_stats
 
@@ -19,6 +20,7 @@ def main() -> None:
 
     \b
     ganeval swd REAL FAKE      sliced Wasserstein distance of PGGAN (Karras et al. 2018, Table 1)
+    ganeval msssim FAKE        MS-SSIM diversity of a set (PGGAN protocol; lower = more varied)
     ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL
     ganeval demo               make two small image folders and score them (no data needed)
 
@@ -134,3 +136,6 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
     result = ganeval.swd(real_dir, fake_dir, device=device, seed=seed)
     result["real"], result["fake"] = str(real_dir), str(fake_dir)
     emit(result, as_json, swd_rows(result))
+
+
+main.add_command(msssim)

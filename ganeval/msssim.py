@@ -1,0 +1,303 @@
+"""MS-SSIM diversity: mean multi-scale SSIM over pairs of images (Wang et al. 2003; PGGAN §5 protocol).
+
+PGGAN (Karras et al. 2018) reports the mean MS-SSIM of 10,000 pairs drawn from 20,000 generated images as a
+diversity measure: lower means more varied. The algorithm follows the PGGAN/TensorFlow reference exactly: an
+11×11 Gaussian window (σ=1.5, MATLAB fspecial grid), 'valid' filtering per channel, the window shrunk to
+min(11, H, W) with σ scaled alike at small levels, K1=0.01, K2=0.03, 0-255 range, five levels with weights
+`WEIGHTS`, 2×2 block averaging between levels, per-level means over pixels and channels clipped at 0, and
+MS-SSIM = prod_{l<5} cs_l ** w_l * ssim_5 ** w_5 (Wang et al. 2003, eq. 7).
+
+Beyond the reference: sides need not be multiples of 16 (an odd last row/column is dropped before each 2×2
+average; the reference code fails there), and the arithmetic is float64 so results do not depend on float32
+cancellation in sigma = E[xy] - E[x]E[y] (values up to 255² against c2 = 58.5).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from ganeval.errors import GanevalInputError
+from ganeval.sources import ImageBatches, ImageSource, open_images
+
+WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+FILTER_SIZE = 11
+FILTER_SIGMA = 1.5
+K1, K2 = 0.01, 0.03
+MAX_VALUE = 255.0
+MIN_SIZE = 2 ** (len(WEIGHTS) - 1)  # four 2×2 averagings leave the fifth level at least 1×1
+FIXED_WINDOW_MIN_SIZE = (FILTER_SIZE - 1) * 2 ** (len(WEIGHTS) - 1) + 1  # pytorch-msssim needs sides > 160
+PAIRINGS = ("consecutive", "random")
+DEFAULT_PAIRS = "consecutive"
+DEFAULT_SEED = 0
+DEFAULT_BATCH_SIZE = 64
+COMPUTE_DTYPE = torch.float64
+CPU_CHUNK_PIXELS = 2**18  # pair-pixels per CPU chunk, so that one level's filtered statistics stay in cache
+
+
+def gaussian_taps(size: int, sigma: float) -> list[float]:
+    """1-D Gaussian summing to 1 on MATLAB fspecial's grid (offset by 0.5 for even sizes); the 2-D window is its
+    outer product with itself."""
+    offset = 0.5 if size % 2 == 0 else 0.0
+    weights = [math.exp(-((i - size // 2 + offset) ** 2) / (2.0 * sigma**2)) for i in range(size)]
+    total = math.fsum(weights)
+    return [weight / total for weight in weights]
+
+
+def _filter_valid(values: torch.Tensor, taps: list[float]) -> torch.Tensor:
+    """Separable 'valid' Gaussian filtering of the last two axes: one shifted-slice multiply-add per tap."""
+    size = len(taps)
+    height, width = values.shape[-2:]
+    rows = values[..., : height - size + 1, :] * taps[0]
+    for shift in range(1, size):
+        rows.add_(values[..., shift : height - size + 1 + shift, :], alpha=taps[shift])
+    columns = rows[..., : width - size + 1] * taps[0]
+    for shift in range(1, size):
+        columns.add_(rows[..., shift : width - size + 1 + shift], alpha=taps[shift])
+    return columns
+
+
+def _downsample(images: torch.Tensor) -> torch.Tensor:
+    """Average each 2×2 block (an odd last row/column is dropped)."""
+    height, width = images.shape[-2] // 2 * 2, images.shape[-1] // 2 * 2
+    images = images[..., :height, :width]
+    return (images[..., 0::2, 0::2] + images[..., 1::2, 0::2] + images[..., 0::2, 1::2]
+            + images[..., 1::2, 1::2]) * 0.25
+
+
+def _msssim_chunk(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tensor:
+    """Per-pair MS-SSIM of two float64 N×C×H×W stacks (Wang et al. 2003, eq. 7)."""
+    c1, c2 = (K1 * MAX_VALUE) ** 2, (K2 * MAX_VALUE) ** 2
+    result = torch.ones(images_a.shape[0], dtype=COMPUTE_DTYPE, device=images_a.device)
+    for level, weight in enumerate(WEIGHTS):
+        size = min(FILTER_SIZE, *images_a.shape[-2:])
+        taps = gaussian_taps(size, size * FILTER_SIGMA / FILTER_SIZE)
+        # sigma_aa + sigma_bb only ever appear summed, so four filtered statistics suffice
+        statistics = torch.stack([images_a, images_b, images_a * images_a + images_b * images_b,
+                                  images_a * images_b])
+        mu_a, mu_b, second_sum, second_ab = _filter_valid(statistics, taps)
+        mu_ab = mu_a * mu_b
+        mu_sum = mu_a * mu_a + mu_b * mu_b
+        contrast_structure = (2.0 * (second_ab - mu_ab) + c2) / (second_sum - mu_sum + c2)
+        if level < len(WEIGHTS) - 1:
+            value = contrast_structure.mean(dim=(1, 2, 3))
+            images_a, images_b = _downsample(images_a), _downsample(images_b)
+        else:
+            value = ((2.0 * mu_ab + c1) / (mu_sum + c1) * contrast_structure).mean(dim=(1, 2, 3))
+        result *= value.clamp(min=0.0) ** weight
+    return result
+
+
+def check_size(height: int, width: int, name: str = "images") -> None:
+    """Refuse images whose five-level pyramid would run out of pixels (sides below `MIN_SIZE`)."""
+    if min(height, width) < MIN_SIZE:
+        raise GanevalInputError(f"{name}: images are {height}×{width}, but MS-SSIM's {len(WEIGHTS)}-level pyramid "
+                                f"(four 2×2 averagings) needs sides of at least {MIN_SIZE} px")
+
+
+@torch.no_grad()
+def msssim_pairs(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tensor:
+    """Per-pair MS-SSIM (float64, on the inputs' device) of image i of `images_a` against image i of `images_b`,
+    both N×C×H×W with values 0-255."""
+    if images_a.shape != images_b.shape or images_a.ndim != 4:
+        raise GanevalInputError(f"msssim_pairs needs two N×C×H×W stacks of one shape, got {tuple(images_a.shape)} "
+                                f"and {tuple(images_b.shape)}")
+    check_size(images_a.shape[2], images_a.shape[3])
+    num_pairs = images_a.shape[0]
+    if images_a.device.type == "cpu":
+        pairs_per_chunk = max(1, CPU_CHUNK_PIXELS // (images_a[0].numel()))
+    else:
+        pairs_per_chunk = max(1, num_pairs)
+    values = [_msssim_chunk(images_a[start:start + pairs_per_chunk].to(COMPUTE_DTYPE),
+                            images_b[start:start + pairs_per_chunk].to(COMPUTE_DTYPE).to(images_a.device))
+              for start in range(0, num_pairs, pairs_per_chunk)]
+    return torch.cat(values) if values else torch.zeros(0, dtype=COMPUTE_DTYPE, device=images_a.device)
+
+
+class MSSSIMAccumulator:
+    """Running MS-SSIM sum on the metric's device: `update` pairs a stream consecutively (0&1, 2&3, …, an odd
+    image waits for the next batch); `update_pairs` adds explicit pairs; `compute` gives the mean."""
+
+    def __init__(self, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.num_pairs = 0
+        self._sum = torch.zeros((), dtype=COMPUTE_DTYPE, device=self.device)
+        self._leftover: torch.Tensor | None = None
+
+    @property
+    def num_waiting(self) -> int:
+        """Images received but not yet paired (0 or 1)."""
+        return 0 if self._leftover is None else self._leftover.shape[0]
+
+    def update(self, batch: torch.Tensor) -> None:
+        """Add the consecutive pairs of a uint8 N×C×H×W batch, carrying an odd last image to the next batch."""
+        batch = batch.to(self.device)
+        if self._leftover is not None:
+            batch = torch.cat([self._leftover, batch])
+        paired = batch.shape[0] // 2 * 2
+        self._leftover = batch[paired:].clone() if paired < batch.shape[0] else None
+        if paired:
+            self.update_pairs(batch[0:paired:2], batch[1:paired:2])
+
+    def update_pairs(self, images_a: torch.Tensor, images_b: torch.Tensor) -> None:
+        """Add the pairs (image i of `images_a`, image i of `images_b`)."""
+        values = msssim_pairs(images_a.to(self.device), images_b.to(self.device))
+        self._sum += values.sum()
+        self.num_pairs += values.shape[0]
+
+    def compute(self) -> dict[str, Any]:
+        """The mean MS-SSIM over all pairs so far and their count."""
+        if self._leftover is not None:
+            raise GanevalInputError(f"consecutive pairing needs an even number of images, got "
+                                    f"{2 * self.num_pairs + 1}; drop one or give num_pairs")
+        if self.num_pairs == 0:
+            raise GanevalInputError("MS-SSIM needs at least one pair (2 images)")
+        return {"msssim": float(self._sum) / self.num_pairs, "num_pairs": self.num_pairs}
+
+
+def _take(stream: ImageBatches, limit: int | None) -> Iterator[torch.Tensor]:
+    """The stream's batches, stopping after `limit` images (all of them if None)."""
+    taken = 0
+    for batch in stream:
+        if limit is not None:
+            batch = batch[: limit - taken]
+        taken += batch.shape[0]
+        if batch.shape[0]:
+            yield batch
+        if limit is not None and taken >= limit:
+            return
+
+
+def _aligned(stream_a: Iterator[torch.Tensor], stream_b: Iterator[torch.Tensor],
+             strict: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Equal-length chunks of two streams whose batch boundaries may differ; `strict` refuses unequal lengths."""
+    pending_a = pending_b = torch.zeros(0)
+    taken = 0
+    while True:
+        if pending_a.shape[0] == 0:
+            pending_a = next(stream_a, pending_a)
+        if pending_b.shape[0] == 0:
+            pending_b = next(stream_b, pending_b)
+        count = min(pending_a.shape[0], pending_b.shape[0])
+        if count == 0:
+            break
+        yield pending_a[:count], pending_b[:count]
+        taken += count
+        pending_a, pending_b = pending_a[count:], pending_b[count:]
+    if strict and (pending_a.shape[0] or pending_b.shape[0]):
+        longer = "images" if pending_a.shape[0] else "images_b"
+        raise GanevalInputError(f"two-set MS-SSIM pairs image i with image i, but {longer} holds more than "
+                                f"{taken} images; give equal sets or num_pairs to use the first N of each")
+
+
+def _size_note(height: int, width: int) -> str | None:
+    """Say where this differs from fixed-window MS-SSIM libraries, or from the reference's size rules."""
+    notes = []
+    if min(height, width) < FIXED_WINDOW_MIN_SIZE:
+        notes.append(f"{height}×{width} images: libraries that keep the 11-px window at all {len(WEIGHTS)} levels "
+                     f"(pytorch-msssim) refuse sides below {FIXED_WINDOW_MIN_SIZE} px; this follows the PGGAN "
+                     f"reference, which shrinks the window to min(11, side) with sigma scaled alike, so values "
+                     f"at this size are not comparable with theirs")
+    if height % MIN_SIZE or width % MIN_SIZE:
+        notes.append(f"sides not multiples of {MIN_SIZE}: an odd last row/column is dropped before each 2×2 "
+                     f"average (the reference code accepts only multiples of {MIN_SIZE})")
+    return "; ".join(notes) or None
+
+
+def msssim(images: ImageSource, images_b: ImageSource | None = None, *, num_pairs: int | None = None,
+           pairs: str = DEFAULT_PAIRS, seed: int = DEFAULT_SEED, batch_size: int = DEFAULT_BATCH_SIZE,
+           device: str | torch.device | None = None, progress: bool = False,
+           value_range: tuple[float, float] | None = None, num_images: int | None = None) -> dict[str, Any]:
+    """Mean MS-SSIM over pairs of one set (`pairs` = consecutive or random) or image i of `images` against
+    image i of `images_b` (lower = more varied; PGGAN §5: 10,000 pairs of 20,000 generated images)."""
+    if pairs not in PAIRINGS:
+        raise GanevalInputError(f"pairs must be one of {', '.join(PAIRINGS)}, got {pairs!r}")
+    if num_pairs is not None and num_pairs < 1:
+        raise GanevalInputError(f"num_pairs must be at least 1, got {num_pairs}")
+    if images_b is not None and pairs == "random":
+        raise GanevalInputError("pairs='random' draws pairs within one set; with a second set image i is always "
+                                "compared with image i (leave pairs at 'consecutive')")
+    if num_images is not None and num_images < 1:
+        raise GanevalInputError(f"num_images must be at least 1, got {num_images}")
+    wanted_images = num_images  # how many images of each set are read
+    if num_pairs is not None and pairs == "consecutive":
+        needed = num_pairs if images_b is not None else 2 * num_pairs
+        if num_images is not None and needed > num_images:
+            raise GanevalInputError(f"num_pairs={num_pairs} needs {needed} images of each set, but "
+                                    f"num_images={num_images}")
+        wanted_images = needed
+
+    def opened(source: ImageSource, name: str) -> ImageBatches:
+        if callable(source) and not isinstance(source, torch.Tensor) and wanted_images is None:
+            raise GanevalInputError(f"{name}: a generator callable needs num_pairs (or num_images) to know how "
+                                    f"many images to draw")
+        stream = open_images(source, name=name, num_images=num_images if not callable(source) else wanted_images,
+                             batch_size=batch_size, value_range=value_range, device=device, progress=progress)
+        check_size(stream.height, stream.width, name)
+        return stream
+
+    def too_few(needed: int, have: int, name: str) -> GanevalInputError:
+        return GanevalInputError(f"num_pairs={num_pairs} needs {needed} images but {name} holds {have}")
+
+    stream = opened(images, "images")
+    accumulator = MSSSIMAccumulator(stream.device)
+    if images_b is not None:
+        stream_b = opened(images_b, "images_b")
+        if (stream_b.height, stream_b.width) != (stream.height, stream.width):
+            raise GanevalInputError(f"images are {stream.height}×{stream.width} but images_b are "
+                                    f"{stream_b.height}×{stream_b.width}; two-set MS-SSIM compares equal sizes")
+        for name, known in (("images", stream.num_images), ("images_b", stream_b.num_images)):
+            if num_pairs is not None and known is not None and known < num_pairs:
+                raise too_few(num_pairs, known, name)
+        for batch_a, batch_b in _aligned(_take(stream, wanted_images), _take(stream_b, wanted_images),
+                                         strict=num_pairs is None):
+            accumulator.update_pairs(batch_a, batch_b)
+        if num_pairs is not None and accumulator.num_pairs < num_pairs:
+            raise too_few(num_pairs, accumulator.num_pairs, "the smaller set")
+        mode = "two_sets"
+    elif pairs == "consecutive":
+        if num_pairs is not None and stream.num_images is not None and stream.num_images < 2 * num_pairs:
+            raise too_few(2 * num_pairs, stream.num_images, "images")
+        for batch in _take(stream, wanted_images):
+            accumulator.update(batch)
+        seen = 2 * accumulator.num_pairs + accumulator.num_waiting
+        if num_pairs is not None and accumulator.num_pairs < num_pairs:
+            raise too_few(2 * num_pairs, seen, "images")
+        if seen < 2:
+            raise GanevalInputError(f"MS-SSIM needs at least 2 images, images holds {seen}")
+        mode = "consecutive"
+    else:
+        # random pairs index the whole set, so it is held: uint8, N×3×H×W bytes, on the device
+        held = torch.cat(list(_take(stream, wanted_images)))
+        count = held.shape[0]
+        if count < 2:
+            raise GanevalInputError(f"MS-SSIM needs at least 2 images, images holds {count}")
+        num_random = count // 2 if num_pairs is None else num_pairs
+        if num_random > count * (count - 1) // 2:
+            raise GanevalInputError(f"num_pairs={num_pairs} exceeds the {count * (count - 1) // 2} distinct pairs "
+                                    f"of the {count} images")
+        first, second = random_pairs(count, num_random, seed)
+        for start in range(0, num_random, batch_size):
+            chosen_a = first[start:start + batch_size].to(held.device)
+            chosen_b = second[start:start + batch_size].to(held.device)
+            accumulator.update_pairs(held[chosen_a], held[chosen_b])
+        mode = "random"
+    result: dict[str, Any] = {"metric": "msssim", **accumulator.compute(), "pairs": mode, "seed": seed,
+                              "device": str(stream.device), "resolution": [stream.height, stream.width],
+                              "batch_size": batch_size, "weights": list(WEIGHTS), "filter_size": FILTER_SIZE,
+                              "filter_sigma": FILTER_SIGMA, "k1": K1, "k2": K2, "max_value": MAX_VALUE}
+    note = _size_note(stream.height, stream.width)
+    if note:
+        result["note"] = note
+    return result
+
+
+def random_pairs(num_images: int, num_pairs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`num_pairs` index pairs (i, j), i != j, drawn uniformly with a seeded CPU generator (device-independent)."""
+    generator = torch.Generator().manual_seed(seed)
+    first = torch.randint(0, num_images, (num_pairs,), generator=generator)
+    second = (first + torch.randint(1, num_images, (num_pairs,), generator=generator)) % num_images
+    return first, second

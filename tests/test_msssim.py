@@ -1,0 +1,166 @@
+"""MS-SSIM against the plain numpy oracle, pairing protocols, two-set mode, pytorch-msssim and input errors.
+
+Tolerance: ours and the oracle both compute in float64 (ours by separable slices, the oracle by 2-D FFT
+convolution). The only cancellation, sigma = E[xy] - E[x]E[y], loses about eps64 * 255**2 ~ 1e-11 absolute
+against c2 = (0.03*255)**2 = 58.5, i.e. ~1e-13 relative per pixel, so 1e-9 relative is a loose bound (the
+brief's 1e-5 is met with room to spare).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganeval.errors import GanevalInputError
+from ganeval.msssim import MSSSIMAccumulator, msssim, msssim_pairs, random_pairs
+from tests.oracle_msssim import msssim_pairs as oracle_pairs
+
+RELATIVE_TOLERANCE = 1e-9
+
+
+def natural_images(count: int, height: int, width: int, seed: int) -> np.ndarray:
+    """N×H×W×3 uint8 crops of scikit-image's photographs, resized, plus mild noise (values are not degenerate)."""
+    from skimage import data, transform
+
+    rng = np.random.default_rng(seed)
+    photos = [data.astronaut(), data.chelsea(), data.coffee()]
+    images = []
+    for _ in range(count):
+        photo = photos[rng.integers(len(photos))]
+        crop_h, crop_w = rng.integers(min(photo.shape[:2]) // 3, min(photo.shape[:2]), size=2)
+        top, left = rng.integers(photo.shape[0] - crop_h + 1), rng.integers(photo.shape[1] - crop_w + 1)
+        image = transform.resize(photo[top:top + crop_h, left:left + crop_w], (height, width), anti_aliasing=True)
+        images.append(np.clip(image * 255 + rng.normal(0, 4, image.shape), 0, 255).round().astype(np.uint8))
+    return np.stack(images)
+
+
+def nchw(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+def similar_pairs(count: int, height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Image pairs that share structure (a photo crop and a noisy, shifted-brightness copy), so MS-SSIM ~0.3-0.9."""
+    rng = np.random.default_rng(seed)
+    images_a = natural_images(count, height, width, seed)
+    images_b = np.clip(images_a * rng.uniform(0.6, 1.0) + rng.normal(20, 25, images_a.shape), 0, 255)
+    return images_a, images_b.round().astype(np.uint8)
+
+
+@pytest.mark.parametrize("height,width", [(128, 128), (64, 64), (32, 32), (16, 16), (48, 80), (37, 23)])
+def test_equals_oracle(height: int, width: int) -> None:
+    images_a, images_b = similar_pairs(4, height, width, seed=height * width)
+    ours = msssim_pairs(nchw(images_a), nchw(images_b)).numpy()
+    expected = oracle_pairs(images_a, images_b)
+    assert np.all(expected > 0.05), "pairs should not be clipped to 0, or the comparison says little"
+    np.testing.assert_allclose(ours, expected, rtol=RELATIVE_TOLERANCE, atol=0)
+
+
+def test_unrelated_images_equal_oracle_including_clipped_levels() -> None:
+    images = natural_images(8, 64, 64, seed=3)
+    ours = msssim_pairs(nchw(images[0::2]), nchw(images[1::2])).numpy()
+    np.testing.assert_allclose(ours, oracle_pairs(images[0::2], images[1::2]), rtol=RELATIVE_TOLERANCE, atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [128, 16])
+def test_identical_images_give_one(size: int) -> None:
+    images = nchw(natural_images(3, size, size, seed=size))
+    # sigma_ab = sigma_aa = sigma_bb and mu_a = mu_b make every term exactly 1 up to rounding
+    np.testing.assert_allclose(msssim_pairs(images, images).numpy(), 1.0, rtol=0, atol=1e-6)
+
+
+def test_random_pairing_is_seeded() -> None:
+    images = natural_images(12, 32, 32, seed=5)
+    first = msssim(images, pairs="random", num_pairs=10, seed=7)
+    again = msssim(images, pairs="random", num_pairs=10, seed=7)
+    assert first["msssim"] == again["msssim"] and first["pairs"] == "random" and first["seed"] == 7
+    pairs_7, pairs_8 = random_pairs(12, 10, 7), random_pairs(12, 10, 8)
+    assert not (torch.equal(pairs_7[0], pairs_8[0]) and torch.equal(pairs_7[1], pairs_8[1]))
+    assert bool((pairs_7[0] != pairs_7[1]).all())
+    # the number is the mean of the oracle over exactly those pairs
+    expected = oracle_pairs(images[pairs_7[0].numpy()], images[pairs_7[1].numpy()]).mean()
+    assert first["msssim"] == pytest.approx(expected, rel=RELATIVE_TOLERANCE)
+
+
+def test_consecutive_pairing_across_odd_batches() -> None:
+    images = natural_images(14, 32, 32, seed=6)
+    whole = msssim_pairs(nchw(images[0::2]), nchw(images[1::2])).mean().item()
+    accumulator = MSSSIMAccumulator()
+    for start, stop in [(0, 3), (3, 8), (8, 9), (9, 14)]:  # odd boundaries: an image waits for the next batch
+        accumulator.update(nchw(images[start:stop]))
+    streamed = accumulator.compute()
+    assert streamed["num_pairs"] == 7
+    assert streamed["msssim"] == pytest.approx(whole, rel=1e-12)
+    via_api = msssim(images, batch_size=5)
+    assert via_api["msssim"] == pytest.approx(whole, rel=1e-12) and via_api["num_pairs"] == 7
+    assert via_api["msssim"] == pytest.approx(oracle_pairs(images[0::2], images[1::2]).mean(),
+                                              rel=RELATIVE_TOLERANCE)
+
+
+def test_num_pairs_takes_the_first_images() -> None:
+    images = natural_images(10, 16, 16, seed=8)
+    result = msssim(images, num_pairs=3, batch_size=4)
+    assert result["num_pairs"] == 3
+    assert result["msssim"] == pytest.approx(oracle_pairs(images[0:6:2], images[1:6:2]).mean(),
+                                             rel=RELATIVE_TOLERANCE)
+
+
+def test_two_sets_equal_per_pair_oracle() -> None:
+    images_a, images_b = similar_pairs(6, 40, 40, seed=9)
+    result = msssim(images_a, images_b, batch_size=4)
+    assert result["pairs"] == "two_sets" and result["num_pairs"] == 6 and result["resolution"] == [40, 40]
+    assert result["msssim"] == pytest.approx(oracle_pairs(images_a, images_b).mean(), rel=RELATIVE_TOLERANCE)
+    batches_b = [images_b[0:1], images_b[1:5], images_b[5:6]]  # batch boundaries differ from set A's
+    assert msssim(images_a, iter(batches_b), batch_size=4)["msssim"] == pytest.approx(result["msssim"], rel=1e-12)
+
+
+def test_small_image_note_and_fixed_window_libraries() -> None:
+    images = natural_images(2, 32, 32, seed=10)
+    assert "pytorch-msssim" in msssim(images)["note"]
+
+
+def test_agrees_with_pytorch_msssim_where_settings_match() -> None:
+    """pytorch-msssim averages *per-channel* MS-SSIM over channels (the reference pools channels per level), pads odd
+    sides before 2×2 pooling, and builds its window in float32. With its window given in float64 and sides that stay
+    even, it equals the mean over channels of ours applied to each channel alone (replicated to 3 channels)."""
+    pytorch_msssim = pytest.importorskip("pytorch_msssim")
+    images_a, images_b = similar_pairs(2, 176, 176, seed=11)  # 176 > 160; levels 176, 88, 44, 22, 11
+    coordinates = torch.arange(11, dtype=torch.float64) - 5
+    window = torch.exp(-coordinates**2 / (2 * 1.5**2))
+    window = (window / window.sum()).view(1, 1, 1, 11).repeat(3, 1, 1, 1)
+    tensor_a, tensor_b = nchw(images_a).double(), nchw(images_b).double()
+    theirs = pytorch_msssim.ms_ssim(tensor_a, tensor_b, data_range=255, win=window, size_average=False)
+    per_channel = torch.stack([msssim_pairs(tensor_a[:, [c] * 3], tensor_b[:, [c] * 3]) for c in range(3)])
+    np.testing.assert_allclose(theirs.numpy(), per_channel.mean(0).numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: msssim(np.zeros((4, 15, 32, 3), np.uint8)), "at least 16 px"),
+    (lambda: msssim(np.zeros((5, 16, 16, 3), np.uint8)), "even number of images, got 5"),
+    (lambda: msssim(np.zeros((1, 16, 16, 3), np.uint8)), "at least 2 images"),
+    (lambda: msssim(np.zeros((6, 16, 16, 3), np.uint8), num_pairs=4), "num_pairs=4 needs 8 images"),
+    (lambda: msssim(np.zeros((3, 16, 16, 3), np.uint8), pairs="random", num_pairs=4), "exceeds the 3 distinct"),
+    (lambda: msssim(np.zeros((4, 16, 16, 3), np.uint8), pairs="sideways"), "pairs must be one of"),
+    (lambda: msssim(np.zeros((4, 16, 16, 3), np.uint8), np.zeros((5, 16, 16, 3), np.uint8)), "images_b holds more"),
+    (lambda: msssim(np.zeros((4, 16, 16, 3), np.uint8), np.zeros((4, 32, 32, 3), np.uint8)), "equal sizes"),
+    (lambda: msssim(np.zeros((4, 16, 16, 3), np.uint8), np.zeros((4, 16, 16, 3), np.uint8), pairs="random"),
+     "within one set"),
+])
+def test_bad_input_messages(call, message: str) -> None:
+    with pytest.raises(GanevalInputError, match=message):
+        call()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_equals_cpu() -> None:
+    images_a, images_b = similar_pairs(6, 64, 64, seed=12)
+    on_cpu = msssim_pairs(nchw(images_a), nchw(images_b))
+    on_cuda = msssim_pairs(nchw(images_a).cuda(), nchw(images_b).cuda())
+    assert on_cuda.device.type == "cuda"
+    np.testing.assert_allclose(on_cuda.cpu().numpy(), on_cpu.numpy(), rtol=1e-12)
+    images = natural_images(10, 32, 32, seed=13)
+    cuda_result = msssim(torch.from_numpy(images).cuda(), pairs="random", num_pairs=6, seed=1)
+    assert cuda_result["device"].startswith("cuda")
+    assert cuda_result["msssim"] == pytest.approx(msssim(images, pairs="random", num_pairs=6, seed=1, device="cpu")
+                                                  ["msssim"], rel=1e-12)
