@@ -84,13 +84,17 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def _layout_nchw(array_shape: tuple[int, ...], name: str) -> bool:
-    """Whether a 4-D array is NCHW (else NHWC), from where its 1/3/4-sized channel axis stands."""
+    """Whether a 4-D array is NCHW (else NHWC), from where its 1/3/4-sized channel axis stands.
+
+    When both axes 1 and 3 could hold channels (e.g. 4×4 grayscale as N×1×4×4), the square layout wins.
+    """
     if len(array_shape) != 4:
         raise GanevalInputError(f"{name}: expected a 4-D image array (NHWC or NCHW), got shape {array_shape}")
-    if array_shape[3] in (1, 3, 4):
-        return False
-    if array_shape[1] in (1, 3, 4):
-        return True
+    channels_first, channels_last = array_shape[1] in (1, 3, 4), array_shape[3] in (1, 3, 4)
+    if channels_first and channels_last:
+        return array_shape[2] == array_shape[3]
+    if channels_first or channels_last:
+        return channels_first
     raise GanevalInputError(f"{name}: shape {array_shape} has no channel axis of size 1, 3 or 4 "
                             "(expected NHWC or NCHW)")
 

@@ -121,3 +121,11 @@ def test_npz_with_several_arrays_needs_an_images_key(tmp_path):
 def test_a_generator_that_produces_nan_is_named():
     with pytest.raises(GanevalInputError, match="FAKE: images contain NaN"):
         collect(lambda n: torch.full((n, 3, 8, 8), float("nan")), num_images=4, value_range=(-1, 1), name="FAKE")
+
+
+def test_tiny_square_images_keep_their_layout():
+    # 4×4 grayscale NCHW (N×1×4×4) could be read as NHWC with 4 channels; the square reading wins.
+    nchw = np.arange(2 * 16, dtype=np.uint8).reshape(2, 1, 4, 4)
+    assert torch.equal(collect(nchw), torch.from_numpy(nchw).expand(-1, 3, -1, -1))
+    nhwc = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
+    assert torch.equal(collect(nhwc), torch.from_numpy(nhwc).permute(0, 3, 1, 2))
