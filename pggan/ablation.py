@@ -165,7 +165,10 @@ def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
     for name, run_dir in runs.items():
         log = run_dir / "log.jsonl"
         records = [json.loads(line) for line in log.read_text().splitlines() if line] if log.exists() else []
-        curves[name] = [record for record in records if "swd_x1e3" in record]
+        final_resolution = json.loads((run_dir / "config.json").read_text())["resolution"]
+        # Ticks are scored at the final resolution (lower lods upsampled); older logs may hold other ones.
+        curves[name] = [record for record in records
+                        if "swd_x1e3" in record and record.get("metrics_resolution") == final_resolution]
     levels = sorted({resolution for records in curves.values() for record in records
                      for resolution in record["swd_resolutions"]}, reverse=True)
     if not levels:

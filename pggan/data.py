@@ -1,0 +1,194 @@
+"""Datasets: `prepare` turns images (folder, array file, idx .gz) into one uint8 NCHW array in an .npz."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganeval.errors import GanevalInputError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+IDX_UBYTE_MAGIC = 0x00000803  # idx3-ubyte: big-endian magic, then count, rows, cols as big-endian uint32
+
+
+def _check_resolution(resolution: int, name: str = "resolution") -> None:
+    if resolution < 4 or resolution & (resolution - 1):
+        raise GanevalInputError(f"{name} must be a power of two ≥ 4, got {resolution}")
+
+
+def read_idx_images(path: Path) -> np.ndarray:
+    """uint8 [N, rows, cols] from an idx3-ubyte file (gzipped or not), e.g. Fashion-MNIST."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as file:
+            header = file.read(16)
+            if len(header) < 16:
+                raise GanevalInputError(f"{path}: too short for an idx3-ubyte header")
+            magic, count, rows, cols = struct.unpack(">IIII", header)
+            if magic != IDX_UBYTE_MAGIC:
+                raise GanevalInputError(f"{path}: idx magic {magic:#010x}, expected {IDX_UBYTE_MAGIC:#010x} "
+                                        "(idx3-ubyte images)")
+            pixels = np.frombuffer(file.read(), dtype=np.uint8)
+    except (OSError, EOFError) as error:
+        raise GanevalInputError(f"{path}: cannot read idx file ({error})") from error
+    if pixels.size != count * rows * cols:
+        raise GanevalInputError(f"{path}: header says {count}×{rows}×{cols} pixels, file holds {pixels.size}")
+    return pixels.reshape(count, rows, cols)
+
+
+def as_nchw(array: np.ndarray, name: str) -> np.ndarray:
+    """uint8 NCHW from a uint8 [N,H,W], [N,H,W,C] or [N,C,H,W] array with C in {1, 3}."""
+    if array.dtype != np.uint8:
+        raise GanevalInputError(f"{name}: expected uint8 pixels, got {array.dtype}")
+    if array.ndim == 3:
+        return array[:, None]
+    if array.ndim == 4 and array.shape[1] in (1, 3):
+        return array
+    if array.ndim == 4 and array.shape[3] in (1, 3):
+        return array.transpose(0, 3, 1, 2)
+    raise GanevalInputError(f"{name}: expected [N,H,W], [N,H,W,C] or [N,C,H,W] with C = 1 or 3, got shape "
+                            f"{tuple(array.shape)}")
+
+
+def _load_array_file(path: Path) -> np.ndarray:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise GanevalInputError(f"{path}: cannot read array file ({error})") from error
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            keys = list(loaded.keys())
+            if not keys:
+                raise GanevalInputError(f"{path}: the .npz holds no arrays")
+            return loaded["images"] if "images" in keys else loaded[keys[0]]
+    return loaded
+
+
+def _centre_crop_resize(image: Image.Image, resolution: int, name: str) -> np.ndarray:
+    """Centre square crop, then area (box-filter) resize to resolution × resolution; uint8 CHW."""
+    width, height = image.size
+    side = min(width, height)
+    if side < resolution:
+        raise GanevalInputError(f"{name}: {width}×{height} is smaller than the target {resolution}×{resolution}")
+    left, top = (width - side) // 2, (height - side) // 2
+    image = image.crop((left, top, left + side, top + side))
+    if side != resolution:
+        image = image.resize((resolution, resolution), Image.Resampling.BOX)
+    pixels = np.asarray(image, dtype=np.uint8)
+    return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+
+
+def _folder_images(folder: Path, resolution: int | None) -> np.ndarray:
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise GanevalInputError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    images, channels_seen = [], None
+    for path in files:
+        try:
+            with Image.open(path) as opened:
+                grey = opened.mode in ("1", "L", "LA", "I", "I;16", "F")
+                image = opened.convert("L" if grey else "RGB")  # alpha dropped, palettes expanded
+        except OSError as error:
+            raise GanevalInputError(f"{path}: cannot read image ({error})") from error
+        channels = 1 if grey else 3
+        if channels_seen is None:
+            channels_seen = (channels, path)
+            if resolution is None:  # largest power of two that fits the first image
+                resolution = 2 ** int(np.floor(np.log2(max(min(image.size), 1))))
+                _check_resolution(resolution, f"{path}: image side")
+        elif channels != channels_seen[0]:
+            raise GanevalInputError(f"mixed channels: {path} has {channels}, {channels_seen[1]} has "
+                                    f"{channels_seen[0]}; convert the folder to one colour mode first")
+        images.append(_centre_crop_resize(image, resolution, str(path)))
+    return np.stack(images)
+
+
+def _resize_array(images: np.ndarray, resolution: int, name: str) -> np.ndarray:
+    if images.shape[2] == images.shape[3] == resolution:
+        return images
+    mode = "L" if images.shape[1] == 1 else "RGB"
+    return np.stack([_centre_crop_resize(Image.fromarray(image[0] if mode == "L" else image.transpose(1, 2, 0),
+                                                         mode), resolution, f"{name}[{index}]")
+                     for index, image in enumerate(images)])
+
+
+def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolution: int | None = None,
+            max_images: int | None = None) -> dict:
+    """Write `out_path` (.npz, key "images", uint8 NCHW) from a folder, a .npy/.npz array or an idx(.gz) file.
+
+    Photos: centre square crop + area resize. idx files (Fashion-MNIST 28×28): zero-padded by 2 pixels on each
+    side to 32×32, the nearest power of two, so no pixel is resampled; then resized only if `resolution` asks.
+    Returns {"path", "num_images", "num_channels", "resolution"}.
+    """
+    source, out_path = Path(source), Path(out_path)
+    if resolution is not None:
+        _check_resolution(resolution)
+    if not source.exists():
+        raise GanevalInputError(f"{source}: no such file or folder")
+    if out_path.suffix != ".npz":
+        raise GanevalInputError(f"{out_path}: the prepared dataset must be an .npz file")
+    if source.is_dir():
+        images = _folder_images(source, resolution)
+    elif source.name.endswith((".gz", "-ubyte")) and "idx" in source.name:
+        digits = read_idx_images(source)
+        side = max(digits.shape[1:])
+        padded_side = max(4, 2 ** int(np.ceil(np.log2(side))))
+        pad_rows, pad_cols = padded_side - digits.shape[1], padded_side - digits.shape[2]
+        images = np.pad(digits, ((0, 0), (pad_rows // 2, pad_rows - pad_rows // 2),
+                                 (pad_cols // 2, pad_cols - pad_cols // 2)))[:, None]
+        images = _resize_array(images, resolution or padded_side, str(source))
+    elif source.suffix in (".npy", ".npz"):
+        images = as_nchw(_load_array_file(source), str(source))
+        side = min(images.shape[2:])
+        images = _resize_array(images, resolution or 2 ** int(np.floor(np.log2(max(side, 1)))), str(source))
+    else:
+        raise GanevalInputError(f"{source}: not a folder, .npy/.npz array or idx(.gz) file")
+    if max_images is not None:
+        images = images[:max_images]
+    if len(images) == 0:
+        raise GanevalInputError(f"{source}: no images")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out_path.with_name(out_path.name + ".tmp.npz")
+    np.savez(temporary, images=np.ascontiguousarray(images))
+    os.replace(temporary, out_path)
+    return {"path": str(out_path), "num_images": int(images.shape[0]), "num_channels": int(images.shape[1]),
+            "resolution": int(images.shape[2])}
+
+
+def load_images(path: str | os.PathLike) -> torch.Tensor:
+    """uint8 NCHW tensor of a prepared dataset (or any square power-of-two uint8 image array file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanevalInputError(f"{path}: no such dataset file (make one with `pggan prepare`)")
+    if path.suffix not in (".npy", ".npz"):
+        raise GanevalInputError(f"{path}: expected a prepared .npz (or .npy) dataset")
+    images = as_nchw(_load_array_file(path), str(path))
+    if images.shape[2] != images.shape[3]:
+        raise GanevalInputError(f"{path}: images are {images.shape[2]}×{images.shape[3]}, not square; "
+                                "run `pggan prepare` on it")
+    _check_resolution(images.shape[2], f"{path}: image side")
+    if len(images) == 0:
+        raise GanevalInputError(f"{path}: no images")
+    return torch.from_numpy(np.ascontiguousarray(images))
+
+
+def reals_at(images_uint8: torch.Tensor, resolution: int, alpha: float, dtype: torch.dtype) -> torch.Tensor:
+    """Reals in [-1, 1] at `resolution` (area downsampling), faded like G's output while α < 1 (§3).
+
+    x = lerp(upsample(avgpool(x_res)), x_res, α): D sees reals mixed between the two resolutions exactly as it
+    sees G's blended fakes (reference train.py `process_reals`).
+    """
+    images = images_uint8.to(dtype) / 127.5 - 1.0
+    factor = images.shape[-1] // resolution
+    if factor > 1:
+        images = torch.nn.functional.avg_pool2d(images, factor)
+    if alpha < 1.0 and resolution > 4:
+        low = torch.nn.functional.avg_pool2d(images, 2).repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+        images = torch.lerp(low, images, alpha)
+    return images

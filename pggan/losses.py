@@ -1,0 +1,51 @@
+"""Losses: WGAN-GP (Gulrajani et al. 2017) with the paper's drift term (§A.1), and the non-saturating logistic loss."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+Critic = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _at_least_fp32(values: torch.Tensor) -> torch.Tensor:
+    """Scores/gradients from autocast (bf16/fp16) promoted to float32; float32/float64 unchanged."""
+    return values.to(torch.promote_types(values.dtype, torch.float32))
+
+
+def gradient_penalty(critic: Critic, reals: torch.Tensor, fakes: torch.Tensor, mix: torch.Tensor,
+                     target: float = 1.0) -> torch.Tensor:
+    """Per-sample (‖∇_x̂ D(x̂)‖₂ − target)² / target², x̂ = reals + mix·(fakes − reals), mix ~ U(0, 1) per sample."""
+    mixed = torch.lerp(reals, fakes, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
+    (gradients,) = torch.autograd.grad(_at_least_fp32(critic(mixed)).sum(), mixed, create_graph=True)
+    norms = _at_least_fp32(gradients).flatten(1).norm(dim=1)
+    return (norms - target).square() / target**2
+
+
+def discriminator_loss(critic: Critic, reals: torch.Tensor, fakes: torch.Tensor, *, kind: str, mix: torch.Tensor,
+                       wgan_lambda: float = 10.0, wgan_target: float = 1.0,
+                       wgan_epsilon: float = 0.001) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """D's loss and its detached parts.
+
+    wgangp: E[D(fake)] − E[D(real)] + λ·E[(‖∇D(x̂)‖ − γ)²/γ²] + ε_drift·E[D(real)²] (§A.1, reference loss.py).
+    logistic: E[softplus(D(fake))] + E[softplus(−D(real))] (Goodfellow et al. 2014), no penalty.
+    """
+    real_scores = _at_least_fp32(critic(reals))
+    fake_scores = _at_least_fp32(critic(fakes))
+    if kind == "logistic":
+        loss = F.softplus(fake_scores).mean() + F.softplus(-real_scores).mean()
+        return loss, {"d_loss": loss.detach()}
+    wasserstein = fake_scores.mean() - real_scores.mean()
+    penalty = gradient_penalty(critic, reals, fakes, mix, wgan_target).mean()
+    drift = real_scores.square().mean()
+    loss = wasserstein + wgan_lambda * penalty + wgan_epsilon * drift
+    return loss, {"d_loss": loss.detach(), "wasserstein": -wasserstein.detach(), "gradient_penalty": penalty.detach(),
+                  "drift": drift.detach()}
+
+
+def generator_loss(critic: Critic, fakes: torch.Tensor, *, kind: str) -> torch.Tensor:
+    """G's loss: −E[D(fake)] (WGAN) or E[softplus(−D(fake))] (non-saturating logistic)."""
+    fake_scores = _at_least_fp32(critic(fakes))
+    return F.softplus(-fake_scores).mean() if kind == "logistic" else -fake_scores.mean()

@@ -1,0 +1,447 @@
+"""Progressive GAN training, top to bottom: setup, the loop of §3 (D step(s), G step, EMA), ticks, checkpoints.
+
+A run directory holds config.json, log.jsonl (one line per tick), samples/tick-NNNNN.png (fixed latents, EMA
+generator), the newest two checkpoint-*.pt and, at the end, metrics.json. Every random draw of training
+(image indices, latents, GP mixing factors, mirror flips) comes from one CPU torch.Generator saved in each
+checkpoint, so a resumed run repeats an uninterrupted one bit for bit on the same machine. Under torchrun each
+rank draws the *whole* minibatch and keeps its slice, so N ranks compute the same step as one process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import io
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+
+from ganeval.errors import GanevalInputError
+from ganeval.msssim import msssim
+from ganeval.sources import resolve_device
+from ganeval.swd import swd
+from pggan.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, write_atomically, write_json
+from pggan.config import TrainConfig
+from pggan.data import load_images, reals_at
+from pggan.losses import discriminator_loss, generator_loss
+from pggan.networks import Generator, build_networks
+from pggan.schedule import ScheduleState, schedule
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss became NaN/inf; the run stops and its last good checkpoint stays the newest one."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small pieces the loop uses.
+
+def _setup_device(config: TrainConfig) -> tuple[int, int, torch.device]:
+    """(rank, world_size, device); joins the process group when launched by torchrun (WORLD_SIZE > 1)."""
+    device = resolve_device(None if config.device == "auto" else config.device)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return 0, 1, device
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world_size, device
+
+
+def _average_gradients(module: torch.nn.Module, world_size: int) -> None:
+    """All-reduce the gradients of one backward pass across ranks and divide by world_size.
+
+    This is DistributedDataParallel's reduction done by hand: DDP's bucketed hooks cannot follow the gradient
+    penalty's double backward nor the per-resolution changing set of used parameters (same choice as NVIDIA's
+    own PyTorch StyleGAN2-ADA trainer).
+    """
+    if world_size == 1:
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    flat = torch.cat([g.flatten() for g in grads])
+    dist.all_reduce(flat)
+    flat /= world_size
+    offset = 0
+    for grad in grads:
+        grad.copy_(flat[offset:offset + grad.numel()].view_as(grad))
+        offset += grad.numel()
+
+
+def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
+    """θ_ema ← β·θ_ema + (1 − β)·θ (buffers, e.g. batch-norm statistics, are copied)."""
+    with torch.no_grad():
+        for ema_param, param in zip(ema.parameters(), model.parameters(), strict=True):
+            ema_param.lerp_(param, 1.0 - beta)
+        for ema_buffer, buffer in zip(ema.buffers(), model.buffers(), strict=True):
+            ema_buffer.copy_(buffer)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float → uint8 [0, 255] (rounded, clipped)."""
+    return ((images.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+@torch.no_grad()
+def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleState, out_resolution: int,
+                  batch_size: int = 64) -> torch.Tensor:
+    """uint8 NCHW images of `generator` at the schedule's resolution/α, nearest-upsampled to out_resolution."""
+    batches = []
+    for start in range(0, len(latents), batch_size):
+        images = generator(latents[start:start + batch_size], state.resolution, state.alpha)
+        if not torch.isfinite(images).all():
+            raise TrainingDivergedError("the generator produced NaN/inf pixels")
+        factor = out_resolution // state.resolution
+        if factor > 1:
+            images = images.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
+        batches.append(to_uint8(images).cpu())
+    return torch.cat(batches)
+
+
+def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
+    """uint8 NCHW images as a grid_size × grid_size PNG (atomically written)."""
+    count = min(len(images), grid_size * grid_size)
+    rows = math.ceil(count / grid_size)
+    _, channels, height, width = images.shape
+    grid = torch.zeros(channels, rows * height, grid_size * width, dtype=torch.uint8)
+    for index in range(count):
+        row, col = divmod(index, grid_size)
+        grid[:, row * height:(row + 1) * height, col * width:(col + 1) * width] = images[index]
+    array = grid[0].numpy() if channels == 1 else grid.permute(1, 2, 0).numpy()
+    write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))
+
+
+def evaluate(generator: Generator, images_uint8: torch.Tensor, state: ScheduleState, config: TrainConfig,
+             device: torch.device) -> dict[str, Any]:
+    """SWD per Laplacian level (ganeval, needs ≥ 16 px) and MS-SSIM of EMA samples at the final resolution.
+
+    As the reference does during growing, samples of a lower level of detail are nearest-upsampled to the final
+    resolution, so every tick is scored against the same reals with the same pyramid levels.
+    metrics_num_images = 0 skips the evaluation.
+    """
+    num_images = min(config.metrics_num_images, len(images_uint8))
+    if num_images == 0:
+        return {}
+    latents = torch.randn(num_images, generator.latent_size, generator=torch.Generator().manual_seed(config.seed + 2))
+    fakes = sample_images(generator, latents.to(device), state, config.resolution).numpy()
+    result: dict[str, Any] = {"metrics_resolution": config.resolution, "metrics_num_images": num_images}
+    if config.resolution >= 16:
+        scores = swd(images_uint8[:num_images].cpu().numpy(), fakes, device=device, seed=0)
+        result.update(swd_resolutions=scores["resolutions"], swd_x1e3=scores["swd_x1e3"],
+                      swd_x1e3_avg=scores["swd_x1e3_avg"])
+    try:
+        result["msssim"] = msssim(fakes, device=device, seed=0)["msssim"]
+    except GanevalInputError as error:  # e.g. images too small for five MS-SSIM scales
+        result["msssim_skipped"] = str(error)
+    return result
+
+
+class ProgressLine:
+    """kimg, lod, resolution, img/s and ETA on stderr: redrawn in place on a terminal, one line per tick else."""
+
+    def __init__(self, total_images: int, enabled: bool):
+        self.total_images, self.enabled = total_images, enabled
+        self.on_terminal = sys.stderr.isatty()
+        self.last_draw = 0.0
+
+    def update(self, num_images: int, state: ScheduleState, images_per_second: float, end_of_tick: bool) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not end_of_tick and (not self.on_terminal or now - self.last_draw < 0.5)):
+            return
+        self.last_draw = now
+        eta = max(self.total_images - num_images, 0) / max(images_per_second, 1e-9)
+        line = (f"kimg {num_images / 1000:8.1f}/{self.total_images / 1000:.0f}  lod {state.lod:5.2f}  "
+                f"{state.resolution}x{state.resolution}  {images_per_second:7.1f} img/s  "
+                f"ETA {int(eta // 3600):d}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s")
+        sys.stderr.write(("\r" + line) if self.on_terminal else line + "\n")
+        sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The trainer.
+
+def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+          progress: bool = True) -> dict[str, Any]:
+    """Train per `config` into `out_dir` (or continue its newest checkpoint if `resume`); return final metrics."""
+    run_dir = Path(out_dir)
+    config.validate()
+    rank, world_size, device = _setup_device(config)
+    is_writer = rank == 0
+    dtype = torch.get_default_dtype()
+
+    # Data: the whole prepared array lives on the training device.
+    images = load_images(config.data)
+    if config.resolution == 0:
+        config = config.replace(resolution=images.shape[-1])
+    if images.shape[-1] < config.resolution:
+        raise GanevalInputError(f"{config.data}: images are {images.shape[-1]}px, smaller than --resolution "
+                                f"{config.resolution}")
+    if images.shape[-1] > config.resolution:  # area-downsample once to the training resolution
+        images = to_uint8(reals_at(images, config.resolution, 1.0, torch.float32))
+    images = images.to(device)
+    num_channels = images.shape[1]
+
+    # Networks, EMA copy, optimisers (Adam per §A.1), the sampling RNG.
+    torch.manual_seed(config.seed)
+    generator, discriminator = build_networks(config, num_channels)
+    generator.to(device)
+    discriminator.to(device)
+    generator_ema = copy.deepcopy(generator).eval().requires_grad_(False)
+    adam = dict(betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon)
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, **adam)
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, **adam)
+    sampler = torch.Generator().manual_seed(config.seed)
+    fixed_latents = torch.randn(config.grid_size**2, config.latent_size,
+                                generator=torch.Generator().manual_seed(config.seed + 1)).to(device)
+    amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[config.amp]
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    g_train = torch.compile(generator) if config.compile else generator
+    # The gradient penalty's double backward is not supported by torch.compile: D is compiled without it only.
+    d_train = torch.compile(discriminator) if config.compile and config.loss == "logistic" else discriminator
+
+    # Progress counters: all the loop's state besides weights, optimisers and RNG.
+    counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0)
+    checkpoints = list_checkpoints(run_dir)
+    if resume:
+        if not checkpoints:
+            raise GanevalInputError(f"{run_dir}: no checkpoint-*.pt to resume from")
+        saved = load_checkpoint(checkpoints[-1])
+        generator.load_state_dict(saved["generator"])
+        discriminator.load_state_dict(saved["discriminator"])
+        generator_ema.load_state_dict(saved["generator_ema"])
+        g_optimizer.load_state_dict(saved["g_optimizer"])
+        d_optimizer.load_state_dict(saved["d_optimizer"])
+        scaler.load_state_dict(saved["grad_scaler"])
+        sampler.set_state(saved["rng"]["sampler"])
+        torch.set_rng_state(saved["rng"]["torch"])
+        counters.update(saved["counters"])
+    elif checkpoints:
+        raise GanevalInputError(f"{run_dir}: already holds a run ({checkpoints[-1].name}); use `pggan resume` or "
+                                "another --out")
+    if is_writer:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / "config.json", config.to_dict())
+        _truncate_log(run_dir / "log.jsonl", counters["tick"])
+
+    total_images = round(config.effective_total_kimg * 1000)
+    progress_line = ProgressLine(total_images, progress and is_writer)
+    autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
+                else contextlib.nullcontext())
+    tick_losses: dict[str, list[torch.Tensor]] = {}  # per-step loss values of this tick, kept on the device
+    tick_start_time = time.monotonic()
+
+    def draw_minibatch(minibatch: int) -> dict[str, torch.Tensor]:
+        """This rank's slice of one full minibatch of random draws (same draws on every rank)."""
+        draws = dict(indices=torch.randint(len(images), (minibatch,), generator=sampler),
+                     latents=torch.randn(minibatch, config.latent_size, generator=sampler),
+                     mix=torch.rand(minibatch, generator=sampler),
+                     flips=torch.rand(minibatch, generator=sampler) < 0.5)
+        local = minibatch // world_size
+        return {name: value[rank * local:(rank + 1) * local].to(device) for name, value in draws.items()}
+
+    while counters["num_images"] < total_images:
+        state = schedule(counters["num_images"] / 1000, config)
+        if state.minibatch % world_size:
+            raise GanevalInputError(f"minibatch {state.minibatch} at {state.resolution}px does not split over "
+                                    f"{world_size} ranks")
+        # "When a new layer enters": reset Adam when a fade-in starts and when it ends (reference train.py).
+        previous_lod = counters["previous_lod"]
+        if config.reset_optimizer_on_grow and (math.floor(state.lod) != math.floor(previous_lod)
+                                               or math.ceil(state.lod) != math.ceil(previous_lod)):
+            g_optimizer.state.clear()
+            d_optimizer.state.clear()
+        counters["previous_lod"] = state.lod
+        for group in g_optimizer.param_groups:
+            group["lr"] = state.g_lr
+        for group in d_optimizer.param_groups:
+            group["lr"] = state.d_lr
+
+        for _repeat in range(config.minibatch_repeats):
+            # Discriminator: n_critic steps, each on fresh reals and fakes.
+            discriminator.requires_grad_(True)
+            for _critic_step in range(config.n_critic):
+                draws = draw_minibatch(state.minibatch)
+                reals = reals_at(images[draws["indices"]], state.resolution, state.alpha, dtype)
+                if config.mirror_augment:
+                    reals = torch.where(draws["flips"].reshape(-1, 1, 1, 1), reals.flip(3), reals)
+                with autocast:
+                    with torch.no_grad():
+                        fakes = g_train(draws["latents"], state.resolution, state.alpha)
+                    d_loss, parts = discriminator_loss(
+                        functools.partial(d_train, alpha=state.alpha), reals, fakes.to(reals.dtype), kind=config.loss,
+                        mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
+                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon)
+                d_optimizer.zero_grad(set_to_none=True)
+                scaler.scale(d_loss).backward()
+                _average_gradients(discriminator, world_size)
+                scaler.step(d_optimizer)
+                scaler.update()
+                counters["num_images"] += state.minibatch
+                for name, value in parts.items():
+                    tick_losses.setdefault(name, []).append(value)
+
+            # Generator: one step, then the moving average of its weights.
+            discriminator.requires_grad_(False)
+            latents = draw_minibatch(state.minibatch)["latents"]
+            with autocast:
+                g_loss = generator_loss(functools.partial(d_train, alpha=state.alpha),
+                                        g_train(latents, state.resolution, state.alpha), kind=config.loss)
+            g_optimizer.zero_grad(set_to_none=True)
+            scaler.scale(g_loss).backward()
+            _average_gradients(generator, world_size)
+            scaler.step(g_optimizer)
+            scaler.update()
+            _update_ema(generator_ema, generator, config.g_ema_beta)
+            tick_losses.setdefault("g_loss", []).append(g_loss.detach())
+
+        # End of a tick: log line, sample grid, metrics, checkpoint.
+        done = counters["num_images"] >= total_images
+        tick_seconds = time.monotonic() - tick_start_time
+        tick_images = counters["num_images"] - counters["tick_start_images"]
+        progress_line.update(counters["num_images"], state, tick_images / max(tick_seconds, 1e-9), False)
+        if not done and tick_images < config.kimg_per_tick * 1000:
+            continue
+        names = sorted(tick_losses)
+        losses = torch.stack([torch.stack(tick_losses[name]).float().mean() for name in names])
+        if world_size > 1:
+            dist.all_reduce(losses)
+            losses /= world_size
+        losses_by_name = dict(zip(names, losses.tolist(), strict=True))
+        bad = [name for name, value in losses_by_name.items() if not math.isfinite(value)]
+        if bad:
+            last = list_checkpoints(run_dir)
+            raise TrainingDivergedError(
+                f"non-finite {', '.join(bad)} at kimg {counters['num_images'] / 1000:.3f} (lod {state.lod:.2f}); "
+                f"stopped, last good checkpoint: {last[-1] if last else 'none written yet'}")
+        counters["tick"] += 1
+        counters["train_seconds"] += tick_seconds
+        counters["tick_start_images"] = counters["num_images"]
+        record: dict[str, Any] = dict(
+            tick=counters["tick"], kimg=counters["num_images"] / 1000, lod=state.lod, resolution=state.resolution,
+            alpha=state.alpha, minibatch=state.minibatch, g_lr=state.g_lr, d_lr=state.d_lr, **losses_by_name,
+            tick_seconds=tick_seconds, images_per_second=tick_images / max(tick_seconds, 1e-9),
+            train_seconds=counters["train_seconds"])
+        if is_writer:
+            save_grid(sample_images(generator_ema, fixed_latents, state, config.resolution),
+                      run_dir / "samples" / f"tick-{counters['tick']:05d}.png", config.grid_size)
+            if config.metrics_ticks and counters["tick"] % config.metrics_ticks == 0 and not done:
+                record.update(evaluate(generator_ema, images, state, config, device))
+            # The tick's log line goes first: a checkpoint never exists without it (resume drops later lines).
+            with open(run_dir / "log.jsonl", "a") as log:
+                log.write(json.dumps(record) + "\n")
+            if counters["tick"] % config.snapshot_ticks == 0 or done:
+                save_checkpoint(run_dir, counters["num_images"], {
+                    "config": config.to_dict(), "num_channels": num_channels, "counters": dict(counters),
+                    "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+                    "generator_ema": generator_ema.state_dict(), "g_optimizer": g_optimizer.state_dict(),
+                    "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
+                    "rng": {"sampler": sampler.get_state(), "torch": torch.get_rng_state()}})
+        progress_line.update(counters["num_images"], state, record["images_per_second"], True)
+        tick_losses = {}
+        tick_start_time = time.monotonic()
+
+    # The end: final metrics of the EMA generator.
+    state = schedule(counters["num_images"] / 1000, config)
+    metrics: dict[str, Any] = {}
+    if is_writer:
+        metrics = dict(kimg=counters["num_images"] / 1000, lod=state.lod, resolution=state.resolution,
+                       train_seconds=counters["train_seconds"],
+                       images_per_second=counters["num_images"] / max(counters["train_seconds"], 1e-9),
+                       **evaluate(generator_ema, images, state, config, device))
+        write_json(run_dir / "metrics.json", metrics)
+    if world_size > 1:
+        dist.barrier()
+    return metrics
+
+
+def _truncate_log(path: Path, last_tick: int) -> None:
+    """Drop log lines written after the checkpoint being resumed (they will be written again).
+
+    A line cut short by a kill mid-write does not parse and is dropped too.
+    """
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["tick"] <= last_tick:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError):
+            continue
+    write_atomically(path, lambda p: p.write_text("".join(line + "\n" for line in kept)))
+
+
+def resume(run_dir: str | os.PathLike, *, progress: bool = True) -> dict[str, Any]:
+    """Continue the run in `run_dir` from its newest checkpoint with its saved config.json."""
+    config_path = Path(run_dir) / "config.json"
+    if not config_path.is_file():
+        raise GanevalInputError(f"{run_dir}: no config.json, not a pggan run directory")
+    return train(TrainConfig.from_dict(json.loads(config_path.read_text())), run_dir, resume=True,
+                 progress=progress)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sampling a trained generator.
+
+def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathLike | None = None, *,
+             seed: int = 0, batch_size: int = 64, device: str | None = None) -> np.ndarray:
+    """N uint8 NCHW images of the EMA generator of `checkpoint` (or a run dir's newest); optionally saved.
+
+    Images come at the resolution/α the checkpoint was training at, nearest-upsampled to the final resolution
+    (as the reference). `out`: a folder (PNG files 000000.png, …) or an .npz (key "images").
+    """
+    path = Path(checkpoint)
+    if path.is_dir():
+        found = list_checkpoints(path)
+        if not found:
+            raise GanevalInputError(f"{path}: no checkpoint-*.pt in this folder")
+        path = found[-1]
+    if not path.is_file():
+        raise GanevalInputError(f"{path}: no such checkpoint")
+    if num_images < 1:
+        raise GanevalInputError(f"num_images must be ≥ 1, got {num_images}")
+    saved = load_checkpoint(path)
+    config = TrainConfig.from_dict(saved["config"])
+    target = resolve_device(device)
+    generator, _ = build_networks(config, saved["num_channels"])
+    generator.load_state_dict(saved["generator_ema"])
+    generator.to(target).eval()
+    latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
+    state = schedule(saved["counters"]["num_images"] / 1000, config)
+    try:
+        images = sample_images(generator, latents.to(target), state, config.resolution, batch_size).numpy()
+    except TrainingDivergedError as error:
+        raise GanevalInputError(f"{path}: {error}") from error
+    if out is not None:
+        _write_images(images, Path(out))
+    return images
+
+
+def _write_images(images: np.ndarray, out: Path) -> None:
+    """uint8 NCHW images to an .npz (atomic) or to numbered PNGs in a folder."""
+    if out.suffix == ".npz":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(out, lambda p: p.write_bytes(_npz_bytes(images)))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(images):
+        array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+        write_atomically(out / f"{index:06d}.png", lambda p, a=array: Image.fromarray(a).save(p, format="PNG"))
+
+
+def _npz_bytes(images: np.ndarray) -> bytes:
+    """An .npz holding `images` under the key "images", as bytes."""
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images)
+    return buffer.getvalue()

@@ -1,0 +1,40 @@
+"""The growing schedule against hand-computed values (reference TrainingSchedule arithmetic)."""
+
+import pytest
+
+from pggan.config import TrainConfig
+from pggan.schedule import schedule
+
+CONFIG = TrainConfig(resolution=32, lod_training_kimg=600, lod_transition_kimg=600, minibatch_base=16,
+                     minibatch_dict={32: 8}, g_lr=0.001, d_lr=0.002, lr_dict={16: 0.0015})
+
+
+@pytest.mark.parametrize(("kimg", "lod", "resolution", "alpha", "minibatch", "g_lr", "d_lr"), [
+    # log2(32) = 5, so lod starts at 5 − 2 = 3 (4×4); a phase is 600 + 600 = 1200 kimg.
+    (0.0, 3.0, 4, 1.0, 16, 0.001, 0.002),  # phase 0, phase_kimg 0 → lod 3, res 2**(5−3) = 4
+    (600.0, 3.0, 4, 1.0, 16, 0.001, 0.002),  # phase 0, max(600 − 600, 0)/600 = 0 → still 4×4, fade not begun
+    (900.0, 2.5, 8, 0.5, 16, 0.001, 0.002),  # phase 0: lod 3 − (900 − 600)/600 = 2.5 → res 2**(5−2) = 8, α = 0.5
+    (1200.0, 2.0, 8, 1.0, 16, 0.001, 0.002),  # phase 1, phase_kimg 0 → lod 3 − 1 = 2, res 8, α 1
+    (2250.0, 1.25, 16, 0.75, 16, 0.0015, 0.0015),  # phase 1, kimg 1050: lod 2 − 450/600 = 1.25 → res 16, α .75
+    (3300.0, 0.5, 32, 0.5, 8, 0.001, 0.002),  # phase 2 (3300/1200 = 2.75), kimg 900 → lod 1 − 0.5; mb dict 32→8
+    (10000.0, 0.0, 32, 1.0, 8, 0.001, 0.002),  # phase 8 → lod 3 − 8 < 0, clamped to 0
+])
+def test_schedule_matches_hand_computed_values(kimg, lod, resolution, alpha, minibatch, g_lr, d_lr):
+    state = schedule(kimg, CONFIG)
+    assert state.lod == pytest.approx(lod, abs=1e-12)
+    assert (state.resolution, state.minibatch) == (resolution, minibatch)
+    assert state.alpha == pytest.approx(alpha, abs=1e-12)
+    assert (state.g_lr, state.d_lr) == (g_lr, d_lr)
+
+
+def test_no_growing_trains_at_full_resolution_throughout():
+    config = CONFIG.replace(progressive=False)
+    for kimg in (0.0, 900.0, 5000.0):
+        state = schedule(kimg, config)
+        assert (state.lod, state.resolution, state.alpha) == (0.0, 32, 1.0)
+
+
+def test_zero_transition_jumps_resolution():
+    # training 100, transition 0: phase = floor(kimg / 100); at kimg 150 → phase 1 → lod 3 − 1 = 2 → 8×8, α 1.
+    state = schedule(150.0, CONFIG.replace(lod_training_kimg=100, lod_transition_kimg=0))
+    assert (state.lod, state.resolution, state.alpha) == (2.0, 8, 1.0)

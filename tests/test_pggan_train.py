@@ -1,0 +1,223 @@
+"""The trainer end to end on tiny networks: every preset, kill-and-resume, divergence, generate, SWD, CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import pggan.networks
+import pggan.train
+from cli.pggan_cli import main
+from ganeval.swd import swd
+from pggan.checkpoint import list_checkpoints, load_checkpoint
+from pggan.config import PRESETS, make_config
+from pggan.train import TrainingDivergedError, generate, train
+
+REPO = Path(__file__).resolve().parents[1]
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny 8×8 networks: a second intra-op thread only adds synchronisation (and, on the 2 shared cores,
+    spin-waiting), so these tests run single-threaded; the previous setting is restored afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """256 smooth 16×16 grey images (blurred noise): a distribution a generator can get close to or not."""
+    rng = np.random.default_rng(0)
+    noise = torch.from_numpy(rng.standard_normal((256, 1, 16, 16)))
+    smooth = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(noise, (2, 2, 2, 2), mode="circular"), 5, 1)
+    images = ((smooth / smooth.std() * 60 + 128).clamp(0, 255)).to(torch.uint8).numpy()
+    path = tmp_path_factory.mktemp("data") / "tiny16.npz"
+    np.savez(path, images=images)
+    return path
+
+
+def tiny(preset: str, data: Path, **overrides):
+    """A few steps at 8×8 with 8 feature maps; one fade-in (4×4 → 8×8) every 64 + 64 images."""
+    settings = dict(data=str(data), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.256,
+                    lod_training_kimg=0.064, lod_transition_kimg=0.064, minibatch_repeats=1, kimg_per_tick=0.064,
+                    metrics_num_images=0, grid_size=2)
+    if PRESETS[preset].get("minibatch_base") == 64:  # (a), (b): 64 × n_critic 5 = 320 images per G step
+        settings.update(total_kimg=0.64, kimg_per_tick=0.32, lod_training_kimg=0.16, lod_transition_kimg=0.16)
+    return make_config(preset, **{**settings, **overrides})
+
+
+def weights(state: dict) -> dict[str, torch.Tensor]:
+    return {f"{net}.{name}": value for net in ("generator", "discriminator", "generator_ema")
+            for name, value in state[net].items()}
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_trains_a_few_steps(preset, dataset, tmp_path):
+    config = tiny(preset, dataset)
+    torch.manual_seed(config.seed)
+    initial, _ = pggan.networks.build_networks(config, 1)
+    train(config, tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    state = load_checkpoint(list_checkpoints(tmp_path)[-1])
+    assert log[-1]["kimg"] >= config.effective_total_kimg
+    assert log[-1]["resolution"] == 8 and log[0]["resolution"] == (8 if not config.progressive else 4)
+    assert all(np.isfinite(entry[key]) for entry in log for key in ("d_loss", "g_loss"))
+    assert (tmp_path / "samples" / f"tick-{len(log):05d}.png").is_file()
+    assert len(list_checkpoints(tmp_path)) <= 2  # only the newest two are kept
+    moved = [not torch.equal(value, initial.state_dict()[name]) for name, value in state["generator"].items()
+             if name.startswith("blocks.0.0.")]
+    assert all(moved)  # the 4×4 conv was trained
+    assert json.loads((tmp_path / "metrics.json").read_text())["kimg"] == log[-1]["kimg"]
+
+
+def test_killed_run_resumes_bit_identically(dataset, tmp_path):
+    args = ["--data", str(dataset), "--config", "g", "--resolution", "8", "--fmap-base", "16", "--fmap-max", "8",
+            "--latent-size", "8", "--kimg", "0.8", "--lod-training-kimg", "0.1", "--lod-transition-kimg", "0.1",
+            "--kimg-per-tick", "0.1", "--snapshot-ticks", "1", "--metrics-images", "0", "--set", "grid_size=2",
+            "--minibatch-repeats", "1", "--no-progress"]
+    command = [sys.executable, "-m", "cli.pggan_cli"]
+    uninterrupted = subprocess.run([*command, "train", *args, "--out", str(tmp_path / "whole")], cwd=REPO,
+                                   env=ONE_THREAD, capture_output=True, text=True, timeout=300)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+
+    # The real thing: the CLI in a subprocess, SIGKILLed as soon as its first checkpoint exists.
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen([*command, "train", *args, "--out", str(killed_dir)], cwd=REPO, env=ONE_THREAD,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list_checkpoints(killed_dir) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    assert not (killed_dir / "metrics.json").exists()  # it really died before the end
+    resumed = subprocess.run([*command, "resume", str(killed_dir), "--no-progress"], cwd=REPO, env=ONE_THREAD,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+
+    whole = load_checkpoint(list_checkpoints(tmp_path / "whole")[-1])
+    again = load_checkpoint(list_checkpoints(killed_dir)[-1])
+    assert whole["counters"]["num_images"] == again["counters"]["num_images"] == 800
+    for name, value in weights(whole).items():
+        assert torch.equal(value, weights(again)[name]), name
+    for net in ("g_optimizer", "d_optimizer"):
+        for key, slot in whole[net]["state"].items():
+            for field, value in slot.items():
+                assert torch.equal(value, again[net]["state"][key][field]), (net, key, field)
+    assert torch.equal(whole["rng"]["sampler"], again["rng"]["sampler"])
+    timing = {"tick_seconds", "images_per_second", "train_seconds"}
+    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
+             for line in (run / "log.jsonl").read_text().splitlines()] for run in (tmp_path / "whole", killed_dir)]
+    assert logs[0] == logs[1]  # same losses every tick, no duplicated ticks
+
+
+def test_kill_right_after_a_checkpoint_keeps_that_ticks_log_line(dataset, tmp_path, monkeypatch):
+    # Regression: the checkpoint used to be written before the tick's log line, so a kill between the two
+    # lost that line for good (resume starts after the checkpoint's tick). Kill exactly there, in-process.
+    config = tiny("g", dataset)
+    train(config, tmp_path / "whole", progress=False)
+    real_save = pggan.train.save_checkpoint
+    calls = {"count": 0}
+
+    def save_then_die(*args, **kwargs):
+        path = real_save(*args, **kwargs)
+        calls["count"] += 1
+        if calls["count"] == 2:
+            raise KeyboardInterrupt  # the process dies right after its second checkpoint is complete
+        return path
+
+    monkeypatch.setattr(pggan.train, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "killed", progress=False)
+    with open(tmp_path / "killed" / "log.jsonl", "a") as log:
+        log.write('{"tick": 3, "kimg": 0.1')  # and a line cut short by the kill
+    monkeypatch.setattr(pggan.train, "save_checkpoint", real_save)
+    pggan.train.resume(tmp_path / "killed", progress=False)
+    timing = {"tick_seconds", "images_per_second", "train_seconds"}
+    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
+             for line in (run / "log.jsonl").read_text().splitlines()] for run in (tmp_path / "whole",
+                                                                                  tmp_path / "killed")]
+    assert logs[0] == logs[1]
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(dataset, tmp_path, monkeypatch):
+    calls = {"count": 0}
+    real_loss = pggan.train.generator_loss
+
+    def poisoned(*args, **kwargs):  # a finite first tick (4 G steps of 16), then NaN
+        calls["count"] += 1
+        loss = real_loss(*args, **kwargs)
+        return loss * float("nan") if calls["count"] > 5 else loss
+
+    monkeypatch.setattr(pggan.train, "generator_loss", poisoned)
+    with pytest.raises(TrainingDivergedError, match=r"non-finite .*g_loss.* at kimg 0\.128"):
+        train(tiny("g", dataset), tmp_path, progress=False)
+    (newest,) = list_checkpoints(tmp_path)
+    state = load_checkpoint(newest)
+    assert state["counters"]["num_images"] == 64
+    assert all(torch.isfinite(value).all() for value in weights(state).values())
+
+
+def test_generate_writes_npz_and_pngs(dataset, tmp_path):
+    train(tiny("g", dataset), tmp_path / "run", progress=False)
+    images = generate(tmp_path / "run", 5, tmp_path / "fakes.npz", seed=3)
+    assert images.shape == (5, 1, 8, 8) and images.dtype == np.uint8
+    np.testing.assert_array_equal(np.load(tmp_path / "fakes.npz")["images"], images)
+    result = CliRunner().invoke(main, ["generate", str(tmp_path / "run"), "-n", "5", "-o", str(tmp_path / "png"),
+                                       "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == [f"{i:06d}.png" for i in range(5)]
+    for index in range(5):  # same seed, same latents, same pixels
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "png" / f"{index:06d}.png")),
+                                      images[index, 0])
+
+
+def test_end_to_end_train_generate_swd(dataset, tmp_path):
+    # Grows 4 → 8 → 16 and logs SWD on the way (metrics_ticks), then ganeval scores the generated images.
+    config = tiny("g", dataset, resolution=16, total_kimg=0.512, metrics_ticks=6, metrics_num_images=128)
+    metrics = train(config, tmp_path / "run", progress=False)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert metrics["resolution"] == 16 and len(metrics["swd_x1e3"]) == len(metrics["swd_resolutions"]) >= 1
+    assert "swd_x1e3_avg" in log[5] and log[5]["resolution"] == 16
+    fakes = generate(tmp_path / "run", 128, seed=1)
+    reals = np.load(dataset)["images"]
+    fake_score = swd(reals[:128], fakes, seed=0)["swd_x1e3_avg"]
+    real_score = swd(reals[:128], reals[128:], seed=0)["swd_x1e3_avg"]
+    assert np.isfinite(fake_score) and fake_score > real_score  # 512 images of training: far from the data
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(dataset, tmp_path):
+    cases = [
+        ["train", "--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r")],
+        ["train", "--data", str(dataset), "--out", str(tmp_path / "r"), "--minibatch", "6"],
+        ["train", "--data", str(dataset), "--out", str(tmp_path / "r"), "--resolution", "12"],
+        ["generate", str(tmp_path / "nothing"), "-o", str(tmp_path / "f.npz")],
+        ["resume", str(tmp_path)],
+        ["prepare", str(tmp_path / "missing"), str(tmp_path / "o.npz")],
+    ]
+    for args in cases:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output, lines
+
+
+def test_bf16_autocast_trains_with_finite_losses(dataset, tmp_path):
+    # bf16 keeps fp32's exponent range, so a short run must stay finite; weights stay fp32 (autocast only).
+    train(tiny("g", dataset, amp="bf16"), tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(entry["d_loss"]) and np.isfinite(entry["g_loss"]) for entry in log)
+    state = load_checkpoint(list_checkpoints(tmp_path)[-1])
+    assert all(value.dtype == torch.float32 for value in state["generator"].values() if value.is_floating_point())
