@@ -8,6 +8,7 @@ import click
 
 import ganeval
 from cli.common import common_options, emit, reports_bad_input
+from cli.inception_commands import fid_command, inception_options, inception_score_command, kid_command
 from cli.msssim_command import msssim
 from ganeval.stats import save_stats
 from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, NHOODS_PER_IMAGE, swd_reference_stats
@@ -21,6 +22,9 @@ def main() -> None:
     \b
     ganeval swd REAL FAKE      sliced Wasserstein distance of PGGAN (Karras et al. 2018, Table 1)
     ganeval msssim FAKE        MS-SSIM diversity of a set (PGGAN protocol; lower = more varied)
+    ganeval fid REAL FAKE      Fréchet Inception distance (TF Inception 2015-12-05, TF resize)
+    ganeval kid REAL FAKE      kernel Inception distance (unbiased MMD², cubic kernel)
+    ganeval is FAKE            Inception Score (10 splits)
     ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL
     ganeval demo               make two small image folders and score them (no data needed)
 
@@ -82,9 +86,11 @@ def swd(real: str, fake: str, num_images: int | None, batch_size: int, device: s
                                              "image and level).")
 @click.option("--nhoods-per-image", type=int, default=NHOODS_PER_IMAGE, show_default=True,
               help="7×7 neighbourhoods drawn per image and pyramid level.")
+@inception_options
 @reports_bad_input
 def stats(real: str, output: str, num_images: int | None, batch_size: int, device: str | None, seed: int,
-          as_json: bool, progress: bool, with_fid: bool, no_swd: bool, nhoods_per_image: int) -> None:
+          as_json: bool, progress: bool, with_fid: bool, no_swd: bool, nhoods_per_image: int,
+          inception_weights: str | None, allow_unverified_weights: bool, resize: str, tf32: bool) -> None:
     """Compute the real set's statistics once and save them to OUTPUT for reuse as REAL.
 
     The file records the protocol (settings, image count, ganeval version); a later metric run with other
@@ -101,7 +107,9 @@ def stats(real: str, output: str, num_images: int | None, batch_size: int, devic
     if with_fid:
         from ganeval.fid import reference_stats
 
-        fid_arrays, fid_protocol = reference_stats(real, device=device, **open_options)
+        fid_arrays, fid_protocol = reference_stats(
+            real, device=device, inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
+            resize=resize, precision="tf32" if tf32 else "fp32", **open_options)
         arrays.update(fid_arrays)
         protocol.update(fid_protocol)
     if not arrays:
@@ -138,4 +146,5 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
     emit(result, as_json, swd_rows(result))
 
 
-main.add_command(msssim)
+for command in (msssim, fid_command, kid_command, inception_score_command):
+    main.add_command(command)

@@ -282,7 +282,12 @@ class InceptionExtractor:
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pool3 features (N×2048) and unbiased logits (N×1008), float32 on the extractor's device."""
         with torch.inference_mode(), float32_precision(self.precision):
-            return self.network(self.network_input(images))
+            return self.network(self.network_input(images).contiguous(memory_format=self.memory_format))
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """channels_last on CPU, where oneDNN convolutions run ~3× faster in it (still fp32); contiguous elsewhere."""
+        return torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
 
 
 def load_inception(weights: str | os.PathLike | None = None, *, device: torch.device, resize: str = "tf",
@@ -313,5 +318,6 @@ def load_inception(weights: str | os.PathLike | None = None, *, device: torch.de
     except RuntimeError as error:
         detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
         raise GanevalInputError(f"{path}: weights do not fit the FID Inception-v3 ({detail})") from None
-    network.requires_grad_(False).eval().to(device)
-    return InceptionExtractor(network, path, sha256, resize, precision, device)
+    extractor = InceptionExtractor(network, path, sha256, resize, precision, device)
+    network.requires_grad_(False).eval().to(device, memory_format=extractor.memory_format)
+    return extractor

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,17 +91,23 @@ def save_stats(path: str | os.PathLike, arrays: Mapping[str, Mapping[str, np.nda
     record = {"format": STATS_FORMAT, "ganeval_version": __version__, "metrics": protocol}
     flat = {f"{metric}/{name}": np.asarray(value) for metric, named in arrays.items() for name, value in named.items()}
     flat[PROTOCOL_KEY] = np.frombuffer(json.dumps(record, sort_keys=True).encode(), dtype=np.uint8)
-    write_atomically(path, lambda handle: np.savez(handle, **flat))
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as file:  # a handle, so numpy does not append ".npz" to the temporary name
+            np.savez(file, **flat)
+
+    write_atomically(path, write)
 
 
 def write_atomically(path: Path, write: Any) -> None:
-    """Call `write(file_handle)` on a temporary file beside `path`, then rename it over `path`."""
+    """Call `write(temporary_path)`, fsync it, then rename it onto `path`: readers see the old file or the new one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
+        write(temporary)
+        with open(temporary, "rb+") as file:
+            os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    finally:
+        temporary.unlink(missing_ok=True)

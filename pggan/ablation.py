@@ -109,7 +109,7 @@ def write_tables(out: Path, rows: dict[str, dict[str, Any]], header: dict[str, A
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
     writer.writerows(flat)
-    write_atomically(out / "table1.csv", lambda handle: handle.write(buffer.getvalue().encode()))
+    write_atomically(out / "table1.csv", lambda temporary: temporary.write_text(buffer.getvalue()))
     swd_columns = [key for key in columns if key.startswith("swd_x1e3_") and key != "swd_x1e3_avg"]
     extra = [key for key in ("fid", "kid_mean") if key in columns]
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
@@ -127,7 +127,7 @@ def write_tables(out: Path, rows: dict[str, dict[str, Any]], header: dict[str, A
                                                 "train_minutes", "paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"]]
         lines.append(f"| {entry['label']} | " + " | ".join("" if cell is None else str(cell) for cell in cells) + " |")
     text = "\n".join(lines) + "\n"
-    write_atomically(out / "table1.md", lambda handle: handle.write(text.encode()))
+    write_atomically(out / "table1.md", lambda temporary: temporary.write_text(text))
 
 
 def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, device: str | None) -> None:
@@ -194,7 +194,7 @@ def _save_figure(figure: Any, path: Path) -> None:
     """Save a matplotlib figure as PNG atomically."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
-    write_atomically(path, lambda handle: handle.write(buffer.getvalue()))
+    write_atomically(path, lambda temporary: temporary.write_bytes(buffer.getvalue()))
 
 
 def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = CONFIG_ORDER,

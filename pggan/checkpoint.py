@@ -9,19 +9,9 @@ from typing import Any
 
 import torch
 
+from ganeval.stats import write_atomically
+
 CHECKPOINT_GLOB = "checkpoint-*.pt"
-
-
-def write_atomically(path: Path, write: Any) -> None:
-    """Call write(temporary_path), fsync it, then os.replace it onto `path`: readers see old or new, never half."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(temporary)
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def write_json(path: Path, value: Any) -> None:

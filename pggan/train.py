@@ -29,8 +29,9 @@ from PIL import Image
 from ganeval.errors import GanevalInputError
 from ganeval.msssim import msssim
 from ganeval.sources import resolve_device
+from ganeval.stats import write_atomically
 from ganeval.swd import swd
-from pggan.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, write_atomically, write_json
+from pggan.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, write_json
 from pggan.config import TrainConfig
 from pggan.data import load_images, reals_at
 from pggan.losses import discriminator_loss, generator_loss

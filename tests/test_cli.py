@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -81,3 +82,25 @@ def test_demo_writes_two_folders_and_scores_them(tmp_path):
 def test_help_teaches_the_protocol():
     result = run("swd", "--help")
     assert result.exit_code == 0 and "16,384" in result.stdout and "Example" in result.stdout
+
+
+def test_stats_with_fid_then_fid_and_kid_from_the_stats_file(tmp_path, monkeypatch):
+    from tests.test_inception_fixtures import make_images, random_state_dict, write_folder
+
+    monkeypatch.setenv("GANEVAL_OFFLINE", "1")
+    weights = tmp_path / "random-inception.pth"
+    torch.save(random_state_dict(), weights)
+    real = write_folder(tmp_path / "real", make_images(6, 32, seed=1, style="blobs"))
+    fake = write_folder(tmp_path / "fake", make_images(6, 32, seed=2, style="blobs"))
+    options = ["--inception-weights", weights, "--allow-unverified-weights", "--device", "cpu"]
+    stats_file = tmp_path / "real.npz"
+    made = run("stats", real, "-o", stats_file, "--fid", *options, "--json")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["metrics"] == ["fid", "kid", "swd"]
+    direct = json.loads(run("fid", real, fake, *options, "--json").stdout)
+    reused = json.loads(run("fid", stats_file, fake, *options, "--json").stdout)
+    # The same float64 mean and covariance either way: equal to float64 rounding of the Fréchet formula.
+    assert reused["fid"] == pytest.approx(direct["fid"], rel=1e-9)
+    assert reused["comparable_to_published"] is False
+    refused = run("fid", stats_file, fake, *options, "--resize", "clean")
+    assert refused.exit_code == 2 and "resize" in refused.stderr

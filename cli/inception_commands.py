@@ -1,0 +1,141 @@
+"""`ganeval fid`, `ganeval is` and `ganeval kid`: the Inception metrics on the command line.
+
+The lead's `ganeval` group adds them with `main.add_command(...)`; `inception_options` also serves `ganeval stats
+--fid`, so reference statistics are made with the same network settings they are later checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from cli.common import common_options, emit, reports_bad_input
+from ganeval.features import DEFAULT_RESIZE
+from ganeval.fid import fid
+from ganeval.inception import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
+from ganeval.inception_score import DEFAULT_SPLITS, inception_score
+from ganeval.kid import DEFAULT_NUM_SUBSETS, DEFAULT_SUBSET_SIZE, kid
+
+WEIGHTS_EPILOG = (
+    f"Weights: the network is the TensorFlow Inception of 2015-12-05 as ported by pytorch-fid. Download "
+    f"{WEIGHTS_URL} once and put it in the torch hub cache (~/.cache/torch/hub/checkpoints/{WEIGHTS_FILE_NAME}), or "
+    f"pass --inception-weights PATH, or set {WEIGHTS_ENV}=PATH; torch-fidelity's copy of the same file is found "
+    f"there too. Without any, ganeval downloads it there unless {OFFLINE_ENV}=1. A file whose SHA-256 differs from "
+    "the published one is refused unless --allow-unverified-weights is given, and its results then say "
+    "comparable_to_published: false.")
+
+
+def inception_options(function: Callable) -> Callable:
+    """Add --inception-weights, --allow-unverified-weights, --resize and --tf32."""
+    options = [
+        click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
+                     help=f"The Inception weights file ({WEIGHTS_FILE_NAME}); default: ${WEIGHTS_ENV}, then the "
+                          "torch hub cache, then a download."),
+        click.option("--allow-unverified-weights", is_flag=True,
+                     help="Run with a weights file that is not the published one (results are then marked "
+                          "comparable_to_published: false)."),
+        click.option("--resize", type=click.Choice(RESIZE_MODES), default=DEFAULT_RESIZE, show_default=True,
+                     help="tf: TensorFlow 1 bilinear resize to 299×299, as the published numbers were computed; "
+                          "clean: clean-fid's antialiased PIL bicubic resize (numbers comparable to clean-fid's, "
+                          "not to papers that used the TF code)."),
+        click.option("--tf32", is_flag=True,
+                     help="Let CUDA use TF32 for convolutions and matmuls: faster on Ampere or newer GPUs, but "
+                          "numbers move in the 3rd-4th digit (results then say precision: tf32). Default: full fp32."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def metric_arguments(options: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments every Inception metric takes, from the parsed common and Inception options."""
+    return {"num_images": options["num_images"], "batch_size": options["batch_size"], "device": options["device"],
+            "inception_weights": options["inception_weights"],
+            "allow_unverified_weights": options["allow_unverified_weights"], "resize": options["resize"],
+            "precision": "tf32" if options["tf32"] else "fp32", "progress": options["progress"]}
+
+
+def protocol_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The table rows that say how a number was computed and whether it is comparable to published ones."""
+    return [("images", " vs ".join(map(str, result["num_images"])) if isinstance(result["num_images"], list)
+             else str(result["num_images"])),
+            ("resize", result["resize"]), ("precision", result["precision"]), ("device", result["device"]),
+            ("weights sha256", result["weights_sha256"][:16] + "…"),
+            ("comparable to published", "yes" if result["comparable_to_published"] else "no")]
+
+
+@click.command("fid", epilog=WEIGHTS_EPILOG)
+@click.argument("real")
+@click.argument("fake")
+@common_options
+@inception_options
+@reports_bad_input
+def fid_command(real: str, fake: str, as_json: bool, seed: int, **options: Any) -> None:
+    """Fréchet Inception Distance between REAL and FAKE (lower is better; 0 = identical feature statistics).
+
+    FID fits a Gaussian to each set's 2048-d Inception pool3 features and measures the Fréchet distance between
+    them; it reacts both to image quality and to missing variety. It is biased upwards for small sets: compare
+    only numbers computed on equally many images (papers use 50,000 generated images; CIFAR-10: vs the 50,000
+    training images). Either argument may be a folder, an .npy/.npz image array, or a stats file from
+    `ganeval stats DIR -o real.npz --fid` (its settings must match this run's, else it is refused).
+
+    \b
+    Example:  ganeval fid data/cifar10-train/ samples/ --num-images 50000
+              ganeval stats data/cifar10-train/ -o cifar10.npz --fid && ganeval fid cifar10.npz samples/
+    """
+    result = fid(real, fake, **metric_arguments(options))
+    emit(result, as_json, [("FID", f"{result['fid']:.4f}"), *protocol_rows(result)])
+
+
+@click.command("is", epilog=WEIGHTS_EPILOG)
+@click.argument("images")
+@click.option("--splits", type=int, default=DEFAULT_SPLITS, show_default=True,
+              help="Number of consecutive parts the images are cut into; the score is their mean ± std.")
+@common_options
+@inception_options
+@reports_bad_input
+def inception_score_command(images: str, splits: int, as_json: bool, seed: int, **options: Any) -> None:
+    """Inception Score of IMAGES (higher is better; between 1 and 1008, the number of Inception classes).
+
+    IS is exp of the mean KL divergence between each image's class distribution and the set's marginal one: high
+    when every image is confidently one class and the classes vary. It only means something for ImageNet-like
+    classes (CIFAR-10, ImageNet), and ignores the real data entirely. Protocol of the published CIFAR-10 numbers:
+    50,000 images, 10 splits, as here by default (images split in the order given).
+
+    \b
+    Example:  ganeval is samples/ --num-images 50000
+    """
+    result = inception_score(images, splits=splits, **metric_arguments(options))
+    emit(result, as_json, [("IS", f"{result['inception_score_mean']:.4f} ± {result['inception_score_std']:.4f}"),
+                           ("splits", str(result["splits"])), *protocol_rows(result)])
+
+
+@click.command("kid", epilog=WEIGHTS_EPILOG)
+@click.argument("real")
+@click.argument("fake")
+@click.option("--subsets", "num_subsets", type=int, default=DEFAULT_NUM_SUBSETS, show_default=True,
+              help="Number of random subsets the estimate is averaged over.")
+@click.option("--subset-size", type=int, default=DEFAULT_SUBSET_SIZE, show_default=True,
+              help="Images drawn (without replacement) from each set per subset; both sets need at least this many.")
+@common_options
+@inception_options
+@reports_bad_input
+def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_json: bool, seed: int,
+                **options: Any) -> None:
+    """Kernel Inception Distance between REAL and FAKE (lower is better; ≈0 = indistinguishable).
+
+    KID is the unbiased squared MMD between the sets' Inception pool3 features under the cubic polynomial kernel
+    k(x, y) = (x·y/2048 + 1)³, averaged over random subsets (mean ± std). Unlike FID it is unbiased, so sets of
+    different sizes compare fairly, and it can be slightly negative. Often reported ×1000. REAL may be a stats
+    file from `ganeval stats DIR -o real.npz --fid` (which stores the features KID needs). --seed picks the subsets.
+
+    \b
+    Example:  ganeval kid data/train/ samples/ --num-images 10000
+    """
+    result = kid(real, fake, num_subsets=num_subsets, subset_size=subset_size, seed=seed,
+                 **metric_arguments(options))
+    emit(result, as_json, [("KID", f"{result['kid_mean']:.6f} ± {result['kid_std']:.6f}"),
+                           ("subsets", f"{result['num_subsets']} × {result['subset_size']} (seed {seed})"),
+                           *protocol_rows(result)])

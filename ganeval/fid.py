@@ -1,0 +1,89 @@
+"""Fréchet Inception Distance: the Fréchet distance between Gaussians fitted to two sets' pool3 features.
+
+FID = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁^½ Σ₂ Σ₁^½)^½ (lower is better; 0 for identical statistics). The trace
+term is computed through symmetric eigendecompositions, which stay real and accurate for the rank-deficient,
+near-singular covariances of small sets, where a general `sqrtm` needs pytorch-fid's ε-regularisation fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from ganeval.features import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_PRECISION,
+    DEFAULT_RESIZE,
+    accumulate,
+    extractor_description,
+    open_extractor,
+    stats_or_images,
+)
+from ganeval.sources import ImageSource
+
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """tr (Σ₁^½ Σ₂ Σ₁^½)^½ for symmetric PSD Σ₁, Σ₂, through two symmetric eigendecompositions.
+
+    With Σ₁ = V W Vᵀ, the nonzero eigenvalues of Σ₁^½ Σ₂ Σ₁^½ are those of W^½ (Vᵀ Σ₂ V) W^½ restricted to the
+    eigenvectors whose eigenvalue exceeds round-off (d·ε·max W); for a set of n < d images that is an (n−1)-square
+    problem. Eigenvalues below round-off would only add noise of their own size.
+    """
+    eigenvalues, eigenvectors = scipy.linalg.eigh(sigma1, driver="evd")
+    kept = eigenvalues > len(eigenvalues) * np.finfo(np.float64).eps * max(eigenvalues.max(), 0.0)
+    scale = np.sqrt(eigenvalues[kept])
+    basis = eigenvectors[:, kept]
+    product = (basis.T @ sigma2 @ basis) * scale[:, None] * scale[None, :]
+    product_eigenvalues = scipy.linalg.eigvalsh((product + product.T) / 2, driver="evd")
+    return float(np.sqrt(product_eigenvalues.clip(min=0)).sum())
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), in float64."""
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
+        raise ValueError(f"statistics do not match: mu {mu1.shape} vs {mu2.shape}, sigma {sigma1.shape} vs "
+                         f"{sigma2.shape}")
+    difference = mu1 - mu2
+    return float(difference @ difference + np.trace(sigma1) + np.trace(sigma2)
+                 - 2 * trace_sqrt_product(sigma1, sigma2))
+
+
+def fid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
+        inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
+        allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION,
+        progress: bool = False) -> dict[str, Any]:
+    """FID between two image sets; either may be a stats file from `ganeval stats --fid` (lower is better)."""
+    extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
+                               allow_unverified_weights=allow_unverified_weights, precision=precision)
+    moments = [stats_or_images(source, extractor, metric="fid", name=name, num_images=num_images,
+                               batch_size=batch_size, progress=progress, min_images=2, needed_for="FID")
+               for source, name in ((real, "real"), (fake, "fake"))]
+    distance = frechet_distance(moments[0].mu, moments[0].sigma, moments[1].mu, moments[1].sigma)
+    return {"metric": "fid", "fid": distance, "num_images": [m.num_images for m in moments],
+            **extractor_description(extractor)}
+
+
+def reference_stats(source: ImageSource, *, num_images: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                    device: str | None = None, inception_weights: str | os.PathLike | None = None,
+                    resize: str = DEFAULT_RESIZE, allow_unverified_weights: bool = False,
+                    precision: str = DEFAULT_PRECISION, progress: bool = False,
+                    kid_features: bool = True) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, Any]]]:
+    """A real set's FID mean/covariance (and KID features) with their protocol, ready for `save_stats`."""
+    extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
+                               allow_unverified_weights=allow_unverified_weights, precision=precision)
+    moments = accumulate(source, extractor, name="images", num_images=num_images, batch_size=batch_size,
+                         progress=progress, keep_features=kid_features, min_images=2, needed_for="FID")
+    record = {"settings": extractor.settings(), "num_images": moments.num_images,
+              "comparable_to_published": extractor.comparable_to_published}
+    arrays = {"fid": {"mu": moments.mu, "sigma": moments.sigma}}
+    protocol = {"fid": record}
+    if kid_features:
+        arrays["kid"] = {"features": moments.features}
+        protocol["kid"] = dict(record)
+    return arrays, protocol

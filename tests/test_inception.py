@@ -1,0 +1,71 @@
+"""The Inception extractor itself: the TF resize against its formula, the random checkpoint's sanity, the fp32
+guard, and what makes a result comparable to published numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganeval.inception import float32_precision, load_inception, tf_bilinear_resize
+from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
+from tests.test_inception_fixtures import make_images
+
+
+def tf1_resize_by_formula(image: np.ndarray, size: int) -> np.ndarray:
+    """TF1 ResizeBilinear (align_corners=False) pixel by pixel: src = dst·in/out (float32), lerp x then y."""
+    height, width = image.shape
+    out = np.empty((size, size), np.float32)
+    for row in range(size):
+        y = np.float32(row) * np.float32(height / size)
+        y0 = int(y)
+        y1, dy = min(y0 + 1, height - 1), y - np.float32(y0)
+        for col in range(size):
+            x = np.float32(col) * np.float32(width / size)
+            x0 = int(x)
+            x1, dx = min(x0 + 1, width - 1), x - np.float32(x0)
+            top = image[y0, x0] + (image[y0, x1] - image[y0, x0]) * dx
+            bottom = image[y1, x0] + (image[y1, x1] - image[y1, x0]) * dx
+            out[row, col] = top + (bottom - top) * dy
+    return out
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (40, 64)])
+def test_tf_resize_follows_the_tf1_formula(shape):
+    image = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
+    ours = tf_bilinear_resize(torch.from_numpy(image)[None, None], size=37)[0, 0].numpy()
+    # Same float32 operations per pixel; numpy scalar vs vectorised evaluation may differ in the last bit.
+    np.testing.assert_allclose(ours, tf1_resize_by_formula(image, 37), rtol=1e-6, atol=1e-4)
+
+
+def test_random_checkpoint_gives_finite_distinct_features(inception_weights):
+    extractor = load_inception(inception_weights, device=torch.device("cpu"), allow_unverified_weights=True)
+    images = torch.from_numpy(make_images(4, 32, 0, "blobs")).permute(0, 3, 1, 2)
+    features, logits = extractor(images)
+    assert features.shape == (4, 2048) and logits.shape == (4, 1008)
+    assert torch.isfinite(features).all() and torch.isfinite(logits).all()
+    # Non-degenerate: most feature dimensions vary across the four images (random BN shifts leave some ReLU
+    # channels dead everywhere, 13% with this seed), and logits are not flat.
+    assert (features.std(dim=0) > 1e-3 * features.abs().mean()).float().mean() > 0.8
+    assert logits.std(dim=1).min() > 0.1
+
+
+def test_fp32_guard_disables_tf32_and_restores_the_settings():
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+              torch.get_float32_matmul_precision())
+    with float32_precision("fp32"):
+        assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+        assert torch.get_float32_matmul_precision() == "highest"
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+            torch.get_float32_matmul_precision()) == before
+
+
+def test_only_verified_weights_tf_resize_and_fp32_are_comparable_to_published(inception_weights, monkeypatch):
+    import ganeval.inception as inception
+
+    # Pretend the random checkpoint is the published file, then change one setting at a time.
+    monkeypatch.setattr(inception, "WEIGHTS_SHA256", inception.file_sha256(inception_weights))
+    device = torch.device("cpu")
+    assert load_inception(inception_weights, device=device).comparable_to_published
+    assert not load_inception(inception_weights, device=device, resize="clean").comparable_to_published
+    assert not load_inception(inception_weights, device=device, precision="tf32").comparable_to_published
