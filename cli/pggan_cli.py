@@ -16,10 +16,12 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
+from pggan.ablation import CONFIG_ORDER
 from pggan.config import BUDGETS, PRESETS, TrainConfig, make_config
 
 EXIT_BAD_INPUT = 2
@@ -185,6 +187,69 @@ def resume(run_dir: str, progress: bool) -> None:
 
     click.echo(json.dumps(resume_training(run_dir, progress=progress)))
 
+
+
+@main.command()
+@click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz (see `pggan prepare`).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder for the runs (one per configuration), tables and figures.")
+@click.option("--configs", default=",".join(CONFIG_ORDER), show_default=True,
+              help="Comma-separated Table 1 rows to train and evaluate.")
+@click.option("--budget", type=click.Choice(list(BUDGETS)), default="quick", show_default=True,
+              help="quick = Fashion-MNIST-sized 32×32 on a CPU; paper = 128×128, reduced-capacity nets, 10M images.")
+@click.option("--kimg", type=float, default=None, help="kimg per configuration ((h) gets 2×); default: the budget's.")
+@click.option("--lod-training-kimg", type=float, default=None, help="kimg per resolution (default: the budget's).")
+@click.option("--lod-transition-kimg", type=float, default=None, help="kimg per fade-in (default: the budget's).")
+@click.option("--kimg-per-tick", type=float, default=None, help="kimg between log lines (default: the budget's).")
+@click.option("--metrics-ticks", type=int, default=2, show_default=True,
+              help="Ticks between training-time SWD evaluations (the SWD-vs-kimg figure).")
+@click.option("--metrics-images", type=int, default=None, help="Images per training-time SWD evaluation.")
+@click.option("--swd-images", type=int, default=None,
+              help="Generated and real images for the final SWD (paper 16384; quick budget 4096).")
+@click.option("--msssim-pairs", type=int, default=None,
+              help="Consecutive pairs for the final MS-SSIM (paper 10000; quick budget 2000).")
+@click.option("--fid-images", type=int, default=None, help="Generated images for FID/KID (default: --swd-images).")
+@click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
+              help="Inception weights for FID/KID; without them (or $GANEVAL_INCEPTION_WEIGHTS / the torch hub "
+                   "cache) FID/KID columns are left out.")
+@click.option("--allow-unverified-weights", is_flag=True,
+              help="Accept Inception weights that are not the published file.")
+@click.option("--device", default=None, help="cpu, cuda, … (default: cuda when available).")
+@click.option("--seed", type=int, default=1000, show_default=True, help="Seed of every run and of the evaluation.")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any TrainConfig field, for every row.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress lines on stderr.")
+@_one_line_errors
+def ablation(data: str, out: str, configs: str, budget: str, kimg: float | None, lod_training_kimg: float | None,
+             lod_transition_kimg: float | None, kimg_per_tick: float | None, metrics_ticks: int,
+             metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None, fid_images: int | None,
+             inception_weights: str | None, allow_unverified_weights: bool, device: str | None, seed: int,
+             settings: tuple[str, ...], progress: bool) -> None:
+    """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each.
+
+    Every row trains with the same data, seed and image budget, one after another; each final EMA generator is
+    scored with ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs,
+    FID/KID when Inception weights are at hand). Writes OUT/table1.{md,csv,json} after every row (atomically),
+    figure_samples.png (a row of fixed-latent samples per configuration) and figure_swd.png (SWD against kimg).
+    Run it again after an interruption: finished rows are skipped, an interrupted one resumes.
+
+    \b
+    Example (Fashion-MNIST, 2 CPU cores):
+      pggan prepare ../shared/data/fashion-mnist/train-images-idx3-ubyte.gz data/fmnist32.npz
+      OMP_NUM_THREADS=1 pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick
+    """
+    from pggan.ablation import run_ablation
+
+    overrides = {name: value for name, value in (("lod_training_kimg", lod_training_kimg),
+                                                 ("lod_transition_kimg", lod_transition_kimg),
+                                                 ("kimg_per_tick", kimg_per_tick),
+                                                 ("metrics_num_images", metrics_images)) if value is not None}
+    overrides.update(_parse_setting(text) for text in settings)
+    table = run_ablation(data, out, configs=[name.strip() for name in configs.split(",") if name.strip()],
+                         budget=budget, kimg=kimg, device=device, seed=seed, swd_num_images=swd_images,
+                         msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
+                         inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
+                         metrics_ticks=metrics_ticks, progress=progress, **overrides)
+    click.echo((Path(out) / "table1.md").read_text() if table["rows"] else "no rows")
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,11 @@ import torch
 
 import ganeval
 from ganeval.errors import GanevalInputError
-from ganeval.stats import save_stats, write_atomically
+from ganeval.features import accumulate, open_extractor
+from ganeval.fid import frechet_distance, reference_stats
+from ganeval.inception import find_weights
+from ganeval.kid import kid_from_features
+from ganeval.stats import load_stats, save_stats, write_atomically
 from ganeval.swd import swd_reference_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, PRESETS, make_config
@@ -55,15 +59,40 @@ SAMPLES_PER_ROW = 12
 SAMPLE_SEED = 123  # latents of the sample figure, the same for every configuration
 
 
+def inception_weights_at_hand(path: str | Path | None) -> Path | None:
+    """The Inception weights file if one is here (argument, environment, torch hub cache), else None; no download."""
+    try:
+        return find_weights(path, download=False)
+    except GanevalInputError:
+        return None
+
+
 def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, msssim_num_pairs: int,
-                       seed: int, device: str | None) -> dict[str, Any]:
-    """SWD (against the real set's stats file) and MS-SSIM (consecutive pairs) of a run's final EMA generator."""
-    fakes = generate(run_dir, max(swd_num_images, 2 * msssim_num_pairs), seed=seed, device=device)
+                       fid_num_images: int, seed: int, device: str | None,
+                       inception: dict[str, Any] | None = None) -> dict[str, Any]:
+    """SWD (against the real set's stats file) and MS-SSIM (consecutive pairs) of a run's final EMA generator,
+    plus FID and KID when `inception` (the extractor's options) is given."""
+    fakes = generate(run_dir, max(swd_num_images, 2 * msssim_num_pairs, fid_num_images if inception else 0),
+                     seed=seed, device=device)
     swd = ganeval.swd(real_stats, fakes[:swd_num_images], seed=seed, device=device)
     msssim = ganeval.msssim(fakes[:2 * msssim_num_pairs], num_pairs=msssim_num_pairs, pairs="consecutive",
                             seed=seed, device=device)
-    return {"resolutions": swd["resolutions"], "swd_x1e3": swd["swd_x1e3"], "swd_x1e3_avg": swd["swd_x1e3_avg"],
-            "swd_num_images": swd["num_images"], "msssim": msssim["msssim"], "msssim_num_pairs": msssim["num_pairs"]}
+    row = {"resolutions": swd["resolutions"], "swd_x1e3": swd["swd_x1e3"], "swd_x1e3_avg": swd["swd_x1e3_avg"],
+           "swd_num_images": swd["num_images"], "msssim": msssim["msssim"], "msssim_num_pairs": msssim["num_pairs"]}
+    if inception:
+        stats = load_stats(real_stats)
+        extractor = open_extractor(device=device, **inception)
+        fake_moments = accumulate(fakes[:fid_num_images], extractor, name="FAKE", num_images=None, batch_size=64,
+                                  progress=False, keep_features=True, min_images=2, needed_for="FID")
+        real_fid = stats.require("fid", extractor.settings())
+        real_features = stats.require("kid", extractor.settings())["features"]
+        subset_size = min(1000, len(real_features), fid_num_images)
+        kid_mean, kid_std = kid_from_features(real_features, fake_moments.features, subset_size=subset_size,
+                                              seed=seed)
+        row.update(fid=frechet_distance(real_fid["mu"], real_fid["sigma"], fake_moments.mu, fake_moments.sigma),
+                   kid_mean=kid_mean, kid_std=kid_std, fid_num_images=fid_num_images,
+                   comparable_to_published=extractor.comparable_to_published)
+    return row
 
 
 def real_reference_row(reals: np.ndarray, *, swd_num_images: int, msssim_num_pairs: int, seed: int,
@@ -89,9 +118,8 @@ def table_rows(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             entry[f"swd_x1e3_{resolution}"] = round(value, 3)
         entry["swd_x1e3_avg"] = round(row["swd_x1e3_avg"], 3)
         entry["msssim"] = round(row["msssim"], 4)
-        for key in ("fid", "kid_mean"):
-            if key in row:
-                entry[key] = row[key]
+        if "fid" in row:
+            entry["fid"], entry["kid_mean"] = round(row["fid"], 3), round(row["kid_mean"], 5)
         entry["kimg"] = row.get("kimg")
         entry["train_minutes"] = round(row["train_seconds"] / 60, 1) if "train_seconds" in row else None
         if name in PAPER_CELEBA:
@@ -118,7 +146,9 @@ def write_tables(out: Path, rows: dict[str, dict[str, Any]], header: dict[str, A
     lines = [f"# Table 1 — {header['data']} at {header['resolution']}×{header['resolution']}", "",
              f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration ((h): "
              f"{header['kimg_h']} kimg), seed {header['seed']}. SWD on {header['swd_num_images']} generated vs real "
-             f"images, MS-SSIM over {header['msssim_num_pairs']} consecutive pairs. The last two columns are the "
+             f"images, MS-SSIM over {header['msssim_num_pairs']} consecutive pairs"
+             + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
+             + ". The last two columns are the "
              "paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for reading trends side by side, not for "
              "comparing values.", "",
              "| configuration | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
@@ -200,8 +230,14 @@ def _save_figure(figure: Any, path: Path) -> None:
 def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = CONFIG_ORDER,
                  budget: str = "quick", kimg: float | None = None, device: str | None = None, seed: int = 1000,
                  swd_num_images: int | None = None, msssim_num_pairs: int | None = None,
-                 metrics_ticks: int = 2, progress: bool = True, **overrides: Any) -> dict[str, Any]:
-    """Train and evaluate every configuration in `configs` into `out`; return the table as a dict."""
+                 fid_num_images: int | None = None, inception_weights: str | Path | None = None,
+                 allow_unverified_weights: bool = False, metrics_ticks: int = 2, progress: bool = True,
+                 **overrides: Any) -> dict[str, Any]:
+    """Train and evaluate every configuration in `configs` into `out`; return the table as a dict.
+
+    FID and KID are added when Inception weights are at hand (`inception_weights`, $GANEVAL_INCEPTION_WEIGHTS or
+    the torch hub cache; nothing is downloaded), on `fid_num_images` generated images (default: as for SWD).
+    """
     unknown = [name for name in configs if name not in PRESETS]
     if unknown:
         raise GanevalInputError(f"--configs: unknown configuration(s) {', '.join(unknown)}; choose from "
@@ -225,18 +261,31 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     reals = reals.numpy()
     evaluation["swd_num_images"] = min(evaluation["swd_num_images"], len(reals))
 
+    weights = inception_weights_at_hand(inception_weights)
+    inception = None if weights is None else dict(inception_weights=weights, resize="tf", precision="fp32",
+                                                  allow_unverified_weights=allow_unverified_weights)
+    evaluation["fid_num_images"] = min(fid_num_images or evaluation["swd_num_images"], len(reals))
     real_stats = out / "real_stats.npz"
     if not real_stats.exists():
-        arrays, protocol = swd_reference_stats(reals[:evaluation["swd_num_images"]], seed=seed, device=device)
-        save_stats(real_stats, {"swd": arrays}, {"swd": protocol})
+        arrays, protocol = {}, {}
+        arrays["swd"], protocol["swd"] = swd_reference_stats(reals[:evaluation["swd_num_images"]], seed=seed,
+                                                             device=device)
+        if inception:
+            fid_arrays, fid_protocol = reference_stats(reals[:evaluation["fid_num_images"]], device=device,
+                                                       **inception)
+            arrays.update(fid_arrays)
+            protocol.update(fid_protocol)
+        save_stats(real_stats, arrays, protocol)
     rows: dict[str, dict[str, Any]] = {}
     real_row_path = out / "real_evaluation.json"
     if not real_row_path.exists():
-        write_json(real_row_path, real_reference_row(reals, seed=seed, device=device, **evaluation))
+        write_json(real_row_path, real_reference_row(reals, seed=seed, device=device,
+                                                     swd_num_images=evaluation["swd_num_images"],
+                                                     msssim_num_pairs=evaluation["msssim_num_pairs"]))
     rows["real"] = json.loads(real_row_path.read_text())
     header = {"data": Path(data).name, "resolution": base.resolution, "budget": budget,
               "kimg_per_config": base.total_kimg, "kimg_h": base.total_kimg * PRESETS["h"].get("kimg_factor", 1.0),
-              "seed": seed, **evaluation}
+              "seed": seed, "inception_weights": str(weights) if weights else None, **evaluation}
 
     runs: dict[str, Path] = {}
     for name in [name for name in CONFIG_ORDER if name in configs]:
@@ -255,7 +304,8 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                 config = make_config(name, budget, data=str(data), seed=seed, metrics_ticks=metrics_ticks,
                                      device=device or "auto", **overrides)
                 metrics = train(config, run_dir, progress=progress)
-            row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, **evaluation)
+            row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, inception=inception,
+                                     **evaluation)
             row.update(kimg=metrics["kimg"], train_seconds=metrics["train_seconds"],
                        wall_seconds_this_session=time.monotonic() - started)
             write_json(evaluation_path, row)

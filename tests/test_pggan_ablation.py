@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.ndimage
+import torch
 
 import ganeval
 from pggan.ablation import run_ablation
@@ -59,12 +60,19 @@ def test_table_swd_equals_ganeval_swd_by_hand(finished_grid, tiny_data):
     assert row["swd_x1e3_16"] == round(by_hand["swd_x1e3"][0], 3)
 
 
+CLI_TINY = ["--budget", "quick", "--kimg", "0.6", "--device", "cpu", "--swd-images", "128", "--msssim-pairs", "64",
+            "--no-progress", "--lod-training-kimg", "0.1", "--lod-transition-kimg", "0.1", "--kimg-per-tick", "0.1",
+            "--metrics-ticks", "1", "--metrics-images", "64", "--set", "resolution=16", "--set", "fmap_base=32",
+            "--set", "fmap_max=8", "--set", "latent_size=16"]
+
+
 def test_killed_grid_resumes_without_retraining_finished_configs(tiny_data, tmp_path):
     out = tmp_path / "grid"
-    script = (f"from pggan.ablation import run_ablation; run_ablation({str(tiny_data)!r}, {str(out)!r}, "
-              f"configs=['a', 'g'], **{TINY!r})")
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[1],
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [sys.executable, "-m", "cli.pggan_cli", "ablation", "--data", str(tiny_data), "--out", str(out),
+               "--configs", "a,g", *CLI_TINY]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, cwd=Path(__file__).parents[1], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while not list((out / "g").glob("checkpoint-*.pt")) and process.poll() is None:
         assert time.monotonic() < deadline, "the grid never reached the second configuration"
@@ -74,6 +82,33 @@ def test_killed_grid_resumes_without_retraining_finished_configs(tiny_data, tmp_
     first = out / "a" / "evaluation.json"
     assert first.exists() and not (out / "g" / "evaluation.json").exists()
     finished_at, checkpoints = first.stat().st_mtime_ns, sorted((out / "a").glob("checkpoint-*.pt"))
-    table = run_ablation(tiny_data, out, configs=["a", "g"], **TINY)
+    rerun = subprocess.run(command, cwd=Path(__file__).parents[1], env=environment, capture_output=True,
+                           text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
     assert first.stat().st_mtime_ns == finished_at and sorted((out / "a").glob("checkpoint-*.pt")) == checkpoints
+    table = json.loads((out / "table1.json").read_text())
     assert [row["config"] for row in table["rows"]] == ["real", "a", "g"]
+    assert "(g) + Pixelwise normalization" in rerun.stdout  # the CLI prints the finished table
+
+
+def test_fid_and_kid_columns_appear_when_inception_weights_are_given(tiny_data, tmp_path, monkeypatch):
+    from ganeval.features import accumulate, open_extractor
+    from ganeval.fid import frechet_distance
+    from tests.test_inception_fixtures import random_state_dict
+
+    monkeypatch.setenv("GANEVAL_OFFLINE", "1")
+    weights = tmp_path / "random-inception.pth"
+    torch.save(random_state_dict(), weights)
+    table = run_ablation(tiny_data, tmp_path / "grid", configs=["g"], fid_num_images=8, inception_weights=weights,
+                         allow_unverified_weights=True, **{**TINY, "metrics_ticks": 0})
+    row = next(row for row in table["rows"] if row["config"] == "g")
+    # By hand: the same 8 generated images and 8 reals through the same network and Fréchet formula.
+    extractor = open_extractor(device="cpu", inception_weights=weights, resize="tf", allow_unverified_weights=True,
+                               precision="fp32")
+    reals = np.load(tiny_data)["images"].transpose(0, 3, 1, 2)[:8]
+    fakes = generate(tmp_path / "grid" / "g", 128, seed=1000, device="cpu")[:8]
+    moments = [accumulate(images, extractor, name=name, num_images=None, batch_size=64, progress=False)
+               for images, name in ((reals, "REAL"), (fakes, "FAKE"))]
+    by_hand = frechet_distance(moments[0].mu, moments[0].sigma, moments[1].mu, moments[1].sigma)
+    assert row["fid"] == round(by_hand, 3) and "kid_mean" in row
+    assert "FID" in (tmp_path / "grid" / "table1.md").read_text()
