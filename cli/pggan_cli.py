@@ -214,6 +214,9 @@ def resume(run_dir: str, progress: bool) -> None:
                    "cache) FID/KID columns are left out.")
 @click.option("--allow-unverified-weights", is_flag=True,
               help="Accept Inception weights that are not the published file.")
+@click.option("--jobs", type=int, default=1, show_default=True,
+              help="Configurations trained at once, one process each (e.g. 2 on a 2-core CPU, or several on a GPU "
+                   "with room); the CPU threads are shared out between them.")
 @click.option("--device", default=None, help="cpu, cuda, … (default: cuda when available).")
 @click.option("--seed", type=int, default=1000, show_default=True, help="Seed of every run and of the evaluation.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any TrainConfig field, for every row.")
@@ -222,7 +225,7 @@ def resume(run_dir: str, progress: bool) -> None:
 def ablation(data: str, out: str, configs: str, budget: str, kimg: float | None, lod_training_kimg: float | None,
              lod_transition_kimg: float | None, kimg_per_tick: float | None, metrics_ticks: int,
              metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None, fid_images: int | None,
-             inception_weights: str | None, allow_unverified_weights: bool, device: str | None, seed: int,
+             inception_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None, seed: int,
              settings: tuple[str, ...], progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each.
 
@@ -235,7 +238,7 @@ def ablation(data: str, out: str, configs: str, budget: str, kimg: float | None,
     \b
     Example (Fashion-MNIST, 2 CPU cores):
       pggan prepare ../shared/data/fashion-mnist/train-images-idx3-ubyte.gz data/fmnist32.npz
-      OMP_NUM_THREADS=1 pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick
+      pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2
     """
     from pggan.ablation import run_ablation
 
@@ -248,7 +251,7 @@ def ablation(data: str, out: str, configs: str, budget: str, kimg: float | None,
                          budget=budget, kimg=kimg, device=device, seed=seed, swd_num_images=swd_images,
                          msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
                          inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
-                         metrics_ticks=metrics_ticks, progress=progress, **overrides)
+                         metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, **overrides)
     click.echo((Path(out) / "table1.md").read_text() if table["rows"] else "no rows")
 
 if __name__ == "__main__":

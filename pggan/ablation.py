@@ -12,8 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -227,21 +230,47 @@ def _save_figure(figure: Any, path: Path) -> None:
     write_atomically(path, lambda temporary: temporary.write_bytes(buffer.getvalue()))
 
 
+def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: int, metrics_ticks: int,
+                       device: str | None, overrides: dict[str, Any], real_stats: Path, inception: dict | None,
+                       evaluation: dict[str, int], progress: bool, threads: int | None = None) -> dict[str, Any]:
+    """Train configuration `name` (or resume it, or reuse its finished run), evaluate it, write evaluation.json."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    run_dir = out / name
+    started = time.monotonic()
+    if (run_dir / "metrics.json").exists():
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    elif list_checkpoints(run_dir):
+        metrics = resume_run(run_dir, progress=progress)
+    else:
+        config = make_config(name, budget, data=data, seed=seed, metrics_ticks=metrics_ticks,
+                             device=device or "auto", **overrides)
+        metrics = train(config, run_dir, progress=progress)
+    row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, inception=inception, **evaluation)
+    row.update(kimg=metrics["kimg"], train_seconds=metrics["train_seconds"],
+               wall_seconds_this_session=time.monotonic() - started)
+    write_json(run_dir / "evaluation.json", row)
+    return row
+
+
 def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = CONFIG_ORDER,
                  budget: str = "quick", kimg: float | None = None, device: str | None = None, seed: int = 1000,
                  swd_num_images: int | None = None, msssim_num_pairs: int | None = None,
                  fid_num_images: int | None = None, inception_weights: str | Path | None = None,
-                 allow_unverified_weights: bool = False, metrics_ticks: int = 2, progress: bool = True,
-                 **overrides: Any) -> dict[str, Any]:
+                 allow_unverified_weights: bool = False, metrics_ticks: int = 2, jobs: int = 1,
+                 progress: bool = True, **overrides: Any) -> dict[str, Any]:
     """Train and evaluate every configuration in `configs` into `out`; return the table as a dict.
 
     FID and KID are added when Inception weights are at hand (`inception_weights`, $GANEVAL_INCEPTION_WEIGHTS or
     the torch hub cache; nothing is downloaded), on `fid_num_images` generated images (default: as for SWD).
+    `jobs` > 1 trains that many configurations at once, each in its own process.
     """
     unknown = [name for name in configs if name not in PRESETS]
     if unknown:
         raise GanevalInputError(f"--configs: unknown configuration(s) {', '.join(unknown)}; choose from "
                                 f"{', '.join(CONFIG_ORDER)}")
+    if jobs < 1:
+        raise GanevalInputError(f"--jobs must be at least 1, got {jobs}")
     if budget not in BUDGETS:
         raise GanevalInputError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
     out = Path(out)
@@ -287,30 +316,31 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
               "kimg_per_config": base.total_kimg, "kimg_h": base.total_kimg * PRESETS["h"].get("kimg_factor", 1.0),
               "seed": seed, "inception_weights": str(weights) if weights else None, **evaluation}
 
-    runs: dict[str, Path] = {}
-    for name in [name for name in CONFIG_ORDER if name in configs]:
-        run_dir = out / name
-        runs[name] = run_dir
-        evaluation_path = run_dir / "evaluation.json"
-        if not evaluation_path.exists():
-            started = time.monotonic()
+    order = [name for name in CONFIG_ORDER if name in configs]
+    runs = {name: out / name for name in order}
+    job = dict(out=out, data=str(data), budget=budget, seed=seed, metrics_ticks=metrics_ticks, device=device,
+               overrides=overrides, real_stats=real_stats, inception=inception, evaluation=evaluation)
+    pending = [name for name in order if not (out / name / "evaluation.json").exists()]
+    for name in order:
+        if name not in pending:
+            rows[name] = json.loads((out / name / "evaluation.json").read_text())
+    if jobs == 1:
+        for name in pending:
             if progress:
-                print(f"== {ROW_LABELS[name]} → {run_dir}", flush=True)
-            if list_checkpoints(run_dir) and not (run_dir / "metrics.json").exists():
-                metrics = resume_run(run_dir, progress=progress)
-            elif (run_dir / "metrics.json").exists():
-                metrics = json.loads((run_dir / "metrics.json").read_text())
-            else:
-                config = make_config(name, budget, data=str(data), seed=seed, metrics_ticks=metrics_ticks,
-                                     device=device or "auto", **overrides)
-                metrics = train(config, run_dir, progress=progress)
-            row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, inception=inception,
-                                     **evaluation)
-            row.update(kimg=metrics["kimg"], train_seconds=metrics["train_seconds"],
-                       wall_seconds_this_session=time.monotonic() - started)
-            write_json(evaluation_path, row)
-        rows[name] = json.loads(evaluation_path.read_text())
-        write_tables(out, rows, header)
+                print(f"== {ROW_LABELS[name]} → {runs[name]}", flush=True)
+            rows[name] = train_and_evaluate(name, progress=progress, **job)
+            write_tables(out, rows, header)
+    else:  # several configurations at once: one process each, the CPU threads shared out between them
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(train_and_evaluate, name, progress=False, threads=threads, **job): name
+                       for name in pending}
+            for future in as_completed(futures):
+                name = futures[future]
+                rows[name] = future.result()
+                if progress:
+                    print(f"== finished {ROW_LABELS[name]} ({len(rows) - 1}/{len(order)})", flush=True)
+                write_tables(out, rows, header)
     write_tables(out, rows, header)
     draw_samples_figure(out, runs, reals, device)
     draw_swd_figure(out, runs)

@@ -36,7 +36,7 @@ def tiny_data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def finished_grid(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("grid")
-    return out, run_ablation(tiny_data, out, configs=["a", "g"], **TINY)
+    return out, run_ablation(tiny_data, out, configs=["a", "g"], jobs=2, **TINY)  # both rows at once
 
 
 def test_tiny_grid_writes_all_tables_and_figures(finished_grid):
