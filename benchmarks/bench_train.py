@@ -10,7 +10,7 @@ FLOPs: conv/dense multiply-accumulates counted analytically (2 FLOPs per MAC). A
 G_fwd + 6·D_fwd (D step: G forward, D forward+backward on reals and fakes) + 9·D_fwd (gradient penalty: forward,
 gradient, and the backward through both ≈ 2×) + (3·G_fwd + 3·D_fwd)/n_critic (G step); backward = 2× forward.
 
-    python benchmarks/bench_train.py --threads 2 --seconds 8 > benchmarks/RESULTS_train.md
+    python benchmarks/bench_train.py --threads 1 --seconds 6     # output recorded in benchmarks/RESULTS.md
 """
 
 from __future__ import annotations
