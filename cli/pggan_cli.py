@@ -139,7 +139,7 @@ def _add_switches(function: Callable) -> Callable:
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
               help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer.")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
-              help="quick = Fashion-MNIST 32×32 on a CPU in ~5 min; paper = 128×128, 10M images (GPU).")
+              help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU).")
 @_add_switches
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Any other TrainConfig field, e.g. --set minibatch_dict='{\"32\": 8}'. Repeatable.")

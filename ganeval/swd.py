@@ -72,7 +72,10 @@ class SWDDescriptors:
         """The raw descriptors of every level, highest resolution first."""
         if self.image_shape is None:
             raise GanevalInputError("no images were given to the SWD descriptor accumulator")
-        self._levels = [[torch.cat(chunks)] if len(chunks) > 1 else chunks for chunks in self._levels]
+        for level, chunks in enumerate(self._levels):  # one level at a time, so the peak is one level's copy
+            if len(chunks) > 1:
+                self._levels[level] = [torch.cat(chunks)]
+                chunks.clear()
         return [chunks[0] for chunks in self._levels]
 
     def protocol(self) -> dict[str, Any]:
