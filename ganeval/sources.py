@@ -186,7 +186,7 @@ def _folder_batches(files: list[Path], batch_size: int, device: torch.device, na
             yield torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
 
 
-def _load_array_file(path: Path, name: str) -> np.ndarray:
+def load_array_file(path: Path, name: str) -> np.ndarray:
     """The image array held by an `.npy` file or an `.npz` with one array (or an `images` array)."""
     try:
         if path.suffix == ".npy":
@@ -233,7 +233,7 @@ def open_images(source: ImageSource, *, name: str = "images", num_images: int | 
             batches = _folder_batches(files[:total], batch_size, device, f"{name} ({path})")
             return ImageBatches(next(batches), batches, total, f"{name} ({path})", min_size, progress)
         if path.suffix.lower() in (".npy", ".npz"):
-            source = _load_array_file(path, name)
+            source = load_array_file(path, name)
             name = f"{name} ({path})"
         else:
             raise GanevalInputError(f"{name}: {path} is neither a folder nor an .npy/.npz file")

@@ -62,6 +62,12 @@ SAMPLES_PER_ROW = 12
 SAMPLE_SEED = 123  # latents of the sample figure, the same for every configuration
 
 
+def table_row_scores(swd: dict[str, Any], msssim: dict[str, Any]) -> dict[str, Any]:
+    """The SWD and MS-SSIM figures of one table row, from the results of `ganeval.swd` and `ganeval.msssim`."""
+    return {"resolutions": swd["resolutions"], "swd_x1e3": swd["swd_x1e3"], "swd_x1e3_avg": swd["swd_x1e3_avg"],
+            "swd_num_images": swd["num_images"], "msssim": msssim["msssim"], "msssim_num_pairs": msssim["num_pairs"]}
+
+
 def inception_weights_at_hand(path: str | Path | None) -> Path | None:
     """The Inception weights file if one is here (argument, environment, torch hub cache), else None; no download."""
     try:
@@ -80,8 +86,7 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
     swd = ganeval.swd(real_stats, fakes[:swd_num_images], seed=seed, device=device)
     msssim = ganeval.msssim(fakes[:2 * msssim_num_pairs], num_pairs=msssim_num_pairs, pairs="consecutive",
                             seed=seed, device=device)
-    row = {"resolutions": swd["resolutions"], "swd_x1e3": swd["swd_x1e3"], "swd_x1e3_avg": swd["swd_x1e3_avg"],
-           "swd_num_images": swd["num_images"], "msssim": msssim["msssim"], "msssim_num_pairs": msssim["num_pairs"]}
+    row = table_row_scores(swd, msssim)
     if inception:
         stats = load_stats(real_stats)
         extractor = open_extractor(device=device, **inception)
@@ -105,8 +110,7 @@ def real_reference_row(reals: np.ndarray, *, swd_num_images: int, msssim_num_pai
     swd = ganeval.swd(reals[:half], reals[half:2 * half], seed=seed, device=device)
     num_pairs = min(msssim_num_pairs, len(reals) // 2)
     msssim = ganeval.msssim(reals[:2 * num_pairs], num_pairs=num_pairs, pairs="consecutive", device=device)
-    return {"resolutions": swd["resolutions"], "swd_x1e3": swd["swd_x1e3"], "swd_x1e3_avg": swd["swd_x1e3_avg"],
-            "swd_num_images": swd["num_images"], "msssim": msssim["msssim"], "msssim_num_pairs": num_pairs}
+    return table_row_scores(swd, msssim)
 
 
 def table_rows(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 
 from ganeval.errors import GanevalInputError
+from ganeval.sources import load_array_file
+from ganeval.stats import write_atomically
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 IDX_UBYTE_MAGIC = 0x00000803  # idx3-ubyte: big-endian magic, then count, rows, cols as big-endian uint32
@@ -54,20 +56,6 @@ def as_nchw(array: np.ndarray, name: str) -> np.ndarray:
         return array.transpose(0, 3, 1, 2)
     raise GanevalInputError(f"{name}: expected [N,H,W], [N,H,W,C] or [N,C,H,W] with C = 1 or 3, got shape "
                             f"{tuple(array.shape)}")
-
-
-def _load_array_file(path: Path) -> np.ndarray:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise GanevalInputError(f"{path}: cannot read array file ({error})") from error
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            if not keys:
-                raise GanevalInputError(f"{path}: the .npz holds no arrays")
-            return loaded["images"] if "images" in keys else loaded[keys[0]]
-    return loaded
 
 
 def _centre_crop_resize(image: Image.Image, resolution: int, name: str) -> np.ndarray:
@@ -144,7 +132,7 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
                                  (pad_cols // 2, pad_cols - pad_cols // 2)))[:, None]
         images = _resize_array(images, resolution or padded_side, str(source))
     elif source.suffix in (".npy", ".npz"):
-        images = as_nchw(_load_array_file(source), str(source))
+        images = as_nchw(load_array_file(source, str(source)), str(source))
         side = min(images.shape[2:])
         images = _resize_array(images, resolution or 2 ** int(np.floor(np.log2(max(side, 1)))), str(source))
     else:
@@ -153,10 +141,12 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
         images = images[:max_images]
     if len(images) == 0:
         raise GanevalInputError(f"{source}: no images")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out_path.with_name(out_path.name + ".tmp.npz")
-    np.savez(temporary, images=np.ascontiguousarray(images))
-    os.replace(temporary, out_path)
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as file:  # a handle, so numpy does not append ".npz" to the temporary name
+            np.savez(file, images=np.ascontiguousarray(images))
+
+    write_atomically(out_path, write)
     return {"path": str(out_path), "num_images": int(images.shape[0]), "num_channels": int(images.shape[1]),
             "resolution": int(images.shape[2])}
 
@@ -168,7 +158,7 @@ def load_images(path: str | os.PathLike) -> torch.Tensor:
         raise GanevalInputError(f"{path}: no such dataset file (make one with `pggan prepare`)")
     if path.suffix not in (".npy", ".npz"):
         raise GanevalInputError(f"{path}: expected a prepared .npz (or .npy) dataset")
-    images = as_nchw(_load_array_file(path), str(path))
+    images = as_nchw(load_array_file(path, str(path)), str(path))
     if images.shape[2] != images.shape[3]:
         raise GanevalInputError(f"{path}: images are {images.shape[2]}×{images.shape[3]}, not square; "
                                 "run `pggan prepare` on it")
