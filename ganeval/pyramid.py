@@ -102,12 +102,9 @@ def sample_positions(rng: np.random.Generator, num_images: int, height: int, wid
 
 def extract_descriptors(level: torch.Tensor, positions: torch.Tensor, nhood_size: int) -> torch.Tensor:
     """The nhood_size² × C neighbourhoods of `level` (N, C, H, W) around `positions` (N, K, 2) as (N·K, C·s·s)."""
-    num_images, channels, height, width = level.shape
+    num_images, nhoods = positions.shape[0], positions.shape[1]
     radius = nhood_size // 2
-    offsets = torch.arange(nhood_size, device=level.device)
-    window = (offsets[:, None] * width + offsets).reshape(-1)                   # s·s offsets from the corner
-    corners = (positions[:, :, 0] - radius) * width + positions[:, :, 1] - radius  # N, K
-    planes = (torch.arange(num_images, device=level.device)[:, None] * channels
-              + torch.arange(channels, device=level.device)) * (height * width)  # N, C
-    index = (planes[:, None, :, None] + corners[:, :, None, None]) + window       # N, K, C, s·s
-    return level.reshape(-1).take(index).reshape(num_images * positions.shape[1], -1)
+    windows = level.unfold(2, nhood_size, 1).unfold(3, nhood_size, 1)  # view: N, C, H−s+1, W−s+1, s, s
+    image = torch.arange(num_images, device=level.device)[:, None].expand(num_images, nhoods)
+    patches = windows[image, :, positions[:, :, 0] - radius, positions[:, :, 1] - radius]  # N, K, C, s, s
+    return patches.reshape(num_images * nhoods, -1)

@@ -16,6 +16,7 @@ from ganeval.swd import (
     STREAM_REAL,
     SWDDescriptors,
     quantile_coupling,
+    radix_sort,
     random_directions,
     sliced_wasserstein,
     swd_reference_stats,
@@ -114,8 +115,8 @@ def test_unequal_set_sizes_equal_scipy_wasserstein_per_direction():
     directions = [random_directions(rng, 6, 5) for _ in range(2)]
     expected = oracle_swd.sliced_wasserstein(a.astype(np.float64), b.astype(np.float64),
                                              [d.astype(np.float64) for d in directions])
-    for numpy_sort in (True, False):
-        ours = sliced_wasserstein(torch.from_numpy(a), torch.from_numpy(b), directions, use_numpy_sort=numpy_sort)
+    for sort_method in ("numpy", "radix", "torch"):
+        ours = sliced_wasserstein(torch.from_numpy(a), torch.from_numpy(b), directions, sort_method=sort_method)
         assert ours == pytest.approx(expected, rel=1e-5)
 
 
@@ -127,7 +128,7 @@ def test_quantile_coupling_weights_are_a_partition_of_unit_mass():
     np.testing.assert_allclose(np.bincount(index_b, weights), np.full(3, 1 / 3))
 
 
-def test_torch_sort_path_equals_numpy_sort_path_on_cpu():
+def test_every_sort_method_gives_the_same_distances_on_cpu():
     real, fake = smooth_images(6, 16, seed=9), smooth_images(6, 16, seed=10)
     levels = []
     for images, stream in ((real, STREAM_REAL), (fake, STREAM_FAKE)):
@@ -135,9 +136,45 @@ def test_torch_sort_path_equals_numpy_sort_path_on_cpu():
         accumulator.update(torch.from_numpy(images))
         levels.append(accumulator.compute())
     from ganeval.swd import swd_from_descriptors
-    with_numpy = swd_from_descriptors(*levels, use_numpy_sort=True)
-    with_torch = swd_from_descriptors(*levels, use_numpy_sort=False)
-    np.testing.assert_allclose(with_numpy, with_torch, rtol=1e-6)
+    with_numpy = swd_from_descriptors(*levels, sort_method="numpy")
+    # numpy and radix share the numpy projections and sort to the same values: equal to the last bit.
+    assert swd_from_descriptors(*levels, sort_method="radix") == with_numpy
+    # torch projects with its own BLAS (different float32 rounding of each projection, ~1e-7 relative).
+    np.testing.assert_allclose(swd_from_descriptors(*levels, sort_method="torch"), with_numpy, rtol=1e-6)
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000, 40_000])
+def test_radix_sort_equals_np_sort_bit_for_bit(size):
+    rng = np.random.default_rng(25)
+    scratch = np.empty(size + 3, np.float32)  # longer than needed, reused across calls
+    for _ in range(2):
+        values = (rng.standard_normal(size) * rng.choice([1e-30, 1e-3, 1.0, 1e30], size)).astype(np.float32)
+        specials = [np.inf, -np.inf, 0.0, -0.0, np.finfo(np.float32).tiny, -np.finfo(np.float32).max, 1e-45]
+        values[:len(specials)] = specials[:size]
+        expected = np.sort(values)
+        radix_sort(values, scratch)
+        np.testing.assert_array_equal(values, expected)
+        nonzero = expected != 0  # -0.0 and +0.0 compare equal, so np.sort may order them either way
+        assert np.array_equal(values.view(np.int32)[nonzero], expected.view(np.int32)[nonzero])
+
+
+def test_radix_sort_of_equal_keys_and_of_one_shared_high_byte():
+    values = np.full(5000, 3.5, np.float32)
+    radix_sort(values)
+    assert np.all(values == 3.5)  # every pass is skipped: all keys share every digit
+    values = np.random.default_rng(26).uniform(1.0, 1.001, 5000).astype(np.float32)  # top digits shared
+    expected = np.sort(values)
+    radix_sort(values)
+    np.testing.assert_array_equal(values, expected)
+
+
+def test_radix_sort_refuses_what_it_cannot_sort():
+    with pytest.raises(ValueError, match="contiguous 1-D float32"):
+        radix_sort(np.zeros(10, np.float64))
+    with pytest.raises(ValueError, match="contiguous 1-D float32"):
+        radix_sort(np.zeros((4, 4), np.float32)[:, 1])
+    with pytest.raises(ValueError, match="scratch at least as long"):
+        radix_sort(np.zeros(10, np.float32), np.zeros(9, np.float32))
 
 
 def test_swd_of_a_set_against_itself_is_zero_with_shared_draws():
@@ -233,3 +270,9 @@ def test_cuda_path_agrees_with_cpu_path():
     on_cuda = ganeval.swd(torch.from_numpy(real).cuda(), torch.from_numpy(fake).cuda())
     assert on_cuda["device"].startswith("cuda")
     np.testing.assert_allclose(on_cuda["swd_x1e3"], on_cpu["swd_x1e3"], rtol=1e-4)
+
+
+def test_the_c_radix_sort_is_built_and_is_the_cpu_default():
+    # The extension is optional for users without a C compiler; a development install must have built it.
+    from ganeval.swd import default_sort_method
+    assert default_sort_method(torch.device("cpu")) == "radix"
