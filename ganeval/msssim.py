@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
 
+import numpy as np
 import torch
 
 from ganeval.errors import GanevalInputError
@@ -31,11 +33,17 @@ MAX_VALUE = 255.0
 MIN_SIZE = 2 ** (len(WEIGHTS) - 1)  # four 2×2 averagings leave the fifth level at least 1×1
 FIXED_WINDOW_MIN_SIZE = (FILTER_SIZE - 1) * 2 ** (len(WEIGHTS) - 1) + 1  # pytorch-msssim needs sides > 160
 PAIRINGS = ("consecutive", "random")
+Kernel = Literal["c", "torch"]
 DEFAULT_PAIRS = "consecutive"
 DEFAULT_SEED = 0
 DEFAULT_BATCH_SIZE = 64
 COMPUTE_DTYPE = torch.float64
 CPU_CHUNK_PIXELS = 2**18  # pair-pixels per CPU chunk, so that one level's filtered statistics stay in cache
+
+try:
+    from ganeval import _msssim
+except ImportError:  # built without a C compiler (the extension is optional): the torch kernel runs on CPUs too
+    _msssim = None
 
 
 def gaussian_taps(size: int, sigma: float) -> list[float]:
@@ -91,6 +99,39 @@ def _msssim_chunk(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tenso
     return result
 
 
+def _window_taps(height: int, width: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Each level's window size, and its taps as rows of a (levels, FILTER_SIZE) array padded with zeros."""
+    taps = np.zeros((len(WEIGHTS), FILTER_SIZE))
+    sizes = []
+    for level in range(len(WEIGHTS)):
+        size = min(FILTER_SIZE, height >> level, width >> level)
+        taps[level, :size] = gaussian_taps(size, size * FILTER_SIGMA / FILTER_SIZE)
+        sizes.append(size)
+    return taps, tuple(sizes)
+
+
+def _msssim_pairs_c(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tensor:
+    """Per-pair MS-SSIM with the C kernel (ganeval/_msssim.c), the pairs shared among torch's CPU threads."""
+    from_uint8 = images_a.dtype == torch.uint8 and images_b.dtype == torch.uint8  # converted per pair, in C
+    arrays = [(images if from_uint8 else images.to(COMPUTE_DTYPE)).contiguous().numpy()
+              for images in (images_a, images_b)]
+    num_pairs, channels, height, width = images_a.shape
+    taps, sizes = _window_taps(height, width)
+    values = np.empty(num_pairs)
+
+    def run(pairs: range) -> None:
+        first, last = pairs.start, pairs.stop
+        _msssim.msssim(arrays[0][first:last], arrays[1][first:last], from_uint8, values[first:last],
+                       (last - first, channels, height, width), taps, sizes, WEIGHTS,
+                       (K1 * MAX_VALUE) ** 2, (K2 * MAX_VALUE) ** 2)
+
+    workers = max(1, min(torch.get_num_threads(), num_pairs))
+    shares = [range(num_pairs * i // workers, num_pairs * (i + 1) // workers) for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # the kernel releases the GIL
+        list(pool.map(run, shares))
+    return torch.from_numpy(values)
+
+
 def check_size(height: int, width: int, name: str = "images") -> None:
     """Refuse images whose five-level pyramid would run out of pixels (sides below `MIN_SIZE`)."""
     if min(height, width) < MIN_SIZE:
@@ -98,15 +139,27 @@ def check_size(height: int, width: int, name: str = "images") -> None:
                                 f"(four 2×2 averagings) needs sides of at least {MIN_SIZE} px")
 
 
+def default_kernel(device: torch.device) -> Kernel:
+    """The C kernel on a CPU where it was built (see pyproject.toml), else the torch kernel."""
+    return "c" if device.type == "cpu" and _msssim is not None else "torch"
+
+
 @torch.no_grad()
-def msssim_pairs(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tensor:
+def msssim_pairs(images_a: torch.Tensor, images_b: torch.Tensor, kernel: Kernel | None = None) -> torch.Tensor:
     """Per-pair MS-SSIM (float64, on the inputs' device) of image i of `images_a` against image i of `images_b`,
-    both N×C×H×W with values 0-255."""
+    both N×C×H×W with values 0-255. `kernel`: "c" (CPU, ganeval/_msssim.c) or "torch" (any device); both
+    compute the same float64 arithmetic and agree to ~1e-15."""
     if images_a.shape != images_b.shape or images_a.ndim != 4:
         raise GanevalInputError(f"msssim_pairs needs two N×C×H×W stacks of one shape, got {tuple(images_a.shape)} "
                                 f"and {tuple(images_b.shape)}")
+    kernel = kernel or default_kernel(images_a.device)
+    if kernel == "c" and (_msssim is None or images_a.device.type != "cpu"):
+        raise GanevalInputError("the C MS-SSIM kernel runs on CPU tensors and needs ganeval's C extension, built "
+                                "at install time with a C compiler; use kernel='torch'")
     check_size(images_a.shape[2], images_a.shape[3])
     num_pairs = images_a.shape[0]
+    if kernel == "c":
+        return _msssim_pairs_c(images_a, images_b.cpu())
     if images_a.device.type == "cpu":
         pairs_per_chunk = max(1, CPU_CHUNK_PIXELS // (images_a[0].numel()))
     else:

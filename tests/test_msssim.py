@@ -47,19 +47,42 @@ def similar_pairs(count: int, height: int, width: int, seed: int) -> tuple[np.nd
     return images_a, images_b.round().astype(np.uint8)
 
 
+@pytest.mark.parametrize("kernel", ["c", "torch"])
 @pytest.mark.parametrize("height,width", [(128, 128), (64, 64), (32, 32), (16, 16), (48, 80), (37, 23)])
-def test_equals_oracle(height: int, width: int) -> None:
+def test_equals_oracle(height: int, width: int, kernel: str) -> None:
     images_a, images_b = similar_pairs(4, height, width, seed=height * width)
-    ours = msssim_pairs(nchw(images_a), nchw(images_b)).numpy()
+    ours = msssim_pairs(nchw(images_a), nchw(images_b), kernel=kernel).numpy()
     expected = oracle_pairs(images_a, images_b)
     assert np.all(expected > 0.05), "pairs should not be clipped to 0, or the comparison says little"
     np.testing.assert_allclose(ours, expected, rtol=RELATIVE_TOLERANCE, atol=0)
 
 
-def test_unrelated_images_equal_oracle_including_clipped_levels() -> None:
+@pytest.mark.parametrize("kernel", ["c", "torch"])
+def test_unrelated_images_equal_oracle_including_clipped_levels(kernel: str) -> None:
     images = natural_images(8, 64, 64, seed=3)
-    ours = msssim_pairs(nchw(images[0::2]), nchw(images[1::2])).numpy()
+    ours = msssim_pairs(nchw(images[0::2]), nchw(images[1::2]), kernel=kernel).numpy()
     np.testing.assert_allclose(ours, oracle_pairs(images[0::2], images[1::2]), rtol=RELATIVE_TOLERANCE, atol=1e-12)
+
+
+@pytest.mark.parametrize("height,width", [(128, 128), (40, 24), (17, 33)])
+def test_c_kernel_equals_torch_kernel_on_every_pair(height: int, width: int) -> None:
+    # Both are float64 with the same operations; only summation order differs (~1e-16 per sum). Seven pairs,
+    # so the two CPU threads take unequal shares; flat black and white images are the float32 failure case.
+    images_a, images_b = similar_pairs(7, height, width, seed=height + width)
+    images_a[0], images_b[0] = 0, 255
+    images_a[1, : height // 2], images_b[1, height // 2 :] = 255, 0
+    with_c = msssim_pairs(nchw(images_a), nchw(images_b), kernel="c").numpy()
+    with_torch = msssim_pairs(nchw(images_a), nchw(images_b), kernel="torch").numpy()
+    np.testing.assert_allclose(with_c, with_torch, rtol=1e-12, atol=1e-15)
+    # uint8 stacks are converted pair by pair inside the kernel, other dtypes beforehand: the same numbers
+    from_floats = msssim_pairs(nchw(images_a).float(), nchw(images_b).double(), kernel="c").numpy()
+    np.testing.assert_array_equal(from_floats, with_c)
+
+
+def test_the_c_kernel_is_built_and_is_the_cpu_default() -> None:
+    # The extension is optional for users without a C compiler; a development install must have built it.
+    from ganeval.msssim import default_kernel
+    assert default_kernel(torch.device("cpu")) == "c"
 
 
 @pytest.mark.parametrize("size", [128, 16])
