@@ -8,6 +8,8 @@ brief's 1e-5 is met with room to spare).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -187,3 +189,15 @@ def test_cuda_equals_cpu() -> None:
     assert cuda_result["device"].startswith("cuda")
     assert cuda_result["msssim"] == pytest.approx(msssim(images, pairs="random", num_pairs=6, seed=1, device="cpu")
                                                   ["msssim"], rel=1e-12)
+
+
+def test_without_the_c_extension_the_torch_kernel_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    msssim_module = sys.modules["ganeval.msssim"]  # `ganeval.msssim` the attribute is the function
+    monkeypatch.setattr(msssim_module, "_msssim", None)
+    assert msssim_module.default_kernel(torch.device("cpu")) == "torch"
+    images_a, images_b = similar_pairs(2, 32, 32, seed=5)
+    with pytest.raises(GanevalInputError, match="C MS-SSIM kernel runs on CPU tensors and needs"):
+        msssim_pairs(nchw(images_a), nchw(images_b), kernel="c")
+    fallback = msssim_pairs(nchw(images_a), nchw(images_b)).numpy()
+    monkeypatch.undo()
+    np.testing.assert_allclose(fallback, msssim_pairs(nchw(images_a), nchw(images_b)).numpy(), rtol=1e-12)

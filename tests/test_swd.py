@@ -1,5 +1,7 @@
 """SWD: the fast torch/numpy path against the plain oracle (tests/oracle_swd.py) on the same random choices."""
 
+import sys
+
 import numpy as np
 import pytest
 import scipy.ndimage
@@ -276,3 +278,16 @@ def test_the_c_radix_sort_is_built_and_is_the_cpu_default():
     # The extension is optional for users without a C compiler; a development install must have built it.
     from ganeval.swd import default_sort_method
     assert default_sort_method(torch.device("cpu")) == "radix"
+
+
+def test_without_the_c_extension_numpy_sorts_and_radix_sort_says_why(monkeypatch):
+    swd_module = sys.modules["ganeval.swd"]  # `ganeval.swd` the attribute is the function
+    monkeypatch.setattr(swd_module, "_radix", None)
+    assert swd_module.default_sort_method(torch.device("cpu")) == "numpy"
+    assert swd_module.default_sort_method(torch.device("cuda")) == "torch"
+    with pytest.raises(GanevalInputError, match="C radix sort was not built"):
+        radix_sort(np.zeros(10, np.float32))
+    real, fake = smooth_images(4, 16, seed=27), smooth_images(4, 16, seed=28)
+    with_numpy = ganeval.swd(real, fake, device="cpu")["swd_x1e3"]
+    monkeypatch.undo()
+    assert ganeval.swd(real, fake, device="cpu")["swd_x1e3"] == with_numpy
