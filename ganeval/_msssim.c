@@ -147,27 +147,23 @@ static PyObject *msssim(PyObject *module, PyObject *args) {
         Py_ssize_t side = (protocol.height < protocol.width ? protocol.height : protocol.width) >> level;
         valid = protocol.sizes[level] >= 1 && protocol.sizes[level] <= MAX_TAPS && protocol.sizes[level] <= side;
     }
-    double *levels = NULL, *rows = NULL, *line = NULL;
-    if (valid) {
-        levels = malloc(sizeof(double) * (4 * (pair_size / 4 + 1) + 2 * pair_size)); /* + the uint8 pair as floats */
-        rows = malloc(sizeof(double) * 4 * protocol.height * protocol.width);
-        line = malloc(sizeof(double) * 4 * protocol.width);
-    }
-    if (!valid || !levels || !rows || !line) {
-        free(levels);
-        free(rows);
-        free(line);
-        PyBuffer_Release(&images_a);
-        PyBuffer_Release(&images_b);
-        PyBuffer_Release(&out);
-        PyBuffer_Release(&taps);
-        if (valid) return PyErr_NoMemory();
+    PyObject *result = NULL;
+    double *scratch = NULL;
+    if (!valid) {
         PyErr_SetString(PyExc_ValueError, "msssim: buffer sizes do not match the shape, or a window is "
                                           "larger than its level");
-        return NULL;
+        goto release;
+    }
+    /* levels 1-4 of a and b (two alternating slots each), the pair as floats, filtered rows, one line of each */
+    Py_ssize_t level_slots = 4 * (pair_size / 4 + 1), row_size = 4 * protocol.height * protocol.width;
+    scratch = malloc(sizeof(double) * (level_slots + 2 * pair_size + row_size + 4 * protocol.width));
+    if (!scratch) {
+        PyErr_NoMemory();
+        goto release;
     }
     memcpy(protocol.taps, taps.buf, sizeof protocol.taps);
-    double *values = out.buf, *pair_a = levels + 4 * (pair_size / 4 + 1), *pair_b = pair_a + pair_size;
+    double *levels = scratch, *pair_a = scratch + level_slots, *pair_b = pair_a + pair_size;
+    double *rows = pair_b + pair_size, *line = rows + row_size, *values = out.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < count; i++) {
         if (from_uint8) {
@@ -184,14 +180,15 @@ static PyObject *msssim(PyObject *module, PyObject *args) {
         }
     }
     Py_END_ALLOW_THREADS
-    free(levels);
-    free(rows);
-    free(line);
+    result = Py_None;
+    Py_INCREF(result);
+release:
+    free(scratch);
     PyBuffer_Release(&images_a);
     PyBuffer_Release(&images_b);
     PyBuffer_Release(&out);
     PyBuffer_Release(&taps);
-    Py_RETURN_NONE;
+    return result;
 }
 
 static PyMethodDef methods[] = {
@@ -203,6 +200,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module_definition = {
     PyModuleDef_HEAD_INIT, "ganeval._msssim", "MS-SSIM of image pairs in float64, GIL released.", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__msssim(void) { return PyModule_Create(&module_definition); }

@@ -74,7 +74,8 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_definition = {
-    PyModuleDef_HEAD_INIT, "ganeval._radix", "Radix sort of float32 rows, GIL released.", -1, methods,
+    PyModuleDef_HEAD_INIT, "ganeval._radix", "Radix sort of float32 rows, GIL released.", -1, methods, NULL, NULL,
+    NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__radix(void) { return PyModule_Create(&module_definition); }

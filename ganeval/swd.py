@@ -94,11 +94,13 @@ class SWDDescriptors:
 
 
 def channel_moments(descriptors: torch.Tensor, channels: int = 3,
-                    rows_per_chunk: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+                    rows_per_chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and standard deviation (population) over all descriptors and pixels, two passes in float64.
 
-    Column sums over chunks of `rows_per_chunk` descriptors keep each float64 copy in cache.
+    Column sums over chunks of `rows_per_chunk` descriptors (default: 2,048 on a CPU, so each float64 copy stays
+    in cache; 65,536 on a GPU, to keep kernel launches few).
     """
+    rows_per_chunk = rows_per_chunk or (2048 if descriptors.device.type == "cpu" else 65536)
     count = descriptors.shape[0] * (descriptors.shape[1] // channels)
     column_sums = torch.zeros(descriptors.shape[1], dtype=torch.float64, device=descriptors.device)
     for chunk in descriptors.split(rows_per_chunk):

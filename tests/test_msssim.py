@@ -81,6 +81,17 @@ def test_c_kernel_equals_torch_kernel_on_every_pair(height: int, width: int) -> 
     np.testing.assert_array_equal(from_floats, with_c)
 
 
+def test_c_kernel_refuses_buffers_that_do_not_match_the_shape() -> None:
+    from ganeval import _msssim
+    from ganeval.msssim import WEIGHTS, _window_taps
+    taps, sizes = _window_taps(32, 32)
+    images, values = np.zeros((2, 3, 32, 32)), np.empty(2)
+    with pytest.raises(ValueError, match="buffer sizes do not match the shape"):  # one pair too many
+        _msssim.msssim(images, images, False, values, (3, 3, 32, 32), taps, sizes, WEIGHTS, 6.5025, 58.5225)
+    with pytest.raises(ValueError, match="window is larger than its level"):  # 11 taps at the 2-px level
+        _msssim.msssim(images, images, False, values, (2, 3, 32, 32), taps, (11,) * 5, WEIGHTS, 6.5025, 58.5225)
+
+
 def test_the_c_kernel_is_built_and_is_the_cpu_default() -> None:
     # The extension is optional for users without a C compiler; a development install must have built it.
     from ganeval.msssim import default_kernel
