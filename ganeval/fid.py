@@ -23,6 +23,7 @@ from ganeval.features import (
     stats_or_images,
 )
 from ganeval.sources import ImageSource
+from ganeval.stats import is_stats_file, load_stats
 
 
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
@@ -58,7 +59,13 @@ def fid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
         inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
         allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION,
         progress: bool = False) -> dict[str, Any]:
-    """FID between two image sets; either may be a stats file from `ganeval stats --fid` (lower is better)."""
+    """FID between two image sets; either may be a stats file from `ganeval stats --fid` (lower is better).
+
+    Two stats files need no Inception network: their settings are checked against each other (and against
+    `resize` and `precision`) and the Fréchet distance is taken from their statistics.
+    """
+    if is_stats_file(real) and is_stats_file(fake):
+        return _fid_of_stats_files(real, fake, resize=resize, precision=precision)
     extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
                                allow_unverified_weights=allow_unverified_weights, precision=precision)
     moments = [stats_or_images(source, extractor, metric="fid", name=name, num_images=num_images,
@@ -67,6 +74,20 @@ def fid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
     distance = frechet_distance(moments[0].mu, moments[0].sigma, moments[1].mu, moments[1].sigma)
     return {"metric": "fid", "fid": distance, "num_images": [m.num_images for m in moments],
             **extractor_description(extractor)}
+
+
+def _fid_of_stats_files(real: ImageSource, fake: ImageSource, *, resize: str, precision: str) -> dict[str, Any]:
+    """FID between two stats files whose extractor settings agree; no image is processed, no network loaded."""
+    files = [load_stats(path) for path in (real, fake)]  # type: ignore[arg-type]  # stats files are paths
+    stored = files[0].protocol.get("fid", {}).get("settings", {})
+    settings = {**stored, "resize": resize, "precision": precision}
+    moments = [stats.require("fid", settings) for stats in files]
+    records = [stats.protocol["fid"] for stats in files]
+    distance = frechet_distance(moments[0]["mu"], moments[0]["sigma"], moments[1]["mu"], moments[1]["sigma"])
+    return {"metric": "fid", "fid": distance, "num_images": [int(record["num_images"]) for record in records],
+            "weights_sha256": settings["weights_sha256"],
+            "comparable_to_published": all(record["comparable_to_published"] for record in records),
+            "resize": resize, "precision": precision, "device": "cpu"}
 
 
 def reference_stats(source: ImageSource, *, num_images: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,

@@ -134,6 +134,24 @@ def test_stats_file_reuse_gives_the_same_fid_and_refuses_other_settings(image_fo
         fid(path, fake, resize="clean", **metric_options)
 
 
+def test_two_stats_files_need_no_network_and_must_agree(image_folders, metric_options, tmp_path, monkeypatch):
+    paths = {}
+    for name, folder in zip(("real", "fake"), image_folders):
+        paths[name] = tmp_path / f"{name}.npz"
+        save_stats(paths[name], *reference_stats(folder, **metric_options))
+    from_images = fid(*image_folders, **metric_options)
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "absent.pth"))  # any attempt to load a network would fail
+    from_files = fid(paths["real"], paths["fake"])
+    assert from_files["fid"] == pytest.approx(from_images["fid"], rel=1e-9)  # the same float64 moments
+    assert from_files["num_images"] == [10, 10] and from_files["comparable_to_published"] is False
+    assert from_files["weights_sha256"] == from_images["weights_sha256"]
+    other = tmp_path / "fake-clean.npz"
+    save_stats(other, *reference_stats(image_folders[1], **{**metric_options, "resize": "clean"}))
+    with pytest.raises(GanevalInputError, match="fake-clean.npz: stats were computed with resize='clean' but "
+                                                "resize='tf' was asked for"):
+        fid(paths["real"], other)
+
+
 def test_missing_weights_say_where_to_put_the_file(image_folders):
     with pytest.raises(GanevalInputError, match=WEIGHTS_FILE_NAME) as error:
         fid(*image_folders, device="cpu")
