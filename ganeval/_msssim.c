@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict /* MSVC's C mode spells C99's restrict this way */
+#endif
+
 #define LEVELS 5
 #define MAX_TAPS 11
 
