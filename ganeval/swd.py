@@ -280,6 +280,13 @@ def swd_from_descriptors(real: list[torch.Tensor], fake: list[torch.Tensor], *, 
         desc_fake = desc_fake.to(desc_real.device)
         moments_real = channel_moments(desc_real)
         moments_fake = moments_real if normalize == "real" else channel_moments(desc_fake)
+        for name, (_, std) in (("REAL", moments_real), ("FAKE", moments_fake)):
+            if not bool((std > 0).all()):
+                raise GanevalInputError(
+                    f"{name}: colour channel {int((std > 0).logical_not().nonzero()[0])} of pyramid level {level} is "
+                    "constant over every descriptor (e.g. flat images), so SWD's per-set normalisation divides by "
+                    "zero" + ("; normalize='real' scales both sets by the real set's statistics"
+                              if name == "FAKE" else ""))
         rng = np.random.default_rng([seed, STREAM_DIRECTIONS, level])
         directions = [random_directions(rng, desc_real.shape[1], dirs_per_repeat) for _ in range(dir_repeats)]
         distances.append(sliced_wasserstein(desc_real, desc_fake, directions, sort_method,

@@ -138,9 +138,12 @@ def evaluate(generator: Generator, images_uint8: torch.Tensor, state: ScheduleSt
     fakes = sample_images(generator, latents.to(device), state, config.resolution).numpy()
     result: dict[str, Any] = {"metrics_resolution": config.resolution, "metrics_num_images": num_images}
     if config.resolution >= 16:
-        scores = swd(images_uint8[:num_images].cpu().numpy(), fakes, device=device, seed=0)
-        result.update(swd_resolutions=scores["resolutions"], swd_x1e3=scores["swd_x1e3"],
-                      swd_x1e3_avg=scores["swd_x1e3_avg"])
+        try:
+            scores = swd(images_uint8[:num_images].cpu().numpy(), fakes, device=device, seed=0)
+            result.update(swd_resolutions=scores["resolutions"], swd_x1e3=scores["swd_x1e3"],
+                          swd_x1e3_avg=scores["swd_x1e3_avg"])
+        except GanevalInputError as error:  # e.g. a collapsed generator's flat samples: logged, training goes on
+            result["swd_skipped"] = str(error)
     try:
         result["msssim"] = msssim(fakes, device=device, seed=0)["msssim"]
     except GanevalInputError as error:  # e.g. images too small for five MS-SSIM scales

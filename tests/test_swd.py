@@ -217,6 +217,16 @@ def test_real_normalisation_option_uses_real_moments_for_both_sets():
     assert with_real > 5 * per_set
 
 
+def test_a_flat_set_is_refused_with_the_way_out():
+    real, flat = smooth_images(4, 16, seed=29), np.full((4, 3, 16, 16), 128, np.uint8)
+    with pytest.raises(GanevalInputError, match="FAKE: colour channel 0 of pyramid level 0 is constant .* "
+                                                "normalize='real'"):
+        ganeval.swd(real, flat, device="cpu")
+    assert all(np.isfinite(ganeval.swd(real, flat, device="cpu", normalize="real")["swd_x1e3"]))
+    with pytest.raises(GanevalInputError, match="REAL: colour channel 0 of pyramid level 0 is constant"):
+        ganeval.swd(flat, real, device="cpu", normalize="real")
+
+
 def test_stats_file_gives_the_same_number_and_refuses_other_settings(tmp_path):
     real, fake = smooth_images(8, 32, seed=17), smooth_images(8, 32, seed=18)
     arrays, protocol = swd_reference_stats(real, seed=4, device="cpu")
