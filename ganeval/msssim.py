@@ -30,6 +30,7 @@ FILTER_SIZE = 11
 FILTER_SIGMA = 1.5
 K1, K2 = 0.01, 0.03
 MAX_VALUE = 255.0
+C1, C2 = (K1 * MAX_VALUE) ** 2, (K2 * MAX_VALUE) ** 2  # the SSIM stabilisers
 MIN_SIZE = 2 ** (len(WEIGHTS) - 1)  # four 2×2 averagings leave the fifth level at least 1×1
 FIXED_WINDOW_MIN_SIZE = (FILTER_SIZE - 1) * 2 ** (len(WEIGHTS) - 1) + 1  # pytorch-msssim needs sides > 160
 PAIRINGS = ("consecutive", "random")
@@ -78,29 +79,28 @@ def _downsample(images: torch.Tensor) -> torch.Tensor:
 
 def _msssim_chunk(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tensor:
     """Per-pair MS-SSIM of two float64 N×C×H×W stacks (Wang et al. 2003, eq. 7)."""
-    c1, c2 = (K1 * MAX_VALUE) ** 2, (K2 * MAX_VALUE) ** 2
     result = torch.ones(images_a.shape[0], dtype=COMPUTE_DTYPE, device=images_a.device)
+    taps, sizes = _window_taps(*images_a.shape[-2:])
     for level, weight in enumerate(WEIGHTS):
-        size = min(FILTER_SIZE, *images_a.shape[-2:])
-        taps = gaussian_taps(size, size * FILTER_SIGMA / FILTER_SIZE)
         # sigma_aa + sigma_bb only ever appear summed, so four filtered statistics suffice
         statistics = torch.stack([images_a, images_b, images_a * images_a + images_b * images_b,
                                   images_a * images_b])
-        mu_a, mu_b, second_sum, second_ab = _filter_valid(statistics, taps)
+        mu_a, mu_b, second_sum, second_ab = _filter_valid(statistics, taps[level, :sizes[level]].tolist())
         mu_ab = mu_a * mu_b
         mu_sum = mu_a * mu_a + mu_b * mu_b
-        contrast_structure = (2.0 * (second_ab - mu_ab) + c2) / (second_sum - mu_sum + c2)
+        contrast_structure = (2.0 * (second_ab - mu_ab) + C2) / (second_sum - mu_sum + C2)
         if level < len(WEIGHTS) - 1:
             value = contrast_structure.mean(dim=(1, 2, 3))
             images_a, images_b = _downsample(images_a), _downsample(images_b)
         else:
-            value = ((2.0 * mu_ab + c1) / (mu_sum + c1) * contrast_structure).mean(dim=(1, 2, 3))
+            value = ((2.0 * mu_ab + C1) / (mu_sum + C1) * contrast_structure).mean(dim=(1, 2, 3))
         result *= value.clamp(min=0.0) ** weight
     return result
 
 
 def _window_taps(height: int, width: int) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Each level's window size, and its taps as rows of a (levels, FILTER_SIZE) array padded with zeros."""
+    """Each level's window size min(11, side) (σ scaled alike), and its taps as rows of a (levels, FILTER_SIZE)
+    array padded with zeros; both kernels take their windows from here."""
     taps = np.zeros((len(WEIGHTS), FILTER_SIZE))
     sizes = []
     for level in range(len(WEIGHTS)):
@@ -122,8 +122,7 @@ def _msssim_pairs_c(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Ten
     def run(pairs: range) -> None:
         first, last = pairs.start, pairs.stop
         _msssim.msssim(arrays[0][first:last], arrays[1][first:last], from_uint8, values[first:last],
-                       (last - first, channels, height, width), taps, sizes, WEIGHTS,
-                       (K1 * MAX_VALUE) ** 2, (K2 * MAX_VALUE) ** 2)
+                       (last - first, channels, height, width), taps, sizes, WEIGHTS, C1, C2)
 
     workers = max(1, min(torch.get_num_threads(), num_pairs))
     shares = [range(num_pairs * i // workers, num_pairs * (i + 1) // workers) for i in range(workers)]
