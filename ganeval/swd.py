@@ -159,7 +159,7 @@ def radix_sort(values: np.ndarray, scratch: np.ndarray | None = None) -> None:
 
 
 def _cpu_wasserstein_per_direction(projections_a: np.ndarray, projections_b: np.ndarray, shifts: np.ndarray,
-                                   coupling, sort_method: SortMethod, workers: int) -> np.ndarray:
+                                   coupling, sort_method: SortMethod) -> np.ndarray:
     """W1 between rows of projections_a − shift and projections_b, sorting the rows in place, one per thread."""
     per_thread = threading.local()
     length = max(projections_a.shape[1], projections_b.shape[1])
@@ -182,7 +182,7 @@ def _cpu_wasserstein_per_direction(projections_a: np.ndarray, projections_b: np.
         difference -= shifts[row]
         return float(np.abs(difference, out=difference).mean(dtype=np.float64))
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # both sorts release the GIL
+    with ThreadPoolExecutor(max_workers=torch.get_num_threads()) as pool:  # both sorts release the GIL
         return np.array(list(pool.map(distance, range(projections_a.shape[0]))))
 
 
@@ -215,54 +215,63 @@ def sliced_wasserstein(descriptors_a: torch.Tensor, descriptors_b: torch.Tensor,
     sort_method = sort_method or default_sort_method(descriptors_a.device)
     num_a, num_b = descriptors_a.shape[0], descriptors_b.shape[0]
     coupling = None if num_a == num_b else quantile_coupling(num_a, num_b)
-    if sort_method != "torch":
-        return _cpu_sliced_wasserstein(descriptors_a.cpu().numpy(), descriptors_b.cpu().numpy(), directions,
-                                       sort_method, moments_a, moments_b, coupling,
-                                       [] if workspace is None else workspace)
+    every_direction = np.concatenate(directions, axis=1)
+    directions_a, offsets_a = fold_normalization(every_direction, moments_a)
+    directions_b, offsets_b = fold_normalization(every_direction, moments_b)
+    shifts = (offsets_a - offsets_b).astype(np.float32)  # W1 of (a·w_a − offset_a) and (b·w_b − offset_b)
+    if sort_method == "torch":
+        distances = _torch_wasserstein_per_direction(descriptors_a, descriptors_b, directions_a, directions_b,
+                                                     shifts, coupling, block=directions[0].shape[1])
+    else:
+        distances = _cpu_wasserstein_per_projection_block(
+            descriptors_a.cpu().numpy(), descriptors_b.cpu().numpy(), directions_a, directions_b, shifts, coupling,
+            sort_method, [] if workspace is None else workspace)
+    return float(np.mean(distances.reshape(len(directions), -1).mean(axis=1)))
+
+
+def _torch_wasserstein_per_direction(descriptors_a: torch.Tensor, descriptors_b: torch.Tensor,
+                                     directions_a: np.ndarray, directions_b: np.ndarray, shifts: np.ndarray,
+                                     coupling, block: int) -> np.ndarray:
+    """W1 per direction with torch.sort on the descriptors' device, `block` directions at a time."""
     device = descriptors_a.device
     if coupling is not None:
         coupling = tuple(torch.from_numpy(array).to(device) for array in coupling)
-    per_repeat = []
-    for directions_np in directions:
-        directions_a, offsets_a = fold_normalization(directions_np, moments_a)
-        directions_b, offsets_b = fold_normalization(directions_np, moments_b)
-        shifts = torch.from_numpy((offsets_a - offsets_b).astype(np.float32)).to(device)[:, None]
-        sorted_a = (torch.from_numpy(directions_a).to(device).T @ descriptors_a.T).sort(dim=1).values
-        sorted_b = (torch.from_numpy(directions_b).to(device).T @ descriptors_b.T).sort(dim=1).values
+    distances = []
+    for start in range(0, shifts.shape[0], block):
+        rows = slice(start, start + block)
+        sorted_a = (torch.from_numpy(directions_a[:, rows]).to(device).T @ descriptors_a.T).sort(dim=1).values
+        sorted_b = (torch.from_numpy(directions_b[:, rows]).to(device).T @ descriptors_b.T).sort(dim=1).values
+        shift = torch.from_numpy(shifts[rows]).to(device)[:, None]
         if coupling is None:
-            distance = (sorted_a - sorted_b - shifts).abs().double().mean(dim=1)
+            distance = (sorted_a - sorted_b - shift).abs().double().mean(dim=1)
         else:
             index_a, index_b, weights = coupling
-            distance = (sorted_a[:, index_a] - sorted_b[:, index_b] - shifts).abs().double() @ weights
-        per_repeat.append(float(distance.mean()))
-    return float(np.mean(per_repeat))
+            distance = (sorted_a[:, index_a] - sorted_b[:, index_b] - shift).abs().double() @ weights
+        distances.append(distance.cpu().numpy())
+    return np.concatenate(distances)
 
 
-def _cpu_sliced_wasserstein(descriptors_a: np.ndarray, descriptors_b: np.ndarray, directions: list[np.ndarray],
-                            sort_method: SortMethod, moments_a, moments_b, coupling, workspace: list[np.ndarray],
-                            projection_bytes: int = 1 << 30) -> float:
-    """sliced_wasserstein on a CPU: every direction set projected at once where ≤ `projection_bytes` per set."""
-    directions_a, offsets_a = fold_normalization(np.concatenate(directions, axis=1), moments_a)
-    directions_b, offsets_b = fold_normalization(np.concatenate(directions, axis=1), moments_b)
-    shifts = (offsets_a - offsets_b).astype(np.float32)  # W1 of (a·w_a − offset_a) and (b·w_b − offset_b)
+def _cpu_wasserstein_per_projection_block(descriptors_a: np.ndarray, descriptors_b: np.ndarray,
+                                          directions_a: np.ndarray, directions_b: np.ndarray, shifts: np.ndarray,
+                                          coupling, sort_method: SortMethod, workspace: list[np.ndarray],
+                                          projection_bytes: int = 1 << 30) -> np.ndarray:
+    """W1 per direction on a CPU: as many directions projected at once as fit `projection_bytes` per set."""
     block = min(shifts.shape[0], max(1, projection_bytes // (4 * max(len(descriptors_a), len(descriptors_b)))))
     while len(workspace) < 2:
         workspace.append(np.empty(0, np.float32))
     for index, descriptors in enumerate((descriptors_a, descriptors_b)):
         if workspace[index].size < block * len(descriptors):
             workspace[index] = np.empty(block * len(descriptors), np.float32)
-    workers = torch.get_num_threads()
     distances = []
     for start in range(0, shifts.shape[0], block):  # numpy's BLAS projects ≈ 2× faster than torch's here
         rows = slice(start, start + block)
         projections = []
-        for index, (descriptors, directions_set) in enumerate(((descriptors_a, directions_a),
-                                                               (descriptors_b, directions_b))):
-            num_rows = directions_set[:, rows].shape[1]
-            out = workspace[index][:num_rows * len(descriptors)].reshape(num_rows, len(descriptors))
-            projections.append(np.matmul(directions_set[:, rows].T, descriptors.T, out=out))
-        distances.append(_cpu_wasserstein_per_direction(*projections, shifts[rows], coupling, sort_method, workers))
-    return float(np.mean(np.concatenate(distances).reshape(len(directions), -1).mean(axis=1)))
+        for index, (descriptors, directions_set) in enumerate(((descriptors_a, directions_a[:, rows]),
+                                                               (descriptors_b, directions_b[:, rows]))):
+            out = workspace[index][:directions_set.shape[1] * len(descriptors)].reshape(directions_set.shape[1], -1)
+            projections.append(np.matmul(directions_set.T, descriptors.T, out=out))
+        distances.append(_cpu_wasserstein_per_direction(*projections, shifts[rows], coupling, sort_method))
+    return np.concatenate(distances)
 
 
 def swd_from_descriptors(real: list[torch.Tensor], fake: list[torch.Tensor], *, seed: int = 0,
