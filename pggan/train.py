@@ -80,6 +80,16 @@ def _average_gradients(module: torch.nn.Module, world_size: int) -> None:
         offset += grad.numel()
 
 
+def _optimizer_step(loss: torch.Tensor, network: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    scaler: torch.amp.GradScaler, world_size: int) -> None:
+    """Backward through the (loss-scaled) loss, average gradients over ranks, step and update the scale."""
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    _average_gradients(network, world_size)
+    scaler.step(optimizer)
+    scaler.update()
+
+
 def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
     """θ_ema ← β·θ_ema + (1 − β)·θ (buffers, e.g. batch-norm statistics, are copied)."""
     with torch.no_grad():
@@ -286,11 +296,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
                         functools.partial(d_train, alpha=state.alpha), reals, fakes.to(reals.dtype), kind=config.loss,
                         mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
                         wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon)
-                d_optimizer.zero_grad(set_to_none=True)
-                scaler.scale(d_loss).backward()
-                _average_gradients(discriminator, world_size)
-                scaler.step(d_optimizer)
-                scaler.update()
+                _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
                 counters["num_images"] += state.minibatch
                 for name, value in parts.items():
                     tick_losses.setdefault(name, []).append(value)
@@ -301,11 +307,7 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
             with autocast:
                 g_loss = generator_loss(functools.partial(d_train, alpha=state.alpha),
                                         g_train(latents, state.resolution, state.alpha), kind=config.loss)
-            g_optimizer.zero_grad(set_to_none=True)
-            scaler.scale(g_loss).backward()
-            _average_gradients(generator, world_size)
-            scaler.step(g_optimizer)
-            scaler.update()
+            _optimizer_step(g_loss, generator, g_optimizer, scaler, world_size)
             _update_ema(generator_ema, generator, config.g_ema_beta)
             tick_losses.setdefault("g_loss", []).append(g_loss.detach())
 
