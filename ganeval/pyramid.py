@@ -61,13 +61,20 @@ def pyr_up(images: torch.Tensor) -> torch.Tensor:
     return _up_matrix(images.shape[2], images.device) @ images @ _up_matrix(images.shape[3], images.device).T
 
 
-def pyramid_resolutions(height: int, width: int, min_resolution: int = 16) -> list[int]:
-    """The side of each pyramid level, halving from the full image down to `min_resolution` (128 → 128…16)."""
-    side = min(height, width)
-    if side < min_resolution:
-        raise GanevalInputError(f"images are {height}×{width}, but SWD needs at least "
-                                f"{min_resolution}×{min_resolution} (its coarsest pyramid level)")
+def pyramid_resolutions(height: int, width: int, min_resolution: int = 16, nhood_size: int = 7) -> list[int]:
+    """The height of each pyramid level, halving from the image height down to `min_resolution` (128 → 128…16).
+
+    Levels are counted from the height, as the reference does (API.__init__ halves image_shape[1] while ≥ 16):
+    128×64 images give four levels, 128×64 down to 16×8; 64×128 images three, 64×128 down to 16×32. Level k of
+    H×W images is H/2ᵏ × W/2ᵏ. Refused, each with a message saying what to do: a height below `min_resolution`,
+    sides not divisible by 2^(levels − 1), and a level whose narrow side is below `nhood_size` (the reference
+    fails on both of the last two).
+    """
+    if height < min_resolution:
+        raise GanevalInputError(f"images are {height}×{width}, but SWD counts its pyramid levels from the height and "
+                                f"needs a height of at least {min_resolution} px (its coarsest level)")
     resolutions = []
+    side = height
     while side >= min_resolution:
         resolutions.append(side)
         side //= 2
@@ -75,6 +82,16 @@ def pyramid_resolutions(height: int, width: int, min_resolution: int = 16) -> li
     if height % factor or width % factor:
         raise GanevalInputError(f"images are {height}×{width}; a {len(resolutions)}-level pyramid needs sides "
                                 f"divisible by {factor}")
+    for level, level_height in enumerate(resolutions):
+        level_width = width >> level
+        if min(level_height, level_width) >= nhood_size:
+            continue
+        way_out = f"pass min_resolution={resolutions[level - 1]} to stop at the level above, or " if level else ""
+        raise GanevalInputError(
+            f"images are {height}×{width}: SWD counts its pyramid levels from the height ({resolutions}), and level "
+            f"{level} would be {level_height}×{level_width}, narrower than the {nhood_size}×{nhood_size} "
+            f"neighbourhood (the reference code fails on such levels); {way_out}resize or pad the images to a "
+            f"narrow side of at least {nhood_size * factor} px")
     return resolutions
 
 

@@ -3,7 +3,11 @@
 Protocol (defaults = progressive_growing_of_gans/metrics/sliced_wasserstein.py): per image and pyramid level,
 128 random 7×7×3 neighbourhoods; per set and level, each colour channel normalised by the mean and standard
 deviation of that set's descriptors; per level, the mean over 4 repeats of 128 random unit directions of the
-mean |sorted projections of A − sorted projections of B|; reported ×10³ per level and averaged.
+mean |sorted projections of A − sorted projections of B|; reported ×10³ per level and averaged. Pyramid levels
+are counted from the image height, as the reference counts them: `resolutions` lists each level's height (the
+reference's SWDx1e3_<height> names), level k of H×W images being H/2ᵏ × W/2ᵏ, so 128×64 images have four levels
+(128 … 16) and 64×128 images three (64 … 16). Portrait images whose coarsest level would be narrower than the 7×7
+neighbourhood are refused (the reference code fails on them); see `ganeval.pyramid.pyramid_resolutions`.
 
 Beyond the reference: sets of unequal size use the exact 1-D Wasserstein-1 distance between the two
 empirical distributions (the integral of |F⁻¹ − G⁻¹| over the merged quantile breakpoints); every random
@@ -61,7 +65,7 @@ class SWDDescriptors:
         height, width = images.shape[2], images.shape[3]
         if self.image_shape is None:
             self.image_shape = (height, width)
-            self.resolutions = pyramid_resolutions(height, width, self.min_resolution)
+            self.resolutions = pyramid_resolutions(height, width, self.min_resolution, self.nhood_size)
             self._levels = [[] for _ in self.resolutions]
             self._rngs = [np.random.default_rng([self.seed, self.stream, level])
                           for level in range(len(self.resolutions))]
@@ -318,7 +322,7 @@ def real_descriptors(real: ImageSource | Stats, *, seed: int, settings: dict[str
 def _descriptors_of(source: ImageSource, *, seed: int, stream: int, settings: dict[str, Any], device: torch.device,
                     name: str, **open_options: Any) -> tuple[list[torch.Tensor], dict[str, Any]]:
     """Stream a source through a descriptor accumulator; return its levels and protocol record."""
-    images = open_images(source, name=name, device=device, min_size=settings["min_resolution"], **open_options)
+    images = open_images(source, name=name, device=device, **open_options)  # pyramid_resolutions checks the size
     accumulator = SWDDescriptors(seed=seed, stream=stream, **settings)
     for batch in images:
         accumulator.update(batch)
@@ -332,8 +336,8 @@ def swd(real: ImageSource | Stats, fake: ImageSource, *, num_images: int | None 
         value_range: tuple[float, float] | None = None, progress: bool = False) -> dict[str, Any]:
     """Sliced Wasserstein distance of the PGGAN paper between a real set (or its stats file) and a fake set.
 
-    Returns the JSON contract: resolutions (highest first), swd_x1e3 per level, swd_x1e3_avg, num_images,
-    seed, device and every setting. `num_images` caps each set; the two sets may differ in size.
+    Returns the JSON contract: resolutions (each level's height, highest first), swd_x1e3 per level, swd_x1e3_avg,
+    num_images, seed, device and every setting. `num_images` caps each set; the two sets may differ in size.
     """
     device = resolve_device(device) if not isinstance(fake, torch.Tensor) or device else fake.device
     settings = {"nhoods_per_image": nhoods_per_image, "nhood_size": nhood_size, "min_resolution": min_resolution}
@@ -346,6 +350,10 @@ def swd(real: ImageSource | Stats, fake: ImageSource, *, num_images: int | None 
     if protocol_real["settings"]["image_shape"] != protocol_fake["settings"]["image_shape"]:
         raise GanevalInputError(f"REAL images are {protocol_real['settings']['image_shape']} and FAKE images "
                                 f"{protocol_fake['settings']['image_shape']} (H, W); SWD compares sets of one size")
+    if protocol_real["resolutions"] != protocol_fake["resolutions"]:
+        raise GanevalInputError(f"REAL has pyramid levels {protocol_real['resolutions']} but FAKE, of the same image "
+                                f"size, {protocol_fake['resolutions']}: the REAL stats file comes from a ganeval that "
+                                f"counted the levels of non-square images from the narrow side; recompute it")
     distances = swd_from_descriptors(levels_real, levels_fake, seed=seed, normalize=normalize,
                                      dir_repeats=dir_repeats, dirs_per_repeat=dirs_per_repeat)
     swd_x1e3 = [1e3 * distance for distance in distances]

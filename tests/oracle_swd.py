@@ -3,7 +3,8 @@
 Each step is the obvious one: 2-D convolution with the 5×5 binomial kernel and scipy's 'mirror' borders,
 explicit zero insertion for pyr_up, fancy indexing for the neighbourhoods, population std per channel,
 matmul, sort, mean of absolute differences. Positions and directions are passed in, so the fast path can be
-checked on the same random choices.
+checked on the same random choices. Pyramid levels are counted from the image height, as the reference's
+API.__init__ counts them (image_shape[1], halved while ≥ 16), so non-square images get the reference's levels.
 """
 
 import numpy as np
@@ -32,6 +33,35 @@ def laplacian_pyramid(images, num_levels):
         levels.append(pyr_down(levels[-1]))
         levels[-2] = levels[-2] - pyr_up(levels[-1])
     return levels
+
+
+def level_heights(height, min_resolution=16):
+    """The height of each level: the image height, halved (integer division) while at least min_resolution."""
+    heights = []
+    while height >= min_resolution:
+        heights.append(height)
+        height //= 2
+    return heights
+
+
+def pyramid_shapes(height, width, min_resolution=16, nhood_size=7):
+    """The (h, w) of each level of H×W images, or None where the reference code has no valid pyramid.
+
+    None: no level at all; an odd side before a pyr_down (then a level and pyr_up of the next one differ in
+    shape and numpy cannot subtract them); or a level narrower than the neighbourhood (a centre drawn from
+    [r, side − r) with r = nhood_size // 2 needs side > 2r).
+    """
+    heights = level_heights(height, min_resolution)
+    if not heights:
+        return None
+    try:
+        levels = laplacian_pyramid(np.zeros((1, 1, height, width)), len(heights))
+    except ValueError:
+        return None
+    shapes = [level.shape[2:] for level in levels]
+    if min(min(shape) for shape in shapes) <= 2 * (nhood_size // 2):
+        return None
+    return shapes
 
 
 def descriptors(level, positions, nhood_size=7):

@@ -30,10 +30,11 @@ from tests import oracle_swd
 PIXEL_TOLERANCE = 1e-5 * 255
 
 
-def smooth_images(count, size, seed=0, channels=3):
-    """Photo-like uint8 images: blurred noise plus a gradient, so every pyramid level carries signal."""
+def smooth_images(count, size, seed=0, channels=3, width=None):
+    """Photo-like uint8 images (size × size, or size × width): blurred noise plus a vertical gradient, so every
+    pyramid level carries signal."""
     rng = np.random.default_rng(seed)
-    noise = rng.normal(size=(count, channels, size, size))
+    noise = rng.normal(size=(count, channels, size, width or size))
     blurred = scipy.ndimage.gaussian_filter(noise, sigma=(0, 0, 1.5, 1.5))
     ramp = np.linspace(-1, 1, size)[None, None, :, None]
     images = 128 + 300 * blurred + 40 * ramp + 10 * rng.normal(size=noise.shape)
@@ -84,7 +85,7 @@ def test_descriptors_equal_oracle_neighbourhoods():
 
 def oracle_swd_x1e3(real, fake, seed, nhoods=128, dir_repeats=4, dirs_per_repeat=128):
     """The whole protocol in the oracle, drawing positions and directions from ganeval's seeded streams."""
-    num_levels = len(pyramid.pyramid_resolutions(real.shape[2], real.shape[3]))
+    num_levels = len(oracle_swd.level_heights(real.shape[2]))
     results = []
     for level in range(num_levels):
         sets = []
@@ -100,11 +101,16 @@ def oracle_swd_x1e3(real, fake, seed, nhoods=128, dir_repeats=4, dirs_per_repeat
     return results
 
 
-def test_swd_equals_oracle_on_the_same_positions_and_directions():
-    real, fake = smooth_images(12, 32, seed=5), smooth_images(12, 32, seed=6)
+@pytest.mark.parametrize("height, width, resolutions", [(32, 32, [32, 16]), (64, 32, [64, 32, 16]),
+                                                      (32, 64, [32, 16]), (32, 14, [32, 16])])
+def test_swd_equals_oracle_on_the_same_positions_and_directions(height, width, resolutions):
+    # Portrait 64×32 has the reference's three levels, 64×32, 32×16 and 16×8 (counted from the height, not
+    # from min(H, W) = 32, which would give two); landscape 32×64 has two, as min(H, W) = H always gave;
+    # 32×14 ends on a 16×7 level, the narrowest that holds a 7×7 neighbourhood.
+    real, fake = smooth_images(12, height, seed=5, width=width), smooth_images(12, height, seed=6, width=width)
     fake[:, 0] = fake[:, 0] // 2  # a colour shift, so the sets really differ
     ours = ganeval.swd(real, fake, seed=7, batch_size=5, device="cpu")
-    assert ours["resolutions"] == [32, 16]
+    assert ours["resolutions"] == resolutions == [h for h, _ in oracle_swd.pyramid_shapes(height, width)]
     # Relative 1e-5: float32 projections of unit-variance descriptors carry ~1e-6 relative error, far below
     # the distances (≥1e-3 after normalisation), and the final means are taken in float64.
     np.testing.assert_allclose(ours["swd_x1e3"], oracle_swd_x1e3(real, fake, seed=7), rtol=1e-5)
@@ -238,6 +244,18 @@ def test_stats_file_gives_the_same_number_and_refuses_other_settings(tmp_path):
         ganeval.swd(tmp_path / "real.npz", fake, device="cpu", nhoods_per_image=64)
 
 
+def test_a_stats_file_with_the_old_portrait_levels_is_refused(tmp_path):
+    # Before levels were counted from the height, 64×32 images had two levels (32, 16) instead of three.
+    real, fake = smooth_images(4, 64, seed=31, width=32), smooth_images(4, 64, seed=32, width=32)
+    arrays, protocol = swd_reference_stats(real, device="cpu")
+    assert protocol["resolutions"] == [64, 32, 16]
+    old_arrays = {"level0": arrays["level1"], "level1": arrays["level2"]}
+    save_stats(tmp_path / "old.npz", {"swd": old_arrays}, {"swd": {**protocol, "resolutions": [32, 16]}})
+    with pytest.raises(GanevalInputError, match=r"REAL has pyramid levels \[32, 16\] but FAKE.* \[64, 32, 16\].*"
+                                                "recompute it"):
+        ganeval.swd(tmp_path / "old.npz", fake, device="cpu")
+
+
 def test_unequal_set_sizes_through_the_public_api():
     result = ganeval.swd(smooth_images(10, 16, seed=19), smooth_images(6, 16, seed=20), device="cpu")
     assert result["num_images"] == [10, 6] and all(np.isfinite(result["swd_x1e3"]))
@@ -263,11 +281,44 @@ def test_generator_callable_is_drawn_until_num_images():
     assert calls == [4, 4, 2] and result["num_images"] == [10, 10]
 
 
-@pytest.mark.parametrize("size, message", [(8, "at least 16×16"), (33, "divisible by 2")])
+@pytest.mark.parametrize("size, message", [(8, "height of at least 16 px"), (33, "divisible by 2")])
 def test_images_the_pyramid_cannot_take_are_refused(size, message):
     images = smooth_images(2, size)
     with pytest.raises(GanevalInputError, match=message):
         ganeval.swd(images, images, device="cpu")
+
+
+@pytest.mark.parametrize("height", [8, 16, 24, 32, 48, 64, 128])
+def test_pyramid_levels_are_the_oracles_and_refused_where_it_has_none(height):
+    # Every width from 4 to beyond 2 × the height: ganeval scores exactly the sizes on which the reference's
+    # pyramid and neighbourhood sampling work (tests/oracle_swd.pyramid_shapes), with the same levels.
+    for width in range(4, 2 * height + 9):
+        shapes = oracle_swd.pyramid_shapes(height, width)
+        if shapes is None:
+            with pytest.raises(GanevalInputError):
+                pyramid.pyramid_resolutions(height, width)
+        else:
+            assert pyramid.pyramid_resolutions(height, width) == [h for h, _ in shapes], (height, width)
+
+
+@pytest.mark.parametrize("height, width, message", [
+    (128, 32, r"128×32: .*\(\[128, 64, 32, 16\]\), and level 3 would be 16×4, narrower than the 7×7 neighbourhood "
+              r".*pass min_resolution=32 to stop at the level above, or .* at least 56 px"),
+    (16, 6, r"16×6: .* level 0 would be 16×6, narrower than the 7×7 neighbourhood .*; resize or pad the images to a "
+            r"narrow side of at least 7 px"),
+])
+def test_a_portrait_level_narrower_than_the_neighbourhood_is_refused_with_the_way_out(height, width, message):
+    with pytest.raises(GanevalInputError, match=message):
+        pyramid.pyramid_resolutions(height, width)
+
+
+def test_the_narrow_level_check_follows_the_nhood_size_setting():
+    images = smooth_images(2, 64, seed=30, width=16)  # levels 64×16, 32×8, 16×4
+    with pytest.raises(GanevalInputError, match="level 2 would be 16×4, narrower than the 7×7 neighbourhood"):
+        ganeval.swd(images, images, device="cpu")
+    with pytest.raises(GanevalInputError, match="level 1 would be 32×8, narrower than the 9×9 neighbourhood"):
+        ganeval.swd(images, images, device="cpu", nhood_size=9)
+    assert ganeval.swd(images, images, device="cpu", min_resolution=32)["resolutions"] == [64, 32]
 
 
 def test_sets_of_different_image_sizes_are_refused():
