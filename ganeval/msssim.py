@@ -7,9 +7,15 @@ min(11, H, W) with σ scaled alike at small levels, K1=0.01, K2=0.03, 0-255 rang
 `WEIGHTS`, 2×2 block averaging between levels, per-level means over pixels and channels clipped at 0, and
 MS-SSIM = prod_{l<5} cs_l ** w_l * ssim_5 ** w_5 (Wang et al. 2003, eq. 7).
 
-Beyond the reference: sides need not be multiples of 16 (an odd last row/column is dropped before each 2×2
-average; the reference code fails there), and the arithmetic is float64 so results do not depend on float32
-cancellation in sigma = E[xy] - E[x]E[y] (values up to 255² against c2 = 58.5).
+Beyond the reference: any side of at least 16 px is measured (an odd last row/column is dropped before each 2×2
+average), and the arithmetic is float64 so results do not depend on float32 cancellation in
+sigma = E[xy] - E[x]E[y] (values up to 255² against c2 = 58.5). The reference code's 2×2 average adds the strided
+slices [0::2] and [1::2], which numpy can add at an odd side only when it is 1 or 3 px, and it averages after each
+of the five levels, the fifth's result unused. So it runs only on sides of 16, 24 and 48 px and multiples of 32,
+and fails with a ValueError on any other side, multiples of 16 such as 80, 112 and 144 included. Where it runs it
+equals this module to float32 precision (within 5e-6 relative), except at 24 px: there it averages the 3-px fourth
+level into a 2×2 fifth level, using the middle row and column twice, where this module drops the last row and
+column and has a 1×1 fifth level, and the values differ (0.1333 against 0.1524 on unrelated photo crops).
 """
 
 from __future__ import annotations
@@ -245,17 +251,37 @@ def _aligned(stream_a: Iterator[torch.Tensor], stream_b: Iterator[torch.Tensor],
                                 f"{taken} images; give equal sets or num_pairs to use the first N of each")
 
 
+def _reference_code_outcome(side: int) -> Literal["same", "different", "fails"]:
+    """What the PGGAN reference code's msssim does with a side of `side` px (at least `MIN_SIZE`), against ganeval.
+
+    Its 2×2 average adds slices [0::2] and [1::2], of (n + 1) / 2 and (n − 1) / 2 rows at an odd side n, which
+    numpy broadcasts only for n = 1 and n = 3, and it averages after each of the five levels. A side of 16·k runs
+    for k = 1, 3 or even (odd k ≥ 5 leaves a fifth level of k px to average); 24 runs with a 3-px fourth level
+    averaged into a 2×2 fifth level, the middle row and column used twice (ganeval's is 1×1); every other side
+    meets an odd side of 5 px or more before the fifth level.
+    """
+    if side in (16, 48) or side % 32 == 0:
+        return "same"
+    return "different" if side == 24 else "fails"
+
+
 def _size_note(height: int, width: int) -> str | None:
-    """Say where this differs from fixed-window MS-SSIM libraries, or from the reference's size rules."""
+    """Say where this differs from fixed-window MS-SSIM libraries, or from what the reference code does at this size."""
     notes = []
     if min(height, width) < FIXED_WINDOW_MIN_SIZE:
         notes.append(f"{height}×{width} images: libraries that keep the 11-px window at all {len(WEIGHTS)} levels "
                      f"(pytorch-msssim) refuse sides below {FIXED_WINDOW_MIN_SIZE} px; this follows the PGGAN "
                      f"reference, which shrinks the window to min(11, side) with sigma scaled alike, so values "
                      f"at this size are not comparable with theirs")
-    if height % MIN_SIZE or width % MIN_SIZE:
-        notes.append(f"sides not multiples of {MIN_SIZE}: an odd last row/column is dropped before each 2×2 "
-                     f"average (the reference code accepts only multiples of {MIN_SIZE})")
+    outcomes = {_reference_code_outcome(height), _reference_code_outcome(width)}
+    if "fails" in outcomes:
+        notes.append(f"the PGGAN reference code fails on {height}×{width} images (it runs only on sides of 16, 24 "
+                     f"and 48 px and multiples of 32: its 2×2 average, also run after the fifth level, cannot take "
+                     f"an odd side of 5 px or more); here an odd last row/column is dropped before each 2×2 average")
+    elif "different" in outcomes:
+        notes.append("at a side of 24 px the PGGAN reference code gives other values: its 2×2 average turns the "
+                     "3-px fourth level into a 2×2 fifth level, using the middle row/column twice, where this drops "
+                     "the last row/column and has a 1×1 fifth level")
     return "; ".join(notes) or None
 
 

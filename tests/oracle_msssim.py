@@ -2,8 +2,9 @@
 
 Deliberately simple and independent of ganeval: float64 throughout, one pair at a time, the 2-D Gaussian window
 built directly (no separability), every statistic filtered on its own with `scipy.signal.fftconvolve` ('valid').
-Sides that are odd before a 2×2 average lose their last row/column (the reference code only accepts sides
-divisible by 16; for those both agree).
+Sides that are odd before a 2×2 average lose their last row/column. The reference code runs only on sides of 16,
+24 and 48 px and multiples of 32, and agrees with this to float32 precision on all of them but 24 (see
+ganeval/msssim.py).
 """
 
 from __future__ import annotations

@@ -155,6 +155,34 @@ def test_small_image_note_and_fixed_window_libraries() -> None:
     assert "pytorch-msssim" in msssim(images)["note"]
 
 
+@pytest.mark.parametrize("height,width,reference", [
+    (16, 16, None), (48, 48, None), (64, 96, None), (192, 192, None), (128, 64, None),
+    (24, 24, "other values"), (24, 32, "other values"),
+    (80, 80, "fails"), (112, 112, "fails"), (176, 176, "fails"), (40, 40, "fails"), (17, 33, "fails"),
+    (64, 80, "fails"), (24, 80, "fails"),
+])
+def test_size_note_says_what_the_reference_code_does_at_this_size(height: int, width: int,
+                                                                    reference: str | None) -> None:
+    # Established by running progressive_growing_of_gans/metrics/ms_ssim.py on every side from 16 to 320 px: it
+    # runs on 16, 24, 48 and multiples of 32 (equal to ours to float32 precision, except at 24) and raises a
+    # ValueError in its 2×2 average on every other side.
+    note = msssim(np.random.default_rng(0).integers(0, 256, (2, height, width, 3), dtype=np.uint8)).get("note", "")
+    if reference is None:
+        assert "reference code" not in note
+    elif reference == "fails":
+        assert f"the PGGAN reference code fails on {height}×{width} images" in note
+    else:
+        assert "reference code gives other values" in note and "1×1 fifth level" in note
+    assert ("pytorch-msssim" in note) == (min(height, width) < 161)
+
+
+def test_a_24_px_side_has_a_one_pixel_fifth_level() -> None:
+    # 24 → 12 → 6 → 3 → 1 (the odd last row/column dropped): a 1-px window at the fifth level, as the note says;
+    # the reference code's fifth level there is 2 px.
+    from ganeval.msssim import _window_taps
+    assert _window_taps(24, 32)[1] == (11, 11, 6, 3, 1)
+
+
 def test_agrees_with_pytorch_msssim_where_settings_match() -> None:
     """pytorch-msssim averages *per-channel* MS-SSIM over channels (the reference pools channels per level), pads odd
     sides before 2×2 pooling, and builds its window in float32. With its window given in float64 and sides that stay
