@@ -10,6 +10,7 @@ import scipy.ndimage
 from ganeval.errors import GanevalInputError
 
 PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field")
+MAX_DEMO_RESOLUTION = 150  # the smallest photograph, halved, is 150 px high
 
 
 def photo_crops(num_images: int, resolution: int, seed: int) -> np.ndarray:
@@ -17,8 +18,8 @@ def photo_crops(num_images: int, resolution: int, seed: int) -> np.ndarray:
     import skimage.data
 
     photos = [getattr(skimage.data, name)()[::2, ::2] for name in PHOTOGRAPHS]
-    if resolution > min(min(photo.shape[:2]) for photo in photos):
-        raise GanevalInputError(f"--resolution {resolution} is larger than the demo photographs allow (≤ 150)")
+    if not 1 <= resolution <= min(min(photo.shape[:2]) for photo in photos):
+        raise GanevalInputError(f"--resolution {resolution}: the demo photographs allow 1 to {MAX_DEMO_RESOLUTION}")
     rng = np.random.default_rng(seed)
     crops = np.empty((num_images, resolution, resolution, 3), np.uint8)
     for index in range(num_images):

@@ -77,11 +77,12 @@ class FeatureStatistics:
 
 def accumulate(source: ImageSource, extractor: InceptionExtractor, *, name: str, num_images: int | None,
                batch_size: int, progress: bool, keep_features: bool = False, keep_logits: bool = False,
-               min_images: int = 1, needed_for: str = "") -> FeatureMoments:
+               min_images: int = 1, needed_for: str = "", value_range: tuple[float, float] | None = None
+               ) -> FeatureMoments:
     """Stream every image of `source` (anything `open_images` accepts) through the extractor; return its moments."""
     statistics = FeatureStatistics(extractor, keep_features=keep_features, keep_logits=keep_logits)
     batches = open_images(source, name=name, num_images=num_images, batch_size=batch_size, device=extractor.device,
-                          progress=progress)
+                          progress=progress, value_range=value_range)
     if batches.num_images is not None:
         _check_count(batches.num_images, min_images, batches.name, needed_for)
     for batch in batches:
@@ -98,7 +99,8 @@ def _check_count(count: int, min_images: int, name: str, needed_for: str) -> Non
 
 def stats_or_images(source: ImageSource, extractor: InceptionExtractor, *, metric: str, name: str,
                     num_images: int | None, batch_size: int, progress: bool, keep_features: bool = False,
-                    min_images: int = 1, needed_for: str = "") -> FeatureMoments:
+                    min_images: int = 1, needed_for: str = "", value_range: tuple[float, float] | None = None
+                    ) -> FeatureMoments:
     """A set's moments: read from a ganeval stats file (checked against the extractor's settings) or computed.
 
     From a stats file, `num_images` does not apply: the file's moments cover all the images it was made from.
@@ -106,7 +108,7 @@ def stats_or_images(source: ImageSource, extractor: InceptionExtractor, *, metri
     if not is_stats_file(source):
         return accumulate(source, extractor, name=name, num_images=num_images, batch_size=batch_size,
                           progress=progress, keep_features=keep_features, min_images=min_images,
-                          needed_for=needed_for)
+                          needed_for=needed_for, value_range=value_range)
     stats = load_stats(source)  # type: ignore[arg-type]  # is_stats_file guarantees a path
     arrays = stats.require(metric, extractor.settings())
     count = int(stats.protocol[metric]["num_images"])

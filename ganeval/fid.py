@@ -58,7 +58,7 @@ def fid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
         inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
         allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION,
-        progress: bool = False) -> dict[str, Any]:
+        progress: bool = False, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """FID between two image sets; either may be a stats file from `ganeval stats --fid` (lower is better).
 
     Two stats files need no Inception network: their settings are checked against each other (and against
@@ -69,7 +69,8 @@ def fid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
     extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
                                allow_unverified_weights=allow_unverified_weights, precision=precision)
     moments = [stats_or_images(source, extractor, metric="fid", name=name, num_images=num_images,
-                               batch_size=batch_size, progress=progress, min_images=2, needed_for="FID")
+                               batch_size=batch_size, progress=progress, min_images=2, needed_for="FID",
+                               value_range=value_range)
                for source, name in ((real, "real"), (fake, "fake"))]
     distance = frechet_distance(moments[0].mu, moments[0].sigma, moments[1].mu, moments[1].sigma)
     return {"metric": "fid", "fid": distance, "num_images": [m.num_images for m in moments],
@@ -94,12 +95,14 @@ def reference_stats(source: ImageSource, *, num_images: int | None = None, batch
                     device: str | None = None, inception_weights: str | os.PathLike | None = None,
                     resize: str = DEFAULT_RESIZE, allow_unverified_weights: bool = False,
                     precision: str = DEFAULT_PRECISION, progress: bool = False,
-                    kid_features: bool = True) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, Any]]]:
+                    kid_features: bool = True, value_range: tuple[float, float] | None = None
+                    ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, Any]]]:
     """A real set's FID mean/covariance (and KID features) with their protocol, ready for `save_stats`."""
     extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
                                allow_unverified_weights=allow_unverified_weights, precision=precision)
     moments = accumulate(source, extractor, name="images", num_images=num_images, batch_size=batch_size,
-                         progress=progress, keep_features=kid_features, min_images=2, needed_for="FID")
+                         progress=progress, keep_features=kid_features, min_images=2, needed_for="FID",
+                         value_range=value_range)
     record = {"settings": extractor.settings(), "num_images": moments.num_images,
               "comparable_to_published": extractor.comparable_to_published}
     arrays = {"fid": {"mu": moments.mu, "sigma": moments.sigma}}

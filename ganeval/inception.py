@@ -30,6 +30,7 @@ from torch import nn
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
 from ganeval.errors import GanevalInputError
+from ganeval.files import load_torch_file, reading
 
 WEIGHTS_FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -91,17 +92,14 @@ def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
 
 def file_sha256(path: Path) -> str:
     """SHA-256 hex digest of a file (cached while the file is unchanged)."""
-    status = path.stat()
-    return _sha256_of(str(path.resolve()), status.st_size, status.st_mtime_ns)
+    with reading(path, "weights file"):
+        status = path.stat()
+        return _sha256_of(str(path.resolve()), status.st_size, status.st_mtime_ns)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A weights file as a state dict in pytorch-fid's key names (torch-fidelity's and `module.`-prefixed accepted)."""
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch.load raises many types for a file that is not a checkpoint
-        raise GanevalInputError(f"{path}: not a readable PyTorch weights file ({type(error).__name__}: "
-                                f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    loaded = load_torch_file(path, "PyTorch weights file")
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, dict) or not all(isinstance(value, torch.Tensor) for value in loaded.values()):

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from ganeval.errors import GanevalInputError
 from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
@@ -24,7 +23,7 @@ from ganeval.features import (
     extractor_description,
     open_extractor,
 )
-from ganeval.sources import ImageSource
+from ganeval.sources import ImageSource, check_at_least
 
 DEFAULT_SPLITS = 10
 
@@ -45,15 +44,15 @@ def inception_score(images: ImageSource, *, splits: int = DEFAULT_SPLITS, num_im
                     batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
                     inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
                     allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION,
-                    progress: bool = False) -> dict[str, Any]:
+                    progress: bool = False, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """Inception Score of one image set (higher is better)."""
-    if splits < 1:
-        raise GanevalInputError(f"splits must be at least 1, got {splits}")
+    check_at_least("splits", splits)
     extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
                                allow_unverified_weights=allow_unverified_weights, precision=precision)
     moments = accumulate(images, extractor, name="images", num_images=num_images, batch_size=batch_size,
                          progress=progress, keep_logits=True, min_images=splits,
-                         needed_for=f"the Inception Score in {splits} splits (lower it with --splits)")
+                         needed_for=f"the Inception Score in {splits} splits (lower it with --splits)",
+                         value_range=value_range)
     mean, std = inception_score_from_logits(moments.logits, splits)
     return {"metric": "is", "inception_score_mean": mean, "inception_score_std": std,
             "num_images": moments.num_images, "splits": splits, **extractor_description(extractor)}

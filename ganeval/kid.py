@@ -22,7 +22,7 @@ from ganeval.features import (
     open_extractor,
     stats_or_images,
 )
-from ganeval.sources import ImageSource
+from ganeval.sources import ImageSource, check_seed
 
 DEFAULT_NUM_SUBSETS = 100
 DEFAULT_SUBSET_SIZE = 1000
@@ -63,15 +63,16 @@ def kid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
         inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
         allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION, progress: bool = False,
         num_subsets: int = DEFAULT_NUM_SUBSETS, subset_size: int = DEFAULT_SUBSET_SIZE,
-        seed: int = 0) -> dict[str, Any]:
+        seed: int = 0, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """KID between two image sets; `real` may be a stats file made with KID features (lower is better)."""
     _check_subsets(num_subsets, subset_size)
+    check_seed(seed)
     extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
                                allow_unverified_weights=allow_unverified_weights, precision=precision)
     needed_for = f"KID with subset size {subset_size} (lower it with --subset-size)"
     moments = [stats_or_images(source, extractor, metric="kid", name=name, num_images=num_images,
                                batch_size=batch_size, progress=progress, keep_features=True,
-                               min_images=subset_size, needed_for=needed_for)
+                               min_images=subset_size, needed_for=needed_for, value_range=value_range)
                for source, name in ((real, "real"), (fake, "fake"))]
     mean, std = kid_from_features(moments[0].features, moments[1].features, num_subsets=num_subsets,
                                   subset_size=subset_size, seed=seed)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ganeval.errors import GanevalInputError
-from ganeval.sources import ImageBatches, ImageSource, open_images
+from ganeval.sources import ImageBatches, ImageSource, check_at_least, check_seed, open_images
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 FILTER_SIZE = 11
@@ -291,6 +291,8 @@ def msssim(images: ImageSource, images_b: ImageSource | None = None, *, num_pair
            value_range: tuple[float, float] | None = None, num_images: int | None = None) -> dict[str, Any]:
     """Mean MS-SSIM over pairs of one set (`pairs` = consecutive or random) or image i of `images` against
     image i of `images_b` (lower = more varied; PGGAN §5: 10,000 pairs of 20,000 generated images)."""
+    check_seed(seed)
+    check_at_least("batch_size", batch_size)
     if pairs not in PAIRINGS:
         raise GanevalInputError(f"pairs must be one of {', '.join(PAIRINGS)}, got {pairs!r}")
     if num_pairs is not None and num_pairs < 1:

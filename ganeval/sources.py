@@ -9,7 +9,9 @@ dropped with a warning.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,64 +22,90 @@ import numpy as np
 import torch
 
 from ganeval.errors import GanevalInputError
+from ganeval.files import decode_image, describe, load_array_file
 from ganeval.progress import Progress
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 ImageSource = str | os.PathLike | np.ndarray | torch.Tensor | Iterable | Callable[[int], Any]
 
 
+SUPPORTED_DEVICE_TYPES = ("cpu", "cuda")
+
+
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to compute on: the given one, else CUDA when available, else CPU."""
+    """The device to compute on: the given one (checked to exist here), else CUDA when available, else CPU."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GanevalInputError(f"--device {device} asked for, but no CUDA device is available here")
-    return device
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise GanevalInputError(f"device {device!r} is not a device name; use cpu, cuda or cuda:N") from None
+    if resolved.type == "mps":
+        raise GanevalInputError(f"device {device}: Apple's MPS is not supported (the metrics compute in float64, "
+                                "which MPS lacks); use cpu")
+    if resolved.type not in SUPPORTED_DEVICE_TYPES:
+        raise GanevalInputError(f"device {device}: type {resolved.type!r} is not supported; use cpu, cuda or cuda:N")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise GanevalInputError(f"device {device} asked for, but no CUDA device is available here")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise GanevalInputError(f"device {device}: this machine has {torch.cuda.device_count()} CUDA "
+                                    f"device(s), numbered from 0")
+    return resolved
 
 
 def list_image_files(folder: Path, name: str) -> list[Path]:
-    """All image files below `folder`, sorted by relative path; hidden files are skipped, other files refused."""
+    """All image files below `folder` (symbolic links followed), sorted by relative path.
+
+    Hidden files and folders are skipped. Anything else that is not a readable image file is refused rather than
+    skipped, so a score never silently covers fewer images: other files, broken or looping symbolic links, FIFOs
+    and other special files, and folders that cannot be listed.
+    """
     if not folder.is_dir():
         raise GanevalInputError(f"{name}: {folder} is not a folder")
-    files, others = [], []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        (files if path.suffix.lower() in IMAGE_EXTENSIONS else others).append(path)
+
+    def unreadable(error: OSError) -> None:
+        raise GanevalInputError(f"{name}: cannot list folder {error.filename} ({describe(error)})")
+
+    files, others, visited = [], [], {os.path.realpath(folder)}
+    for root, folders, names in os.walk(folder, onerror=unreadable, followlinks=True):
+        kept = []
+        for child in sorted(folders):
+            real = os.path.realpath(os.path.join(root, child))
+            if not child.startswith(".") and real not in visited:  # a link back up the tree is walked once
+                visited.add(real)
+                kept.append(child)
+        folders[:] = kept
+        for entry in sorted(names):
+            if entry.startswith("."):
+                continue
+            path = Path(root, entry)
+            if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                others.append(path)
+                continue
+            try:
+                status = path.stat()
+            except OSError as error:
+                kind = "a symbolic link loop" if path.is_symlink() and error.errno == errno.ELOOP else (
+                    "a broken symbolic link" if path.is_symlink() else "unreadable")
+                raise GanevalInputError(f"{name}: {path} is {kind} ({describe(error)}); remove it or fix it") from None
+            if not stat.S_ISREG(status.st_mode):
+                raise GanevalInputError(f"{name}: {path} is not a regular file (a FIFO, socket or device); "
+                                        "move it out of the folder")
+            files.append(path)
     if others:
+        others.sort()
         raise GanevalInputError(
             f"{name}: {others[0]} is not an image file (accepted: {', '.join(IMAGE_EXTENSIONS)}); "
             f"move it out of {folder}" + (f" (and {len(others) - 1} more like it)" if len(others) > 1 else ""))
     if not files:
         raise GanevalInputError(f"{name}: folder {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-    return files
+    return sorted(files)
 
 
 def read_image(path: Path) -> np.ndarray:
-    """One image file as uint8 HWC RGB; grayscale expanded, alpha dropped (with a warning)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            mode = image.mode
-            if mode == "P":
-                image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-                mode = image.mode
-            if mode in ("RGBA", "LA", "PA"):
-                warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
-                image = image.convert("RGB" if mode != "LA" else "L")
-            elif mode not in ("RGB", "L"):
-                if mode.startswith("I") or mode == "F":
-                    raise GanevalInputError(f"{path}: {mode} images (16/32-bit) are not supported; use 8-bit")
-                image = image.convert("RGB")
-            pixels = np.asarray(image, dtype=np.uint8)
-    except GanevalInputError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise GanevalInputError(f"{path}: cannot read this image ({error})") from None
+    """One image file as uint8 HWC RGB (see `ganeval.files.decode_image`); grayscale expanded to three channels."""
+    pixels = decode_image(path)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     return pixels
@@ -112,10 +140,14 @@ def to_uint8_rgb(batch: np.ndarray | torch.Tensor, *, value_range: tuple[float, 
     batch = batch if _layout_nchw(tuple(batch.shape), name) else batch.permute(0, 3, 1, 2)
     if batch.dtype.is_floating_point:  # uint8 is always 0-255; value_range describes float images only
         if value_range is None:
-            raise GanevalInputError(f"{name}: float images need an explicit value_range, e.g. (-1, 1) or (0, 1)")
+            raise GanevalInputError(f"{name}: float images need their value range: --value-range -1 1 (Python: "
+                                    "value_range=(-1, 1)), or 0 1")
         if not torch.isfinite(batch).all():
             raise GanevalInputError(f"{name}: images contain NaN or inf (a diverged generator?)")
         low, high = value_range
+        if bool(batch.min() < low - 0.5 * (high - low) / 255) or bool(batch.max() > high + 0.5 * (high - low) / 255):
+            warnings.warn(f"{name}: float values outside value_range ({low:g}, {high:g}) are clipped; is that the "
+                          "range the images use?", stacklevel=2)
         batch = ((batch.float() - low) * (255.0 / (high - low))).round().clamp(0, 255).to(torch.uint8)
     elif batch.dtype != torch.uint8:
         raise GanevalInputError(f"{name}: images must be uint8 or float, got {batch.dtype}")
@@ -126,6 +158,33 @@ def to_uint8_rgb(batch: np.ndarray | torch.Tensor, *, value_range: tuple[float, 
     elif channels == 1:
         batch = batch.expand(-1, 3, -1, -1)
     return batch.to(device, non_blocking=True).contiguous()
+
+
+MAX_SEED = 2**32 - 1  # numpy's RandomState (KID's subsets) takes seeds below 2**32
+
+
+def check_seed(seed: int, name: str = "seed") -> int:
+    """Refuse a seed that is not an integer in [0, 2**32 − 1] (the range every random generator here accepts)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise GanevalInputError(f"{name} must be an integer from 0 to {MAX_SEED}, got {seed!r}")
+    return int(seed)
+
+
+def check_at_least(name: str, value: int, minimum: int = 1) -> int:
+    """Refuse a count or size below `minimum` (or not an integer), naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise GanevalInputError(f"{name} must be at least {minimum} (an integer), got {value!r}")
+    return int(value)
+
+
+def check_value_range(value_range: tuple[float, float]) -> None:
+    """Refuse a value range that is not two finite numbers, low < high."""
+    try:
+        low, high = (float(value) for value in value_range)
+    except (TypeError, ValueError):
+        raise GanevalInputError(f"value_range must be two numbers (low, high), got {value_range!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise GanevalInputError(f"value_range must be two finite numbers with low < high, got {value_range!r}")
 
 
 class ImageBatches:
@@ -186,31 +245,16 @@ def _folder_batches(files: list[Path], batch_size: int, device: torch.device, na
             yield torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
 
 
-def load_array_file(path: Path, name: str) -> np.ndarray:
-    """The image array held by an `.npy` file or an `.npz` with one array (or an `images` array)."""
-    try:
-        if path.suffix == ".npy":
-            return np.load(path, mmap_mode="r")
-        with np.load(path) as archive:
-            keys = list(archive.keys())
-            if "images" in keys:
-                return archive["images"]
-            if len(keys) == 1:
-                return archive[keys[0]]
-    except (OSError, ValueError) as error:
-        raise GanevalInputError(f"{name}: cannot read {path} ({error})") from None
-    raise GanevalInputError(f"{name}: {path} holds arrays {keys}; name the image array 'images'")
-
-
 def open_images(source: ImageSource, *, name: str = "images", num_images: int | None = None,
                 batch_size: int = 64, value_range: tuple[float, float] | None = None,
                 device: str | torch.device | None = None, min_size: int = 1,
                 progress: bool = False) -> ImageBatches:
     """Open any accepted source as a checked stream of uint8 NCHW RGB batches (see the module docstring)."""
-    if batch_size < 1:
-        raise GanevalInputError(f"batch_size must be at least 1, got {batch_size}")
-    if num_images is not None and num_images < 1:
-        raise GanevalInputError(f"num_images must be at least 1, got {num_images}")
+    check_at_least("batch_size", batch_size)
+    if num_images is not None:
+        check_at_least("num_images", num_images)
+    if value_range is not None:
+        check_value_range(value_range)
     if isinstance(source, torch.Tensor) and device is None:
         device = source.device
     device = resolve_device(device)

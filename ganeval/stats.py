@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ganeval.errors import GanevalInputError
+from ganeval.files import npz_member_names, read_npz, reading, write_atomically
 
 PROTOCOL_KEY = "__protocol__"
 STATS_FORMAT = "ganeval-stats/1"
@@ -52,32 +53,71 @@ def _jsonable(value: Any) -> Any:
 
 
 def is_stats_file(source: object) -> bool:
-    """Whether `source` names a ganeval stats file (an `.npz` holding a protocol record)."""
-    if not isinstance(source, (str, os.PathLike)) or not str(source).endswith(".npz") or not Path(source).is_file():
+    """Whether `source` names a ganeval stats file (an `.npz` holding a protocol record).
+
+    A path ending in .npz that cannot be read at all is refused here, with the file named (it is neither a stats
+    file nor an image array).
+    """
+    if not isinstance(source, (str, os.PathLike)) or not str(source).lower().endswith(".npz"):
         return False
-    try:
-        with np.load(source) as archive:
-            return PROTOCOL_KEY in archive.files
-    except (OSError, ValueError):
+    if not Path(source).is_file():
         return False
+    return PROTOCOL_KEY in npz_member_names(source)
 
 
 def load_stats(path: str | os.PathLike) -> Stats:
-    """Read a stats file written by `save_stats`."""
+    """Read a stats file written by `save_stats`, checking that it holds what its protocol record promises."""
     path = Path(path)
-    try:
-        with np.load(path) as archive:
-            record = json.loads(bytes(archive[PROTOCOL_KEY]).decode())
-            stats = Stats(path=path, protocol=record["metrics"])
-            for key in archive.files:
-                if key != PROTOCOL_KEY:
-                    metric, name = key.split("/", 1)
-                    stats.arrays.setdefault(metric, {})[name] = archive[key]
-    except (OSError, ValueError, KeyError) as error:
-        raise GanevalInputError(f"{path}: not a readable ganeval stats file ({error})") from None
-    if record.get("format") != STATS_FORMAT:
-        raise GanevalInputError(f"{path}: stats format {record.get('format')!r}, expected {STATS_FORMAT!r}")
+    flat = read_npz(path, "ganeval stats file")
+    if PROTOCOL_KEY not in flat:
+        raise GanevalInputError(f"{path}: not a ganeval stats file (no protocol record; an image array?)")
+    with reading(path, "ganeval stats file"):
+        record = json.loads(bytes(flat.pop(PROTOCOL_KEY)).decode())
+    if not isinstance(record, dict) or record.get("format") != STATS_FORMAT:
+        found = record.get("format") if isinstance(record, dict) else None
+        raise GanevalInputError(f"{path}: stats format {found!r}, expected {STATS_FORMAT!r}")
+    stats = Stats(path=path, protocol=record.get("metrics"))
+    if not isinstance(stats.protocol, dict) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("settings"), dict) for entry in stats.protocol.values()):
+        raise GanevalInputError(f"{path}: damaged stats file (its protocol record has no settings per metric)")
+    for key, value in flat.items():
+        metric, _, name = key.partition("/")
+        stats.arrays.setdefault(metric, {})[name] = value
+    for metric in stats.protocol:
+        problem = _missing_or_malformed(metric, stats.arrays.get(metric, {}), stats.protocol[metric])
+        if problem:
+            raise GanevalInputError(f"{path}: damaged or incomplete stats file: {problem}")
     return stats
+
+
+def _missing_or_malformed(metric: str, arrays: dict[str, np.ndarray], record: dict[str, Any]) -> str | None:
+    """What is wrong with one metric's arrays against its protocol record (None if nothing)."""
+    settings, count = record["settings"], record.get("num_images")
+    if not isinstance(count, int) or count < 1:
+        return f"{metric}: image count {count!r} is not a positive integer"
+    if metric == "swd":
+        expected = [f"level{i}" for i in range(len(record.get("resolutions") or arrays))]
+        if sorted(arrays) != sorted(expected):
+            return f"swd: arrays {sorted(arrays)}, expected {expected}"
+        width = settings.get("nhood_size", 0) ** 2 * 3
+        rows = count * settings.get("nhoods_per_image", 0)
+        for name in expected:
+            if arrays[name].ndim != 2 or arrays[name].shape != (rows, width):
+                return f"swd/{name} has shape {arrays[name].shape}, expected ({rows}, {width})"
+    elif metric == "fid":
+        mu, sigma = arrays.get("mu"), arrays.get("sigma")
+        if mu is None or sigma is None:
+            return "fid: the mean (fid/mu) or covariance (fid/sigma) is missing"
+        if mu.ndim != 1 or sigma.shape != mu.shape * 2:
+            return f"fid: mean of shape {mu.shape} and covariance of shape {sigma.shape} do not match"
+        if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+            return "fid: the mean or covariance holds NaN or inf"
+    elif metric == "kid":
+        features = arrays.get("features")
+        if features is None or features.ndim != 2 or features.shape[0] != count:
+            shape = None if features is None else features.shape
+            return f"kid/features has shape {shape}, expected ({count}, feature dimension)"
+    return None
 
 
 def save_stats(path: str | os.PathLike, arrays: Mapping[str, Mapping[str, np.ndarray]],
@@ -86,7 +126,7 @@ def save_stats(path: str | os.PathLike, arrays: Mapping[str, Mapping[str, np.nda
     from ganeval import __version__
 
     path = Path(path)
-    if path.suffix != ".npz":
+    if path.suffix.lower() != ".npz":
         raise GanevalInputError(f"-o {path}: a stats file must end in .npz")
     record = {"format": STATS_FORMAT, "ganeval_version": __version__, "metrics": protocol}
     flat = {f"{metric}/{name}": np.asarray(value) for metric, named in arrays.items() for name, value in named.items()}
@@ -97,17 +137,3 @@ def save_stats(path: str | os.PathLike, arrays: Mapping[str, Mapping[str, np.nda
             np.savez(file, **flat)
 
     write_atomically(path, write)
-
-
-def write_atomically(path: Path, write: Any) -> None:
-    """Call `write(temporary_path)`, fsync it, then rename it onto `path`: readers see the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(temporary)
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ import torch
 
 from ganeval.errors import GanevalInputError
 from ganeval.pyramid import extract_descriptors, laplacian_pyramid, pyramid_resolutions, sample_positions
-from ganeval.sources import ImageSource, open_images, resolve_device
+from ganeval.sources import ImageSource, check_at_least, check_seed, open_images, resolve_device
 from ganeval.stats import Stats, is_stats_file, load_stats
 
 NHOODS_PER_IMAGE = 128
@@ -278,6 +278,12 @@ def _cpu_wasserstein_per_projection_block(descriptors_a: np.ndarray, descriptors
     return np.concatenate(distances)
 
 
+def check_nhood_size(nhood_size: int) -> None:
+    """Refuse a neighbourhood side that is not an odd integer ≥ 1 (descriptors are centred on a pixel)."""
+    if check_at_least("nhood_size", nhood_size) % 2 == 0:
+        raise GanevalInputError(f"nhood_size must be odd (neighbourhoods are centred on a pixel), got {nhood_size}")
+
+
 def swd_from_descriptors(real: list[torch.Tensor], fake: list[torch.Tensor], *, seed: int = 0,
                          normalize: Normalize = "per_set", dir_repeats: int = DIR_REPEATS,
                          dirs_per_repeat: int = DIRS_PER_REPEAT, sort_method: SortMethod | None = None
@@ -312,7 +318,7 @@ def real_descriptors(real: ImageSource | Stats, *, seed: int, settings: dict[str
     """Descriptors of the real set, from a stats file (protocol checked) or computed from its images."""
     if isinstance(real, Stats) or is_stats_file(real):
         stats = real if isinstance(real, Stats) else load_stats(real)
-        arrays = stats.require("swd", settings)
+        arrays = stats.require("swd", {**settings, "seed": seed})  # the positions were drawn with the seed
         levels = [torch.from_numpy(arrays[f"level{i}"]).to(device) for i in range(len(arrays))]
         return levels, stats.protocol["swd"]
     return _descriptors_of(real, seed=seed, stream=STREAM_REAL, settings=settings, device=device,
@@ -322,7 +328,11 @@ def real_descriptors(real: ImageSource | Stats, *, seed: int, settings: dict[str
 def _descriptors_of(source: ImageSource, *, seed: int, stream: int, settings: dict[str, Any], device: torch.device,
                     name: str, **open_options: Any) -> tuple[list[torch.Tensor], dict[str, Any]]:
     """Stream a source through a descriptor accumulator; return its levels and protocol record."""
-    images = open_images(source, name=name, device=device, **open_options)  # pyramid_resolutions checks the size
+    images = open_images(source, name=name, device=device, **open_options)
+    try:  # the size check of the pyramid, made before any descriptor is drawn and naming the set
+        pyramid_resolutions(images.height, images.width, settings["min_resolution"], settings["nhood_size"])
+    except GanevalInputError as error:
+        raise GanevalInputError(f"{images.name}: {error}") from None
     accumulator = SWDDescriptors(seed=seed, stream=stream, **settings)
     for batch in images:
         accumulator.update(batch)
@@ -339,6 +349,11 @@ def swd(real: ImageSource | Stats, fake: ImageSource, *, num_images: int | None 
     Returns the JSON contract: resolutions (each level's height, highest first), swd_x1e3 per level, swd_x1e3_avg,
     num_images, seed, device and every setting. `num_images` caps each set; the two sets may differ in size.
     """
+    check_seed(seed)
+    for name, value in (("nhoods_per_image", nhoods_per_image), ("dir_repeats", dir_repeats),
+                        ("dirs_per_repeat", dirs_per_repeat), ("min_resolution", min_resolution)):
+        check_at_least(name, value)
+    check_nhood_size(nhood_size)
     device = resolve_device(device) if not isinstance(fake, torch.Tensor) or device else fake.device
     settings = {"nhoods_per_image": nhoods_per_image, "nhood_size": nhood_size, "min_resolution": min_resolution}
     open_options = {"num_images": num_images, "batch_size": batch_size, "value_range": value_range,
@@ -369,6 +384,10 @@ def swd_reference_stats(real: ImageSource, *, seed: int = 0, device: str | torch
                         min_resolution: int = MIN_RESOLUTION, **open_options: Any
                         ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The real set's SWD descriptors and protocol record, ready for `ganeval.stats.save_stats`."""
+    check_seed(seed)
+    check_at_least("nhoods_per_image", nhoods_per_image)
+    check_at_least("min_resolution", min_resolution)
+    check_nhood_size(nhood_size)
     settings = {"nhoods_per_image": nhoods_per_image, "nhood_size": nhood_size, "min_resolution": min_resolution}
     levels, protocol = _descriptors_of(real, seed=seed, stream=STREAM_REAL, settings=settings,
                                        device=resolve_device(device), name="REAL", **open_options)

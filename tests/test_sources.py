@@ -76,9 +76,10 @@ def test_generator_callable_and_num_images(images):
 @pytest.mark.parametrize("setup, message", [
     (lambda d, im: d, "holds no images"),
     (lambda d, im: (write_folder(d, im), (d / "notes.txt").write_text("x"), d)[-1], "notes.txt is not an image"),
-    (lambda d, im: (write_folder(d, im), (d / "009.png").write_bytes(b"not a png"), d)[-1], "009.png: cannot read"),
+    (lambda d, im: (write_folder(d, im), (d / "009.png").write_bytes(b"not a png"), d)[-1],
+     "009.png: not a readable image"),
     (lambda d, im: (write_folder(d, im), (d / "008.png").write_bytes((d / "000.png").read_bytes()[:60]), d)[-1],
-     "008.png: cannot read"),
+     "008.png: not a readable image"),
     (lambda d, im: (write_folder(d, im), write_folder(d / "z", im[:, :8]), d)[-1], "all images in a set must have"),
     (lambda d, im: d / "missing", "does not exist"),
 ])
@@ -92,7 +93,7 @@ def test_bad_folders_give_one_message_naming_the_file(tmp_path, images, setup, m
 @pytest.mark.parametrize("source, options, message", [
     (np.zeros((4, 8, 8, 3), np.uint8), {"min_size": 16}, "needs at least 16×16"),
     (np.zeros((4, 8, 8, 3), np.uint8), {"num_images": 5}, r"asked for 5 images \(--num-images\) but"),
-    (np.zeros((4, 8, 8, 3), np.float32), {}, "need an explicit value_range"),
+    (np.zeros((4, 8, 8, 3), np.float32), {}, r"need their value range: --value-range -1 1 \(Python: value_range"),
     (np.full((4, 8, 8, 3), np.nan, np.float32), {"value_range": (0, 1)}, "NaN or inf"),
     (np.zeros((4, 8, 8, 5), np.uint8), {}, "no channel axis"),
     (np.zeros((0, 8, 8, 3), np.uint8), {}, "non-empty"),
