@@ -27,9 +27,10 @@ import ganeval
 from ganeval.errors import GanevalInputError
 from ganeval.features import accumulate, open_extractor
 from ganeval.fid import frechet_distance, reference_stats
+from ganeval.files import write_atomically
 from ganeval.inception import find_weights
 from ganeval.kid import kid_from_features
-from ganeval.stats import load_stats, save_stats, write_atomically
+from ganeval.stats import load_stats, save_stats
 from ganeval.swd import swd_reference_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, PRESETS, make_config

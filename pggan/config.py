@@ -8,8 +8,15 @@ Compose: defaults ← budget ← preset ← explicit overrides (`make_config`).
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import math
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from pggan.errors import ConfigError
 
 
 @dataclass
@@ -79,34 +86,23 @@ class TrainConfig:
     compile: bool = False  # torch.compile the generator (and D when the loss has no gradient penalty)
 
     def replace(self, **overrides: Any) -> TrainConfig:
-        """A copy with `overrides` applied; unknown names raise ValueError."""
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ValueError(f"unknown TrainConfig setting(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **overrides)
+        """A copy with `overrides` applied, each checked against its field's type (ConfigError otherwise)."""
+        return dataclasses.replace(self, **{name: coerce_setting(name, value) for name, value in overrides.items()})
 
     def validate(self) -> TrainConfig:
-        """Self, or ValueError naming the first inconsistent setting."""
-        checks = [
-            (self.resolution == 0 or (self.resolution >= 4 and self.resolution & (self.resolution - 1) == 0),
-             f"resolution must be a power of two ≥ 4 (or 0 = the data's), got {self.resolution}"),
-            (self.loss in ("wgangp", "logistic"), f"loss must be 'wgangp' or 'logistic', got {self.loss!r}"),
-            (self.amp in ("none", "bf16", "fp16"), f"amp must be 'none', 'bf16' or 'fp16', got {self.amp!r}"),
-            (self.g_activation in ("lrelu", "relu"), f"g_activation must be 'lrelu' or 'relu', got "
-                                                     f"{self.g_activation!r}"),
-            (min([self.minibatch_base, *self.minibatch_dict.values()]) >= 1, "minibatch sizes must be ≥ 1"),
-            (self.mbstd_group_size == 0 or all(m % min(self.mbstd_group_size, m) == 0 for m in
-                                               (self.minibatch_base, *self.minibatch_dict.values())),
-             f"every minibatch size must be a multiple of mbstd_group_size {self.mbstd_group_size}"),
-            (self.n_critic >= 1 and self.minibatch_repeats >= 1, "n_critic and minibatch_repeats must be ≥ 1"),
-            (self.total_kimg > 0 and self.kimg_factor > 0, "total_kimg and kimg_factor must be > 0"),
-            (self.kimg_per_tick > 0 and self.snapshot_ticks >= 1, "kimg_per_tick must be > 0, snapshot_ticks ≥ 1"),
-            (0.0 <= self.g_ema_beta < 1.0, f"g_ema_beta must be in [0, 1), got {self.g_ema_beta}"),
-            (self.latent_size >= 1 and self.fmap_max >= 1, "latent_size and fmap_max must be ≥ 1"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        """Self, or ConfigError naming the first setting that is out of range or inconsistent with another."""
+        for name, (ok, wanted) in FIELD_RULES.items():
+            value = getattr(self, name)
+            if not ok(value):
+                raise ConfigError(name, f"{name} must be {wanted}, got {value!r}")
+        if self.progressive and self.lod_training_kimg + self.lod_transition_kimg == 0:
+            raise ConfigError("lod_training_kimg", "progressive growing needs lod_training_kimg + "
+                                                   "lod_transition_kimg > 0 (both are 0); use --no-progressive")
+        if self.mbstd_group_size:
+            for size in (self.minibatch_base, *self.minibatch_dict.values()):
+                if size % min(self.mbstd_group_size, size):
+                    raise ConfigError("mbstd_group_size", f"every minibatch size must be a multiple of "
+                                                          f"mbstd_group_size {self.mbstd_group_size}, got {size}")
         return self
 
     @property
@@ -120,11 +116,140 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Inverse of to_dict (also accepts JSON's string dict keys)."""
-        values = dict(values)
-        values["minibatch_dict"] = {int(k): int(v) for k, v in values.get("minibatch_dict", {}).items()}
-        values["lr_dict"] = {int(k): float(v) for k, v in values.get("lr_dict", {}).items()}
-        return cls(**values)
+        """Inverse of to_dict (JSON's string dict keys accepted); every value type-checked, unknown names refused."""
+        if not isinstance(values, dict):
+            raise ConfigError("", f"expected a mapping of setting names to values, got {type(values).__name__}")
+        return cls().replace(**values)
+
+
+def _field_types() -> dict[str, Any]:
+    """Each TrainConfig field's annotated type (bool, int, float, str, dict[int, int], dict[int, float])."""
+    return typing.get_type_hints(TrainConfig)
+
+
+FIELD_TYPES = _field_types()
+
+
+def coerce_setting(name: str, value: Any) -> Any:
+    """`value` as TrainConfig field `name`'s type: ints stay ints (1.5 is refused), dict keys become ints."""
+    if name not in FIELD_TYPES:
+        close = difflib.get_close_matches(name, FIELD_TYPES, n=1)
+        raise ConfigError(name, f"unknown setting {name!r}" + (f" (did you mean {close[0]}?)" if close else "")
+                          + "; the settings are TrainConfig's fields, listed in pggan/config.py")
+    kind = FIELD_TYPES[name]
+
+    def refuse(wanted: str) -> ConfigError:
+        return ConfigError(name, f"{name} must be {wanted}, got {value!r}")
+
+    def as_int(item: Any) -> int:
+        if isinstance(item, bool) or not isinstance(item, int):
+            if isinstance(item, str) and item.strip().lstrip("+-").isdigit():
+                return int(item)
+            raise refuse("an integer")
+        return item
+
+    def as_float(item: Any) -> float:
+        if isinstance(item, bool) or not isinstance(item, (int, float, str)):
+            raise refuse("a number")
+        try:
+            return float(item)
+        except ValueError:
+            raise refuse("a number") from None
+
+    if kind is bool:
+        if isinstance(value, str) and value.lower() in BOOLEAN_WORDS:
+            return BOOLEAN_WORDS[value.lower()]
+        if not isinstance(value, bool):
+            raise refuse("true or false")
+        return value
+    if kind is int:
+        return as_int(value)
+    if kind is float:
+        return as_float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise refuse("a string")
+        return value
+    if not isinstance(value, dict):  # dict[int, int] or dict[int, float]: resolution → value
+        raise refuse('a JSON object such as {"32": 8}')
+    convert_value = as_int if typing.get_args(kind)[1] is int else as_float
+    return {as_int(key): convert_value(item) for key, item in value.items()}
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """NAME=VALUE (VALUE as JSON where it parses, else the raw text) → (name, value of the field's type)."""
+    name, separator, raw = text.partition("=")
+    if not separator:
+        raise ConfigError(name, f"{text!r}: expected NAME=VALUE, e.g. minibatch_base=32")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    if FIELD_TYPES.get(name) is str:
+        value = value if isinstance(value, str) else raw  # e.g. --set data=123 names a file "123"
+    return name, coerce_setting(name, value)
+
+
+BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
+MAX_SEED = 2**32 - 1
+
+
+def _power_of_two(value: int) -> bool:
+    return value >= 4 and value & (value - 1) == 0
+
+
+def _finite(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = True
+            ) -> Callable[[float], bool]:
+    """A check that a float is finite and within [low, high] (ends open where asked)."""
+    def check(value: float) -> bool:
+        return (math.isfinite(value) and (value > low if low_open else value >= low)
+                and (value < high if high_open else value <= high))
+    return check
+
+
+def _at_least(low: int) -> Callable[[int], bool]:
+    return lambda value: value >= low
+
+
+# Every field's range, checked by TrainConfig.validate; the text completes "<name> must be …".
+FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "resolution": (lambda value: value == 0 or _power_of_two(value), "a power of two ≥ 4 (or 0 = the data's)"),
+    "seed": (lambda value: 0 <= value <= MAX_SEED, f"an integer from 0 to {MAX_SEED}"),
+    "total_kimg": (_finite(0, low_open=True), "a finite number > 0"),
+    "kimg_factor": (_finite(0, low_open=True), "a finite number > 0"),
+    "latent_size": (_at_least(1), "≥ 1"),
+    "fmap_base": (_at_least(1), "≥ 1"),
+    "fmap_decay": (_finite(0), "a finite number ≥ 0"),
+    "fmap_max": (_at_least(1), "≥ 1"),
+    "g_activation": (lambda value: value in ("lrelu", "relu"), "'lrelu' or 'relu'"),
+    "mbstd_group_size": (_at_least(0), "≥ 0 (0 = off)"),
+    "mbdisc_kernels": (_at_least(0), "≥ 0 (0 = off)"),
+    "lod_training_kimg": (_finite(0), "a finite number ≥ 0"),
+    "lod_transition_kimg": (_finite(0), "a finite number ≥ 0"),
+    "minibatch_base": (_at_least(1), "≥ 1"),
+    "minibatch_dict": (lambda value: all(_power_of_two(k) and v >= 1 for k, v in value.items()),
+                       "resolution (a power of two ≥ 4) → minibatch size ≥ 1"),
+    "minibatch_repeats": (_at_least(1), "≥ 1"),
+    "n_critic": (_at_least(1), "≥ 1"),
+    "g_lr": (_finite(0, low_open=True), "a finite number > 0"),
+    "d_lr": (_finite(0, low_open=True), "a finite number > 0"),
+    "lr_dict": (lambda value: all(_power_of_two(k) and _finite(0, low_open=True)(v) for k, v in value.items()),
+                "resolution (a power of two ≥ 4) → learning rate > 0"),
+    "adam_beta1": (_finite(0, 1), "in [0, 1)"),
+    "adam_beta2": (_finite(0, 1), "in [0, 1)"),
+    "adam_epsilon": (_finite(0, low_open=True), "a finite number > 0"),
+    "g_ema_beta": (_finite(0, 1), "in [0, 1)"),
+    "loss": (lambda value: value in ("wgangp", "logistic"), "'wgangp' or 'logistic'"),
+    "wgan_lambda": (_finite(0), "a finite number ≥ 0"),
+    "wgan_target": (_finite(0, low_open=True), "a finite number > 0"),
+    "wgan_epsilon": (_finite(0), "a finite number ≥ 0"),
+    "kimg_per_tick": (_finite(0, low_open=True), "a finite number > 0"),
+    "snapshot_ticks": (_at_least(1), "≥ 1"),
+    "metrics_ticks": (_at_least(0), "≥ 0 (0 = only at the end)"),
+    "metrics_num_images": (_at_least(0), "≥ 0 (0 = no metrics)"),
+    "grid_size": (_at_least(1), "≥ 1"),
+    "amp": (lambda value: value in ("none", "bf16", "fp16"), "'none', 'bf16' or 'fp16'"),
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -191,9 +316,9 @@ BUDGETS: dict[str, dict[str, Any]] = {
 def make_config(preset: str = "g", budget: str | None = None, **overrides: Any) -> TrainConfig:
     """TrainConfig from defaults ← BUDGETS[budget] ← PRESETS[preset] ← overrides."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise ConfigError("preset", f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if budget is not None and budget not in BUDGETS:
-        raise ValueError(f"unknown budget {budget!r}; choose one of {', '.join(BUDGETS)}")
+        raise ConfigError("budget", f"unknown budget {budget!r}; choose one of {', '.join(BUDGETS)}")
     config = TrainConfig()
     if budget is not None:
         config = config.replace(**BUDGETS[budget])

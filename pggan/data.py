@@ -12,14 +12,13 @@ import torch
 from PIL import Image
 
 from ganeval.errors import GanevalInputError
-from ganeval.sources import load_array_file
-from ganeval.stats import write_atomically
+from ganeval.files import decode_image, load_array_file, reading, write_atomically
+from ganeval.sources import list_image_files
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 IDX_UBYTE_MAGIC = 0x00000803  # idx3-ubyte: big-endian magic, then count, rows, cols as big-endian uint32
 
 
-def _check_resolution(resolution: int, name: str = "resolution") -> None:
+def _check_resolution(resolution: int, name: str = "--resolution") -> None:
     if resolution < 4 or resolution & (resolution - 1):
         raise GanevalInputError(f"{name} must be a power of two ≥ 4, got {resolution}")
 
@@ -27,18 +26,15 @@ def _check_resolution(resolution: int, name: str = "resolution") -> None:
 def read_idx_images(path: Path) -> np.ndarray:
     """uint8 [N, rows, cols] from an idx3-ubyte file (gzipped or not), e.g. Fashion-MNIST."""
     opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as file:
-            header = file.read(16)
-            if len(header) < 16:
-                raise GanevalInputError(f"{path}: too short for an idx3-ubyte header")
-            magic, count, rows, cols = struct.unpack(">IIII", header)
-            if magic != IDX_UBYTE_MAGIC:
-                raise GanevalInputError(f"{path}: idx magic {magic:#010x}, expected {IDX_UBYTE_MAGIC:#010x} "
-                                        "(idx3-ubyte images)")
-            pixels = np.frombuffer(file.read(), dtype=np.uint8)
-    except (OSError, EOFError) as error:
-        raise GanevalInputError(f"{path}: cannot read idx file ({error})") from error
+    with reading(path, "idx file"), opener(path, "rb") as file:
+        header = file.read(16)
+        if len(header) < 16:
+            raise GanevalInputError(f"{path}: too short for an idx3-ubyte header")
+        magic, count, rows, cols = struct.unpack(">IIII", header)
+        if magic != IDX_UBYTE_MAGIC:
+            raise GanevalInputError(f"{path}: idx magic {magic:#010x}, expected {IDX_UBYTE_MAGIC:#010x} "
+                                    "(idx3-ubyte images)")
+        pixels = np.frombuffer(file.read(), dtype=np.uint8)
     if pixels.size != count * rows * cols:
         raise GanevalInputError(f"{path}: header says {count}×{rows}×{cols} pixels, file holds {pixels.size}")
     return pixels.reshape(count, rows, cols)
@@ -73,18 +69,13 @@ def _centre_crop_resize(image: Image.Image, resolution: int, name: str) -> np.nd
 
 
 def _folder_images(folder: Path, resolution: int | None) -> np.ndarray:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise GanevalInputError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    """Every image below `folder` (ganeval's listing and decoding: the same files, the same pixels) cropped and
+    resized; grey stays one channel."""
     images, channels_seen = [], None
-    for path in files:
-        try:
-            with Image.open(path) as opened:
-                grey = opened.mode in ("1", "L", "LA", "I", "I;16", "F")
-                image = opened.convert("L" if grey else "RGB")  # alpha dropped, palettes expanded
-        except OSError as error:
-            raise GanevalInputError(f"{path}: cannot read image ({error})") from error
-        channels = 1 if grey else 3
+    for path in list_image_files(folder, str(folder)):
+        pixels = decode_image(path)  # palettes expanded, alpha dropped, 16-bit grey scaled to 8 bits
+        image = Image.fromarray(pixels)
+        channels = 1 if pixels.ndim == 2 else 3
         if channels_seen is None:
             channels_seen = (channels, path)
             if resolution is None:  # largest power of two that fits the first image
@@ -117,9 +108,11 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
     source, out_path = Path(source), Path(out_path)
     if resolution is not None:
         _check_resolution(resolution)
+    if max_images is not None and max_images < 1:
+        raise GanevalInputError(f"--max-images must be at least 1, got {max_images}")
     if not source.exists():
         raise GanevalInputError(f"{source}: no such file or folder")
-    if out_path.suffix != ".npz":
+    if out_path.suffix.lower() != ".npz":
         raise GanevalInputError(f"{out_path}: the prepared dataset must be an .npz file")
     if source.is_dir():
         images = _folder_images(source, resolution)
@@ -131,7 +124,7 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
         images = np.pad(digits, ((0, 0), (pad_rows // 2, pad_rows - pad_rows // 2),
                                  (pad_cols // 2, pad_cols - pad_cols // 2)))[:, None]
         images = _resize_array(images, resolution or padded_side, str(source))
-    elif source.suffix in (".npy", ".npz"):
+    elif source.suffix.lower() in (".npy", ".npz"):
         images = as_nchw(load_array_file(source, str(source)), str(source))
         side = min(images.shape[2:])
         images = _resize_array(images, resolution or 2 ** int(np.floor(np.log2(max(side, 1)))), str(source))
@@ -156,7 +149,7 @@ def load_images(path: str | os.PathLike) -> torch.Tensor:
     path = Path(path)
     if not path.is_file():
         raise GanevalInputError(f"{path}: no such dataset file (make one with `pggan prepare`)")
-    if path.suffix not in (".npy", ".npz"):
+    if path.suffix.lower() not in (".npy", ".npz"):
         raise GanevalInputError(f"{path}: expected a prepared .npz (or .npy) dataset")
     images = as_nchw(load_array_file(path, str(path)), str(path))
     if images.shape[2] != images.shape[3]:

@@ -27,21 +27,26 @@ import torch.distributed as dist
 from PIL import Image
 
 from ganeval.errors import GanevalInputError
+from ganeval.files import describe, read_json, reading, write_atomically
 from ganeval.msssim import msssim
+from ganeval.progress import draw_in_place
 from ganeval.sources import resolve_device
-from ganeval.stats import write_atomically
 from ganeval.swd import swd
-from pggan.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, write_json
+from pggan.checkpoint import (
+    TRAINING_KEYS,
+    list_checkpoints,
+    load_checkpoint,
+    load_newest_checkpoint,
+    locked_run_dir,
+    save_checkpoint,
+    write_json,
+)
 from pggan.config import TrainConfig
 from pggan.data import load_images, reals_at
+from pggan.errors import ConfigError, TrainingDivergedError
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleState, schedule
-
-
-class TrainingDivergedError(RuntimeError):
-    """A loss became NaN/inf; the run stops and its last good checkpoint stays the newest one."""
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -112,7 +117,7 @@ def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleSt
     for start in range(0, len(latents), batch_size):
         images = generator(latents[start:start + batch_size], state.resolution, state.alpha)
         if not torch.isfinite(images).all():
-            raise TrainingDivergedError("the generator produced NaN/inf pixels")
+            raise TrainingDivergedError("training diverged: the generator produced NaN/inf pixels")
         factor = out_resolution // state.resolution
         if factor > 1:
             images = images.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
@@ -178,8 +183,11 @@ class ProgressLine:
         line = (f"kimg {num_images / 1000:8.1f}/{self.total_images / 1000:.0f}  lod {state.lod:5.2f}  "
                 f"{state.resolution}x{state.resolution}  {images_per_second:7.1f} img/s  "
                 f"ETA {int(eta // 3600):d}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s")
-        sys.stderr.write(("\r" + line) if self.on_terminal else line + "\n")
-        sys.stderr.flush()
+        if self.on_terminal:
+            draw_in_place(sys.stderr, line)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -187,12 +195,26 @@ class ProgressLine:
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
           progress: bool = True) -> dict[str, Any]:
-    """Train per `config` into `out_dir` (or continue its newest checkpoint if `resume`); return final metrics."""
+    """Train per `config` into `out_dir` (or continue its newest checkpoint if `resume`); return final metrics.
+
+    The run directory is locked for the whole run (rank 0 holds the lock): a second process is refused.
+    """
     run_dir = Path(out_dir)
     config.validate()
     rank, world_size, device = _setup_device(config)
+    with locked_run_dir(run_dir) if rank == 0 else contextlib.nullcontext():
+        return _train_locked(config, run_dir, rank, world_size, device, resume, progress)
+
+
+def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int, device: torch.device,
+                  resume: bool, progress: bool) -> dict[str, Any]:
+    """The run itself, top to bottom: data, networks, the loop of §3, ticks, checkpoints, final metrics."""
     is_writer = rank == 0
     dtype = torch.get_default_dtype()
+    checkpoints = list_checkpoints(run_dir)
+    if checkpoints and not resume:
+        raise GanevalInputError(f"{run_dir}: already holds a run ({checkpoints[-1].name}); use `pggan resume` or "
+                                "another --out")
 
     # Data: the whole prepared array lives on the training device.
     images = load_images(config.data)
@@ -226,23 +248,24 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
 
     # Progress counters: all the loop's state besides weights, optimisers and RNG.
     counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0)
-    checkpoints = list_checkpoints(run_dir)
     if resume:
-        if not checkpoints:
-            raise GanevalInputError(f"{run_dir}: no checkpoint-*.pt to resume from")
-        saved = load_checkpoint(checkpoints[-1])
-        generator.load_state_dict(saved["generator"])
-        discriminator.load_state_dict(saved["discriminator"])
-        generator_ema.load_state_dict(saved["generator_ema"])
-        g_optimizer.load_state_dict(saved["g_optimizer"])
-        d_optimizer.load_state_dict(saved["d_optimizer"])
-        scaler.load_state_dict(saved["grad_scaler"])
-        sampler.set_state(saved["rng"]["sampler"])
-        torch.set_rng_state(saved["rng"]["torch"])
+        saved, saved_path = load_newest_checkpoint(run_dir, TRAINING_KEYS)
+        differing = [name for name, value in saved["config"].items() if config.to_dict().get(name) != value]
+        if differing:
+            raise GanevalInputError(f"{run_dir}/config.json differs from {saved_path.name} in {', '.join(differing)}; "
+                                    "a run resumes with the settings it started with")
+        try:
+            generator.load_state_dict(saved["generator"])
+            discriminator.load_state_dict(saved["discriminator"])
+            generator_ema.load_state_dict(saved["generator_ema"])
+            g_optimizer.load_state_dict(saved["g_optimizer"])
+            d_optimizer.load_state_dict(saved["d_optimizer"])
+            scaler.load_state_dict(saved["grad_scaler"])
+            sampler.set_state(saved["rng"]["sampler"])
+            torch.set_rng_state(saved["rng"]["torch"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as error:
+            raise GanevalInputError(f"{saved_path}: damaged checkpoint ({describe(error)})") from None
         counters.update(saved["counters"])
-    elif checkpoints:
-        raise GanevalInputError(f"{run_dir}: already holds a run ({checkpoints[-1].name}); use `pggan resume` or "
-                                "another --out")
     if is_writer:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json", config.to_dict())
@@ -325,11 +348,12 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
             losses /= world_size
         losses_by_name = dict(zip(names, losses.tolist(), strict=True))
         bad = [name for name, value in losses_by_name.items() if not math.isfinite(value)]
+        bad += _non_finite_state({"G": (generator, g_optimizer), "D": (discriminator, d_optimizer)})
         if bad:
             last = list_checkpoints(run_dir)
             raise TrainingDivergedError(
-                f"non-finite {', '.join(bad)} at kimg {counters['num_images'] / 1000:.3f} (lod {state.lod:.2f}); "
-                f"stopped, last good checkpoint: {last[-1] if last else 'none written yet'}")
+                f"training diverged: non-finite {', '.join(bad)} at kimg {counters['num_images'] / 1000:.3f} "
+                f"(lod {state.lod:.2f}); stopped, last good checkpoint: {last[-1] if last else 'none written yet'}")
         counters["tick"] += 1
         counters["train_seconds"] += tick_seconds
         counters["tick_start_images"] = counters["num_images"]
@@ -371,6 +395,20 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     return metrics
 
 
+def _non_finite_state(parts: dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]) -> list[str]:
+    """Which weights or Adam statistics hold NaN/inf, e.g. "D's squared-gradient averages" after a float32 overflow
+    (a huge loss can leave every loss value finite while the optimiser's statistics overflow and training stalls)."""
+    found = []
+    for name, (network, optimizer) in parts.items():
+        if not all(bool(torch.isfinite(parameter).all()) for parameter in network.parameters()):
+            found.append(f"{name} weights")
+        for statistic, label in (("exp_avg", "gradient averages"), ("exp_avg_sq", "squared-gradient averages")):
+            values = [state[statistic] for state in optimizer.state.values() if statistic in state]
+            if not all(bool(torch.isfinite(value).all()) for value in values):
+                found.append(f"{name}'s {label}")
+    return found
+
+
 def _truncate_log(path: Path, last_tick: int) -> None:
     """Drop log lines written after the checkpoint being resumed (they will be written again).
 
@@ -379,7 +417,9 @@ def _truncate_log(path: Path, last_tick: int) -> None:
     if not path.exists():
         return
     kept = []
-    for line in path.read_text().splitlines():
+    with reading(path, "training log"):
+        lines = path.read_text().splitlines()
+    for line in lines:
         try:
             if json.loads(line)["tick"] <= last_tick:
                 kept.append(line)
@@ -391,10 +431,15 @@ def _truncate_log(path: Path, last_tick: int) -> None:
 def resume(run_dir: str | os.PathLike, *, progress: bool = True) -> dict[str, Any]:
     """Continue the run in `run_dir` from its newest checkpoint with its saved config.json."""
     config_path = Path(run_dir) / "config.json"
+    if not Path(run_dir).is_dir():
+        raise GanevalInputError(f"{run_dir}: no such run directory")
     if not config_path.is_file():
         raise GanevalInputError(f"{run_dir}: no config.json, not a pggan run directory")
-    return train(TrainConfig.from_dict(json.loads(config_path.read_text())), run_dir, resume=True,
-                 progress=progress)
+    try:
+        config = TrainConfig.from_dict(read_json(config_path, "run configuration (JSON)")).validate()
+    except ConfigError as error:
+        raise GanevalInputError(f"{config_path}: {error}") from None
+    return train(config, run_dir, resume=True, progress=progress)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -408,20 +453,26 @@ def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathL
     (as the reference). `out`: a folder (PNG files 000000.png, …) or an .npz (key "images").
     """
     path = Path(checkpoint)
-    if path.is_dir():
-        found = list_checkpoints(path)
-        if not found:
-            raise GanevalInputError(f"{path}: no checkpoint-*.pt in this folder")
-        path = found[-1]
-    if not path.is_file():
-        raise GanevalInputError(f"{path}: no such checkpoint")
     if num_images < 1:
         raise GanevalInputError(f"num_images must be ≥ 1, got {num_images}")
-    saved = load_checkpoint(path)
-    config = TrainConfig.from_dict(saved["config"])
+    if out is not None:
+        _check_output(Path(out))
+    if path.is_dir():
+        saved, path = load_newest_checkpoint(path)
+    elif not path.is_file():
+        raise GanevalInputError(f"{path}: no such checkpoint")
+    else:
+        saved = load_checkpoint(path)
+    try:
+        config = TrainConfig.from_dict(saved["config"]).validate()
+    except ConfigError as error:
+        raise GanevalInputError(f"{path}: damaged checkpoint configuration ({error})") from None
     target = resolve_device(device)
     generator, _ = build_networks(config, saved["num_channels"])
-    generator.load_state_dict(saved["generator_ema"])
+    try:
+        generator.load_state_dict(saved["generator_ema"])
+    except (RuntimeError, TypeError) as error:
+        raise GanevalInputError(f"{path}: damaged checkpoint ({describe(error)})") from None
     generator.to(target).eval()
     latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
     state = schedule(saved["counters"]["num_images"] / 1000, config)
@@ -434,13 +485,28 @@ def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathL
     return images
 
 
+def _check_output(out: Path) -> None:
+    """Refuse an output that is neither .npz, .npy nor a folder (e.g. `-o gen.png`, which would become a folder)."""
+    if out.suffix and out.suffix.lower() not in (".npz", ".npy") and not out.is_dir():
+        raise GanevalInputError(f"-o {out}: expected a folder (numbered PNGs) or a file ending in .npz or .npy")
+
+
 def _write_images(images: np.ndarray, out: Path) -> None:
-    """uint8 NCHW images to an .npz (atomic) or to numbered PNGs in a folder."""
-    if out.suffix == ".npz":
-        out.parent.mkdir(parents=True, exist_ok=True)
+    """uint8 NCHW images to an .npz or .npy (atomic) or to numbered PNGs in a folder."""
+    if out.suffix.lower() == ".npz":
         write_atomically(out, lambda p: p.write_bytes(_npz_bytes(images)))
         return
-    out.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npy":
+        def write_npy(temporary: Path) -> None:
+            with open(temporary, "wb") as file:  # a handle, so numpy does not append ".npy" to the temporary name
+                np.save(file, images)
+
+        write_atomically(out, write_npy)
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GanevalInputError(f"cannot write {out} ({describe(error)})") from None
     for index, image in enumerate(images):
         array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
         write_atomically(out / f"{index:06d}.png", lambda p, a=array: Image.fromarray(a).save(p, format="PNG"))
