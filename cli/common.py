@@ -1,32 +1,157 @@
-"""What every `ganeval` command shares: the common options, error handling (exit 2) and output (table or JSON)."""
+"""What the `ganeval` and `pggan` commands share: one-line errors with documented exit codes, the option types that
+validate input where it is parsed, the common options, and the output (a table or one JSON object).
+
+Exit codes: 0 success; 1 an unexpected error (a bug: the traceback is printed, please report it); 2 bad input
+(an option, argument, file or folder; one `error:` line says which and why); 3 training diverged (pggan);
+130 interrupted (Ctrl-C).
+"""
 
 from __future__ import annotations
 
-import functools
 import json
+import math
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
 from ganeval.errors import GanevalInputError
+from ganeval.progress import end_open_line
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+MAX_SEED = 2**32 - 1  # numpy's RandomState (KID's subsets) takes seeds below 2**32; every seed here shares the range
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+def fail(message: str, exit_code: int) -> None:
+    """Print one `error:` line on stderr (after ending an open progress bar) and exit."""
+    end_open_line()
+    click.echo("error: " + " ".join(str(message).split()), err=True)
+    sys.exit(exit_code)
+
+
+def _note(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+    """Show a warning as one `note:` line on stderr."""
+    end_open_line()
+    click.echo("note: " + " ".join(str(message).split()), err=True)
+
+
+class CommandGroup(click.Group):
+    """A click group whose failures are one `error:` line on stderr with the exit codes of this module's docstring.
+
+    Usage errors (bad option values, unknown options, missing arguments) name the option and what it accepts,
+    and point at `--help`; exceptions listed in `exit_codes` are bad input or known failures; warnings become
+    `note:` lines. Anything else is a bug and keeps its traceback.
+    """
+
+    def __init__(self, *args: Any, exit_codes: dict[type[BaseException], int] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("context_settings", CONTEXT_SETTINGS)
+        super().__init__(*args, **kwargs)
+        self.exit_codes = {GanevalInputError: EXIT_BAD_INPUT, **(exit_codes or {})}
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run the command line; exit with 0 or one of the documented codes."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("once")
+            warnings.showwarning = _note
+            try:
+                result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except click.exceptions.NoArgsIsHelpError as error:
+                click.echo(error.ctx.get_help() if error.ctx else error.format_message())
+                sys.exit(0)
+            except click.ClickException as error:
+                context = getattr(error, "ctx", None)
+                hint = f" (see '{context.command_path} --help')" if isinstance(error, click.UsageError) and context \
+                    else ""
+                fail(error.format_message() + hint, EXIT_BAD_INPUT)
+            except (click.exceptions.Abort, KeyboardInterrupt):
+                fail("interrupted", EXIT_INTERRUPTED)
+            except tuple(self.exit_codes) as error:
+                code = next(code for kind, code in self.exit_codes.items() if isinstance(error, kind))
+                fail(str(error), code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Option types: every value is checked where it is parsed, and a bad one is named with what is accepted.
+
+SEED = click.IntRange(0, MAX_SEED)
+
+
+def at_least(minimum: int) -> click.IntRange:
+    """An integer option type with a lower bound."""
+    return click.IntRange(min=minimum)
+
+
+class DeviceType(click.ParamType):
+    """cpu, cuda, cuda:N (or auto): checked against this machine when parsed."""
+
+    name = "device"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ganeval.sources import resolve_device
+
+        try:
+            resolve_device(None if value == "auto" else value)
+        except GanevalInputError as error:
+            self.fail(str(error), param, ctx)
+        return value
+
+
+class OutputPath(click.ParamType):
+    """A file (with one of `suffixes`) or folder to be written: its place is checked to be writable when parsed,
+    before any work is done for it."""
+
+    name = "path"
+
+    def __init__(self, *, suffixes: tuple[str, ...] = (), folder: bool = False, folder_ok: bool = False) -> None:
+        self.suffixes, self.folder, self.folder_ok = suffixes, folder, folder_ok
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ganeval.files import probe_writable
+
+        path = Path(value)
+        as_folder = self.folder or (self.folder_ok and (path.is_dir() or not path.suffix))
+        if not as_folder and self.suffixes and path.suffix.lower() not in self.suffixes:
+            accepted = " or ".join(self.suffixes) + (" (or a folder)" if self.folder_ok else "")
+            self.fail(f"{value}: expected a path ending in {accepted}", param, ctx)
+        try:
+            probe_writable(path, folder=as_folder)
+        except GanevalInputError as error:
+            self.fail(str(error), param, ctx)
+        return str(value)
+
+
+def _check_value_range(ctx: click.Context, param: click.Parameter, value: tuple[float, float] | None
+                       ) -> tuple[float, float] | None:
+    if value is not None and not (math.isfinite(value[0]) and math.isfinite(value[1]) and value[0] < value[1]):
+        raise click.BadParameter(f"{value[0]:g} {value[1]:g}: expected two finite numbers LOW < HIGH, e.g. -1 1",
+                                 ctx, param)
+    return value
 
 
 def common_options(function: Callable) -> Callable:
-    """Add --num-images, --batch-size, --device, --seed, --json and --progress/--no-progress."""
+    """Add --num-images, --batch-size, --device, --seed, --value-range, --json and --progress/--no-progress."""
     options = [
-        click.option("--num-images", type=int, default=None,
+        click.option("--num-images", type=at_least(1), default=None,
                      help="Use the first N images of each set (default: all of them)."),
-        click.option("--batch-size", type=int, default=64, show_default=True,
+        click.option("--batch-size", type=at_least(1), default=64, show_default=True,
                      help="Images per batch; lower it if memory runs out."),
-        click.option("--device", default=None,
+        click.option("--device", type=DeviceType(), default=None,
                      help="cpu, cuda, cuda:1, … (default: cuda when available, else cpu)."),
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed of every random choice; the same seed gives the same number on the same device."),
+        click.option("--seed", type=SEED, default=0, show_default=True,
+                     help="Seed of every random choice (0 … 4294967295); the same seed gives the same number on the "
+                          "same device."),
+        click.option("--value-range", type=(float, float), default=None, callback=_check_value_range,
+                     metavar="LOW HIGH",
+                     help="What black and white are in float .npy/.npz arrays, e.g. -1 1 or 0 1 (uint8 is 0 255)."),
         click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."),
         click.option("--progress/--no-progress", default=True, show_default=True,
                      help="Progress bar on stderr (only drawn when stderr is a terminal)."),
@@ -34,23 +159,6 @@ def common_options(function: Callable) -> Callable:
     for option in reversed(options):
         function = option(function)
     return function
-
-
-def reports_bad_input(function: Callable) -> Callable:
-    """Turn GanevalInputError into one line on stderr and exit code 2; show warnings as one line each."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("once")
-            warnings.showwarning = lambda message, *rest, **kw: click.echo(f"note: {message}", err=True)
-            try:
-                return function(*args, **kwargs)
-            except GanevalInputError as error:
-                click.echo(f"error: {error}", err=True)
-                sys.exit(EXIT_BAD_INPUT)
-
-    return wrapper
 
 
 def emit(result: dict[str, Any], as_json: bool, rows: Sequence[tuple[str, str]]) -> None:

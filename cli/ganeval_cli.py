@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 import ganeval
-from cli.common import common_options, emit, reports_bad_input
+from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, common_options, emit
 from cli.inception_commands import fid_command, inception_options, inception_score_command, kid_command
 from cli.msssim_command import msssim
+from ganeval.demo import MAX_DEMO_RESOLUTION
 from ganeval.stats import save_stats
-from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, NHOODS_PER_IMAGE, swd_reference_stats
+from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, MIN_RESOLUTION, NHOODS_PER_IMAGE, swd_reference_stats
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=CommandGroup)
 @click.version_option(ganeval.__version__, prog_name="ganeval")
 def main() -> None:
     """Evaluate GAN samples the way the papers do.
@@ -28,8 +29,12 @@ def main() -> None:
     ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL
     ganeval demo               make two small image folders and score them (no data needed)
 
-    REAL and FAKE are folders of images (png/jpg/jpeg/bmp/webp, searched recursively), .npy/.npz arrays
-    (NHWC or NCHW uint8), or for REAL a stats file. Exit code 2 means bad input; the message says which.
+    REAL and FAKE are folders of images (png/jpg/bmp/webp/gif/tif, searched recursively), .npy/.npz arrays
+    (NHWC or NCHW; uint8, or float with --value-range), or for REAL a stats file.
+
+    \b
+    Exit codes: 0 ok, 2 bad input (one `error:` line says which option or file and why),
+    1 an unexpected error (a bug: please report the traceback), 130 interrupted.
     """
 
 
@@ -49,16 +54,15 @@ def swd_rows(result: dict) -> list[tuple[str, str]]:
 @common_options
 @click.option("--normalize", type=click.Choice(["per_set", "real"]), default="per_set", show_default=True,
               help="per_set: each set by its own channel mean/std (the reference); real: both by the real set's.")
-@click.option("--nhoods-per-image", type=int, default=NHOODS_PER_IMAGE, show_default=True,
+@click.option("--nhoods-per-image", type=at_least(1), default=NHOODS_PER_IMAGE, show_default=True,
               help="7×7 neighbourhoods drawn per image and pyramid level.")
-@click.option("--dir-repeats", type=int, default=DIR_REPEATS, show_default=True,
+@click.option("--dir-repeats", type=at_least(1), default=DIR_REPEATS, show_default=True,
               help="Sets of random directions averaged per level.")
-@click.option("--dirs-per-repeat", type=int, default=DIRS_PER_REPEAT, show_default=True,
+@click.option("--dirs-per-repeat", type=at_least(1), default=DIRS_PER_REPEAT, show_default=True,
               help="Random unit directions per set.")
-@reports_bad_input
 def swd(real: str, fake: str, num_images: int | None, batch_size: int, device: str | None, seed: int,
-        as_json: bool, progress: bool, normalize: str, nhoods_per_image: int, dir_repeats: int,
-        dirs_per_repeat: int) -> None:
+        value_range: tuple[float, float] | None, as_json: bool, progress: bool, normalize: str,
+        nhoods_per_image: int, dir_repeats: int, dirs_per_repeat: int) -> None:
     """Sliced Wasserstein distance between REAL and FAKE (lower is closer), per pyramid level ×10³.
 
     The protocol of Progressive Growing of GANs (§5): a Laplacian pyramid from full resolution down to
@@ -71,26 +75,26 @@ def swd(real: str, fake: str, num_images: int | None, batch_size: int, device: s
     """
     result = ganeval.swd(real, fake, num_images=num_images, batch_size=batch_size, device=device, seed=seed,
                          normalize=normalize, nhoods_per_image=nhoods_per_image, dir_repeats=dir_repeats,
-                         dirs_per_repeat=dirs_per_repeat, progress=progress)
+                         dirs_per_repeat=dirs_per_repeat, progress=progress, value_range=value_range)
     emit(result, as_json, swd_rows(result))
 
 
 @main.command()
 @click.argument("real")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The stats file to write (.npz); written atomically.")
+@click.option("-o", "--output", required=True, type=OutputPath(suffixes=(".npz",)),
+              help="The stats file to write (.npz); written atomically, its folder checked before any work.")
 @common_options
 @click.option("--fid", "with_fid", is_flag=True,
               help="Also store Inception statistics (FID mean/covariance and KID features).")
 @click.option("--no-swd", is_flag=True, help="Skip the SWD descriptors (they are large: 128×147 floats per "
                                              "image and level).")
-@click.option("--nhoods-per-image", type=int, default=NHOODS_PER_IMAGE, show_default=True,
+@click.option("--nhoods-per-image", type=at_least(1), default=NHOODS_PER_IMAGE, show_default=True,
               help="7×7 neighbourhoods drawn per image and pyramid level.")
 @inception_options
-@reports_bad_input
 def stats(real: str, output: str, num_images: int | None, batch_size: int, device: str | None, seed: int,
-          as_json: bool, progress: bool, with_fid: bool, no_swd: bool, nhoods_per_image: int,
-          inception_weights: str | None, allow_unverified_weights: bool, resize: str, tf32: bool) -> None:
+          value_range: tuple[float, float] | None, as_json: bool, progress: bool, with_fid: bool, no_swd: bool,
+          nhoods_per_image: int, inception_weights: str | None, allow_unverified_weights: bool, resize: str,
+          tf32: bool) -> None:
     """Compute the real set's statistics once and save them to OUTPUT for reuse as REAL.
 
     The file records the protocol (settings, image count, ganeval version); a later metric run with other
@@ -100,7 +104,10 @@ def stats(real: str, output: str, num_images: int | None, batch_size: int, devic
     Example:  ganeval stats data/real/ -o real_stats.npz && ganeval swd real_stats.npz fakes/
     """
     arrays, protocol = {}, {}
-    open_options = {"num_images": num_images, "batch_size": batch_size, "progress": progress}
+    if no_swd and not with_fid:
+        raise click.UsageError("--no-swd without --fid leaves nothing to store")
+    open_options = {"num_images": num_images, "batch_size": batch_size, "progress": progress,
+                    "value_range": value_range}
     if not no_swd:
         arrays["swd"], protocol["swd"] = swd_reference_stats(
             real, seed=seed, device=device, nhoods_per_image=nhoods_per_image, **open_options)
@@ -112,8 +119,6 @@ def stats(real: str, output: str, num_images: int | None, batch_size: int, devic
             resize=resize, precision="tf32" if tf32 else "fp32", **open_options)
         arrays.update(fid_arrays)
         protocol.update(fid_protocol)
-    if not arrays:
-        raise ganeval.GanevalInputError("--no-swd without --fid leaves nothing to store")
     save_stats(output, arrays, protocol)
     counts = {metric: record["num_images"] for metric, record in protocol.items()}
     result = {"metric": "stats", "output": str(output), "metrics": sorted(protocol), "num_images": counts}
@@ -122,14 +127,14 @@ def stats(real: str, output: str, num_images: int | None, batch_size: int, devic
 
 
 @main.command()
-@click.option("--out", default="ganeval-demo", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", default="ganeval-demo", show_default=True, type=OutputPath(folder=True),
               help="Folder to write real/ and fake/ into.")
-@click.option("--num-images", type=int, default=256, show_default=True, help="Images per set.")
-@click.option("--resolution", type=int, default=64, show_default=True, help="Side of the square images.")
-@click.option("--device", default=None, help="cpu, cuda, … (default: cuda when available).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the crops and of the metrics.")
+@click.option("--num-images", type=at_least(2), default=256, show_default=True, help="Images per set.")
+@click.option("--resolution", type=click.IntRange(MIN_RESOLUTION, MAX_DEMO_RESOLUTION), default=64,
+              show_default=True, help="Side of the square images (SWD needs ≥ 16; the photographs allow ≤ 150).")
+@click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the crops and of the metrics.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
-@reports_bad_input
 def demo(out: str, num_images: int, resolution: int, device: str | None, seed: int, as_json: bool) -> None:
     """Write two small image folders from scikit-image's bundled photographs and score them with SWD.
 
@@ -148,3 +153,7 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
 
 for command in (msssim, fid_command, kid_command, inception_score_command):
     main.add_command(command)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from cli.common import common_options, emit, reports_bad_input
+from cli.common import at_least, common_options, emit
 from ganeval.features import DEFAULT_RESIZE
 from ganeval.fid import fid
 from ganeval.inception import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
@@ -54,7 +54,8 @@ def metric_arguments(options: dict[str, Any]) -> dict[str, Any]:
     return {"num_images": options["num_images"], "batch_size": options["batch_size"], "device": options["device"],
             "inception_weights": options["inception_weights"],
             "allow_unverified_weights": options["allow_unverified_weights"], "resize": options["resize"],
-            "precision": "tf32" if options["tf32"] else "fp32", "progress": options["progress"]}
+            "precision": "tf32" if options["tf32"] else "fp32", "progress": options["progress"],
+            "value_range": options["value_range"]}
 
 
 def protocol_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
@@ -71,7 +72,6 @@ def protocol_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
 @click.argument("fake")
 @common_options
 @inception_options
-@reports_bad_input
 def fid_command(real: str, fake: str, as_json: bool, seed: int, **options: Any) -> None:
     """Fréchet Inception Distance between REAL and FAKE (lower is better; 0 = identical feature statistics).
 
@@ -91,11 +91,10 @@ def fid_command(real: str, fake: str, as_json: bool, seed: int, **options: Any) 
 
 @click.command("is", epilog=WEIGHTS_EPILOG)
 @click.argument("images")
-@click.option("--splits", type=int, default=DEFAULT_SPLITS, show_default=True,
+@click.option("--splits", type=at_least(1), default=DEFAULT_SPLITS, show_default=True,
               help="Number of consecutive parts the images are cut into; the score is their mean ± std.")
 @common_options
 @inception_options
-@reports_bad_input
 def inception_score_command(images: str, splits: int, as_json: bool, seed: int, **options: Any) -> None:
     """Inception Score of IMAGES (higher is better; between 1 and 1008, the number of Inception classes).
 
@@ -115,13 +114,12 @@ def inception_score_command(images: str, splits: int, as_json: bool, seed: int, 
 @click.command("kid", epilog=WEIGHTS_EPILOG)
 @click.argument("real")
 @click.argument("fake")
-@click.option("--subsets", "num_subsets", type=int, default=DEFAULT_NUM_SUBSETS, show_default=True,
+@click.option("--subsets", "num_subsets", type=at_least(1), default=DEFAULT_NUM_SUBSETS, show_default=True,
               help="Number of random subsets the estimate is averaged over.")
-@click.option("--subset-size", type=int, default=DEFAULT_SUBSET_SIZE, show_default=True,
+@click.option("--subset-size", type=at_least(2), default=DEFAULT_SUBSET_SIZE, show_default=True,
               help="Images drawn (without replacement) from each set per subset; both sets need at least this many.")
 @common_options
 @inception_options
-@reports_bad_input
 def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_json: bool, seed: int,
                 **options: Any) -> None:
     """Kernel Inception Distance between REAL and FAKE (lower is better; ≈0 = indistinguishable).

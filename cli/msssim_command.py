@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import common_options, emit, reports_bad_input
+from cli.common import at_least, common_options, emit
 from ganeval.msssim import DEFAULT_PAIRS, PAIRINGS
 from ganeval.msssim import msssim as compute_msssim
 
@@ -26,12 +26,12 @@ def msssim_rows(result: dict) -> list[tuple[str, str]]:
               help="consecutive: images 0&1, 2&3, … in file order (the reference protocol for a stream of "
                    "generated images); random: seeded pairs of distinct images (the whole set is held in memory "
                    "as uint8).")
-@click.option("--num-pairs", type=int, default=None,
+@click.option("--num-pairs", type=at_least(1), default=None,
               help="Pairs to average (default: half the images; with IMAGES_B, one pair per image).")
 @common_options
-@reports_bad_input
 def msssim(images: str, images_b: str | None, pairs: str, num_pairs: int | None, num_images: int | None,
-           batch_size: int, device: str | None, seed: int, as_json: bool, progress: bool) -> None:
+           batch_size: int, device: str | None, seed: int, value_range: tuple[float, float] | None, as_json: bool,
+           progress: bool) -> None:
     """Mean MS-SSIM over pairs of IMAGES: a diversity score, lower = more varied.
 
     MS-SSIM (Wang et al. 2003) compares two images by local means, contrasts and structure at five scales;
@@ -50,5 +50,5 @@ def msssim(images: str, images_b: str | None, pairs: str, num_pairs: int | None,
               ganeval msssim originals/ reconstructions/ --json
     """
     result = compute_msssim(images, images_b, num_pairs=num_pairs, pairs=pairs, seed=seed, batch_size=batch_size,
-                            device=device, progress=progress, num_images=num_images)
+                            device=device, progress=progress, num_images=num_images, value_range=value_range)
     emit(result, as_json, msssim_rows(result))

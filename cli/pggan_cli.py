@@ -12,76 +12,80 @@ Typical session (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import click
 
+from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least
 from pggan.ablation import CONFIG_ORDER
-from pggan.config import BUDGETS, PRESETS, TrainConfig, make_config
-
-EXIT_BAD_INPUT = 2
-EXIT_DIVERGED = 1
+from pggan.config import BUDGETS, PRESETS, TrainConfig, make_config, parse_setting
+from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
 
 
-def _one_line_errors(function: Callable) -> Callable:
-    """Bad input (ValueError, incl. GanevalInputError) → 'error: …' on stderr, exit 2; divergence → exit 1."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from pggan.train import TrainingDivergedError
-
-        try:
-            return function(*args, **kwargs)
-        except TrainingDivergedError as error:
-            click.echo(f"error: training diverged: {error}", err=True)
-            sys.exit(EXIT_DIVERGED)
-        except (ValueError, FileNotFoundError) as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-
-    return wrapper
-
-
-@click.group(help=__doc__)
+@click.group(cls=CommandGroup, exit_codes={TrainingDivergedError: EXIT_DIVERGED}, help=__doc__)
+@click.version_option(version("ganeval-pggan"), prog_name="pggan")
 def main() -> None:
     """pggan command group."""
 
 
+def _table_rows(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    """--configs a,b,…: known Table 1 rows only."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PRESETS]
+    if unknown or not names:
+        raise click.BadParameter(f"{value!r}: unknown configuration(s) {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(CONFIG_ORDER)}", ctx, param)
+    return names
+
+
+def parse_settings(settings: tuple[str, ...], options: dict[str, str]) -> dict[str, Any]:
+    """The --set NAME=VALUE settings, each parsed as its TrainConfig field's type; `options` learns which --set
+    gave each field."""
+    parsed = {}
+    for text in settings:
+        try:
+            name, value = parse_setting(text)
+        except ConfigError as error:
+            raise click.BadParameter(str(error), param_hint=f"'--set {text}'") from None
+        parsed[name] = value
+        options[name] = f"--set {text}"
+    return parsed
+
+
+def config_from_options(preset: str, budget: str | None, overrides: dict[str, Any], options: dict[str, str]
+                        ) -> TrainConfig:
+    """make_config(preset, budget, **overrides), a bad value reported against the option that set it (`options`
+    maps a TrainConfig field to its option)."""
+    try:
+        return make_config(preset, budget, **overrides)
+    except ConfigError as error:
+        raise click.BadParameter(str(error), param_hint=f"'{options.get(error.field, '--set')}'") from None
+
+
 @main.command()
 @click.argument("source", type=click.Path())
-@click.argument("out", type=click.Path())
-@click.option("--resolution", type=int, default=None,
+@click.argument("out", type=OutputPath(suffixes=(".npz",)))
+@click.option("--resolution", type=at_least(4), default=None,
               help="Side of the square output images (power of two). Default: photos → largest power of two "
                    "that fits; idx 28×28 → zero-padded to 32.")
-@click.option("--max-images", type=int, default=None, help="Keep only the first N images.")
-@_one_line_errors
+@click.option("--max-images", type=at_least(1), default=None, help="Keep only the first N images.")
 def prepare(source: str, out: str, resolution: int | None, max_images: int | None) -> None:
     """Turn SOURCE (image folder, .npy/.npz array, idx .gz) into OUT.npz (uint8 NCHW, key 'images').
 
     Photos are centre-cropped to a square and area-resized; Fashion-MNIST's 28×28 digits get 2 black pixels
-    on each side (→ 32×32, nothing resampled). Mixed grey/colour folders and images smaller than the
-    resolution are refused with the offending file's name.
+    on each side (→ 32×32, nothing resampled); 16-bit grey is scaled to 8 bits (x/257, rounded). Mixed
+    grey/colour folders, images smaller than the resolution and files that are not images are refused with the
+    offending file's name.
     """
     from pggan.data import prepare as prepare_dataset
 
     info = prepare_dataset(source, out, resolution=resolution, max_images=max_images)
     click.echo(f"wrote {info['path']}: {info['num_images']} images, {info['num_channels']} channel(s), "
                f"{info['resolution']}×{info['resolution']}")
-
-
-def _parse_setting(text: str) -> tuple[str, Any]:
-    name, sep, value = text.partition("=")
-    if not sep or name not in TrainConfig.__dataclass_fields__:
-        raise click.BadParameter(f"{text!r}: expected NAME=VALUE with NAME a TrainConfig field")
-    try:
-        return name, json.loads(value)
-    except json.JSONDecodeError:
-        return name, value
 
 
 # (option, TrainConfig field, click type, help). None = keep the preset/budget value.
@@ -91,7 +95,7 @@ _SWITCHES: list[tuple[str, str, Any, str]] = [
     ("--progressive/--no-progressive", "progressive", None, "(b) Grow from 4×4 (off = train at full size)."),
     ("--lod-training-kimg", "lod_training_kimg", float, "kimg per resolution before the next fade-in."),
     ("--lod-transition-kimg", "lod_transition_kimg", float, "kimg per fade-in."),
-    ("--minibatch", "minibatch_base", int, "(c) Minibatch size (a: 64, c on: 16)."),
+    ("--minibatch", "minibatch_base", at_least(1), "(c) Minibatch size (a: 64, c on: 16)."),
     ("--minibatch-repeats", "minibatch_repeats", int, "Minibatches per schedule update."),
     ("--n-critic", "n_critic", int, "(d) D steps per G step (a–c: 5)."),
     ("--lr", "lr", float, "(d/f) Adam learning rate of both networks."),
@@ -115,8 +119,8 @@ _SWITCHES: list[tuple[str, str, Any, str]] = [
     ("--snapshot-ticks", "snapshot_ticks", int, "Ticks between checkpoints (the newest two are kept)."),
     ("--metrics-ticks", "metrics_ticks", int, "Ticks between SWD/MS-SSIM evaluations (0 = only at the end)."),
     ("--metrics-images", "metrics_num_images", int, "Images per SWD/MS-SSIM evaluation."),
-    ("--seed", "seed", int, "Seed of weights, data order, latents."),
-    ("--device", "device", str, "auto (cuda when available), cpu, cuda, cuda:1 …"),
+    ("--seed", "seed", SEED, "Seed of weights, data order, latents (0 … 4294967295)."),
+    ("--device", "device", DeviceType(), "auto (cuda when available), cpu, cuda, cuda:1 …"),
     ("--amp", "amp", click.Choice(["none", "bf16", "fp16"]), "Mixed precision autocast (default none = fp32)."),
     ("--compile/--no-compile", "compile", None, "torch.compile the networks (not D under the GP)."),
 ]
@@ -132,10 +136,13 @@ def _add_switches(function: Callable) -> Callable:
 
 
 @main.command(epilog="Presets: " + ", ".join(PRESETS) + ". Budgets: " + ", ".join(BUDGETS)
-              + ". Composition: defaults ← budget ← preset ← flags ← --set. Multi-GPU: "
-              "torchrun --nproc_per_node=N -m cli.pggan_cli train … (minibatch split across ranks).")
+              + ". Composition: defaults ← budget ← preset ← flags ← --set (each value checked against the "
+              "TrainConfig field's type and range). Multi-GPU: torchrun --nproc_per_node=N -m cli.pggan_cli train … "
+              "(minibatch split across ranks). Exit codes: 0 done, 2 bad input, 3 training diverged (a loss, weight "
+              "or optimiser statistic became NaN/inf; the last good checkpoint is kept).")
 @click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz (see `pggan prepare`).")
-@click.option("--out", required=True, type=click.Path(), help="Run directory (must not hold a run yet).")
+@click.option("--out", required=True, type=OutputPath(folder=True),
+              help="Run directory (must not hold a run yet; locked while the run lasts).")
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
               help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer.")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
@@ -144,7 +151,6 @@ def _add_switches(function: Callable) -> Callable:
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Any other TrainConfig field, e.g. --set minibatch_dict='{\"32\": 8}'. Repeatable.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress line on stderr.")
-@_one_line_errors
 def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[str, ...], progress: bool,
           **switches: Any) -> None:
     """Train one Table 1 configuration; writes OUT/{config.json, log.jsonl, samples/, checkpoint-*.pt,
@@ -154,23 +160,25 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
     overrides = {field: value for field, value in switches.items() if value is not None}
     if "lr" in overrides:
         overrides["g_lr"] = overrides["d_lr"] = overrides.pop("lr")
-    overrides.update(_parse_setting(text) for text in settings)
-    config = make_config(preset, budget, data=data, **overrides)
+    options = {field: option.split("/")[0] for option, field, _, _ in _SWITCHES} | {"g_lr": "--lr", "d_lr": "--lr",
+                                                                                   "data": "--data"}
+    overrides.update(parse_settings(settings, options))
+    config = config_from_options(preset, budget, {"data": data, **overrides}, options)
     metrics = run_training(config, out, progress=progress)
     click.echo(json.dumps(metrics))
 
 
 @main.command()
 @click.argument("checkpoint", type=click.Path())
-@click.option("-n", "--num-images", type=int, default=10000, show_default=True, help="How many images.")
-@click.option("-o", "--out", required=True, type=click.Path(),
-              help="A folder (numbered PNGs) or a file ending in .npz (uint8 NCHW, key 'images').")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latents.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--device", default=None, help="cpu, cuda, … (default: cuda when available).")
-@_one_line_errors
+@click.option("-n", "--num-images", type=at_least(1), default=10000, show_default=True, help="How many images.")
+@click.option("-o", "--out", required=True, type=OutputPath(suffixes=(".npz", ".npy"), folder_ok=True),
+              help="A folder (numbered PNGs), or a file ending in .npz (uint8 NCHW, key 'images') or .npy.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the latents.")
+@click.option("--batch-size", type=at_least(1), default=64, show_default=True)
+@click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
 def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: int, device: str | None) -> None:
-    """Sample NUM_IMAGES from the EMA generator of CHECKPOINT (a checkpoint-*.pt or a run directory)."""
+    """Sample NUM_IMAGES from the EMA generator of CHECKPOINT (a checkpoint-*.pt or a run directory, whose newest
+    checkpoint that loads is used)."""
     from pggan.train import generate as generate_images
 
     images = generate_images(checkpoint, num_images, out, seed=seed, batch_size=batch_size, device=device)
@@ -180,9 +188,11 @@ def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: 
 @main.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress line on stderr.")
-@_one_line_errors
 def resume(run_dir: str, progress: bool) -> None:
-    """Continue RUN_DIR from its newest checkpoint exactly as if it had never stopped."""
+    """Continue RUN_DIR from its newest checkpoint exactly as if it had never stopped.
+
+    A newest checkpoint that does not load (a damaged file) is passed over, with a note, for the one before it.
+    """
     from pggan.train import resume as resume_training
 
     click.echo(json.dumps(resume_training(run_dir, progress=progress)))
@@ -191,9 +201,9 @@ def resume(run_dir: str, progress: bool) -> None:
 
 @main.command()
 @click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz (see `pggan prepare`).")
-@click.option("--out", required=True, type=click.Path(file_okay=False),
+@click.option("--out", required=True, type=OutputPath(folder=True),
               help="Folder for the runs (one per configuration), tables and figures.")
-@click.option("--configs", default=",".join(CONFIG_ORDER), show_default=True,
+@click.option("--configs", default=",".join(CONFIG_ORDER), show_default=True, callback=_table_rows,
               help="Comma-separated Table 1 rows to train and evaluate.")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default="quick", show_default=True,
               help="quick = Fashion-MNIST-sized 32×32 on a CPU; paper = 128×128, reduced-capacity nets, 10M images.")
@@ -201,28 +211,28 @@ def resume(run_dir: str, progress: bool) -> None:
 @click.option("--lod-training-kimg", type=float, default=None, help="kimg per resolution (default: the budget's).")
 @click.option("--lod-transition-kimg", type=float, default=None, help="kimg per fade-in (default: the budget's).")
 @click.option("--kimg-per-tick", type=float, default=None, help="kimg between log lines (default: the budget's).")
-@click.option("--metrics-ticks", type=int, default=2, show_default=True,
+@click.option("--metrics-ticks", type=at_least(0), default=2, show_default=True,
               help="Ticks between training-time SWD evaluations (the SWD-vs-kimg figure).")
-@click.option("--metrics-images", type=int, default=None, help="Images per training-time SWD evaluation.")
-@click.option("--swd-images", type=int, default=None,
+@click.option("--metrics-images", type=at_least(0), default=None, help="Images per training-time SWD evaluation.")
+@click.option("--swd-images", type=at_least(2), default=None,
               help="Generated and real images for the final SWD (paper 16384; quick budget 4096).")
-@click.option("--msssim-pairs", type=int, default=None,
+@click.option("--msssim-pairs", type=at_least(1), default=None,
               help="Consecutive pairs for the final MS-SSIM (paper 10000; quick budget 2000).")
-@click.option("--fid-images", type=int, default=None, help="Generated images for FID/KID (default: --swd-images).")
+@click.option("--fid-images", type=at_least(2), default=None,
+              help="Generated images for FID/KID (default: --swd-images).")
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
               help="Inception weights for FID/KID; without them (or $GANEVAL_INCEPTION_WEIGHTS / the torch hub "
                    "cache) FID/KID columns are left out.")
 @click.option("--allow-unverified-weights", is_flag=True,
               help="Accept Inception weights that are not the published file.")
-@click.option("--jobs", type=int, default=1, show_default=True,
+@click.option("--jobs", type=at_least(1), default=1, show_default=True,
               help="Configurations trained at once, one process each (e.g. 2 on a 2-core CPU, or several on a GPU "
                    "with room); the CPU threads are shared out between them.")
-@click.option("--device", default=None, help="cpu, cuda, … (default: cuda when available).")
-@click.option("--seed", type=int, default=1000, show_default=True, help="Seed of every run and of the evaluation.")
+@click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
+@click.option("--seed", type=SEED, default=1000, show_default=True, help="Seed of every run and of the evaluation.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any TrainConfig field, for every row.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress lines on stderr.")
-@_one_line_errors
-def ablation(data: str, out: str, configs: str, budget: str, kimg: float | None, lod_training_kimg: float | None,
+def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float | None, lod_training_kimg: float | None,
              lod_transition_kimg: float | None, kimg_per_tick: float | None, metrics_ticks: int,
              metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None, fid_images: int | None,
              inception_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None, seed: int,
@@ -242,17 +252,22 @@ def ablation(data: str, out: str, configs: str, budget: str, kimg: float | None,
     """
     from pggan.ablation import run_ablation
 
+    options = {"lod_training_kimg": "--lod-training-kimg", "lod_transition_kimg": "--lod-transition-kimg",
+               "kimg_per_tick": "--kimg-per-tick", "metrics_num_images": "--metrics-images", "total_kimg": "--kimg"}
     overrides = {name: value for name, value in (("lod_training_kimg", lod_training_kimg),
                                                  ("lod_transition_kimg", lod_transition_kimg),
                                                  ("kimg_per_tick", kimg_per_tick),
                                                  ("metrics_num_images", metrics_images)) if value is not None}
-    overrides.update(_parse_setting(text) for text in settings)
-    table = run_ablation(data, out, configs=[name.strip() for name in configs.split(",") if name.strip()],
-                         budget=budget, kimg=kimg, device=device, seed=seed, swd_num_images=swd_images,
-                         msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
+    overrides.update(parse_settings(settings, options))
+    for preset in configs:  # every row's settings are checked before the first row trains
+        config_from_options(preset, budget, {**overrides, **({"total_kimg": kimg} if kimg is not None else {})},
+                            options)
+    table = run_ablation(data, out, configs=configs, budget=budget, kimg=kimg, device=device, seed=seed,
+                         swd_num_images=swd_images, msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
                          inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
                          metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, **overrides)
     click.echo((Path(out) / "table1.md").read_text() if table["rows"] else "no rows")
+
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from cli.ganeval_cli import main
 from cli.inception_commands import fid_command, inception_score_command, kid_command
 from ganeval.inception import WEIGHTS_FILE_NAME
 from ganeval.inception_score import inception_score
@@ -16,7 +17,8 @@ from tests.test_inception_fixtures import make_images, write_folder
 
 
 def run(command, *args):
-    return CliRunner().invoke(command, [str(arg) for arg in args])
+    """The command through the `ganeval` group, which owns error reporting (one line, exit code 2)."""
+    return CliRunner().invoke(main, [command.name, *[str(arg) for arg in args]])
 
 
 @pytest.fixture
