@@ -1,0 +1,545 @@
+"""Hostile input, table-driven: every bad file, option, `--set` value, stats file and run directory ends in its exit
+code and one `error:` line naming what is wrong, never a traceback, and leaves every file written before unchanged.
+
+Each row is (id, command line, expected exit code, a word the error line must contain). Most rows run in-process
+through click's CliRunner on a copy of one prepared folder (`world`); the rows in SUBPROCESS_ROWS also run as real
+processes, as a user's shell would. Rows with exit code 0 are inputs that used to fail and must now work.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from cli.common import fail
+from cli.ganeval_cli import main as ganeval_main
+from cli.pggan_cli import main as pggan_main
+from ganeval.progress import Progress
+from ganeval.stats import load_stats, save_stats
+from ganeval.swd import swd_reference_stats
+from pggan.checkpoint import list_checkpoints, load_checkpoint, locked_run_dir
+from pggan.config import TrainConfig, make_config
+from pggan.train import train
+from tests.test_swd import smooth_images
+
+REPO = Path(__file__).resolve().parents[1]
+# Tiny pggan runs: 8×8, 8 feature maps, one fade-in; a few hundred images in all.
+TINY = ["--device", "cpu", "--no-progress", "--set", "fmap_base=16", "--set", "fmap_max=8", "--set", "latent_size=8",
+        "--kimg", "0.256", "--lod-training-kimg", "0.064", "--lod-transition-kimg", "0.064", "--kimg-per-tick", "0.064",
+        "--set", "minibatch_repeats=1", "--set", "metrics_num_images=0", "--set", "grid_size=2"]
+
+
+def write_pngs(folder: Path, images: np.ndarray) -> Path:
+    """uint8 NCHW images as numbered PNGs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(images.transpose(0, 2, 3, 1)):
+        Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(folder / f"{index:03d}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The files every row starts from: image folders and arrays, a stats file, a dataset and a finished tiny run."""
+    root = tmp_path_factory.mktemp("world")
+    images = smooth_images(8, 32, seed=1)
+    write_pngs(root / "real", images)
+    write_pngs(root / "fake", smooth_images(8, 32, seed=2))
+    np.save(root / "images.npy", images.transpose(0, 2, 3, 1))
+    np.save(root / "float.npy", images.astype(np.float32) / 127.5 - 1)
+    save_stats(root / "stats.npz", *[{"swd": part} for part in swd_reference_stats(images, device="cpu")])
+    grey = smooth_images(64, 8, seed=3, channels=1)
+    np.savez(root / "data8.npz", images=grey)
+    with gzip.open(root / "train-images-idx3-ubyte.gz", "wb") as file:
+        file.write(struct.pack(">IIII", 0x00000803, 4, 28, 28) + bytes(4 * 28 * 28))
+    config = make_config("g", data=str(root / "data8.npz"), device="cpu", resolution=8, fmap_base=16, fmap_max=8,
+                         latent_size=8, total_kimg=0.256, lod_training_kimg=0.064, lod_transition_kimg=0.064,
+                         kimg_per_tick=0.064, minibatch_repeats=1, metrics_num_images=0, grid_size=2)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    train(config, root / "run", progress=False)
+    torch.set_num_threads(previous_threads)
+    return root
+
+
+@dataclass
+class World:
+    """A private copy of the template; `path(name)` gives a file in it as a string."""
+
+    root: Path
+
+    def path(self, name: str) -> str:
+        return str(self.root / name)
+
+    def write(self, name: str, data: bytes) -> str:
+        (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+        (self.root / name).write_bytes(data)
+        return self.path(name)
+
+    def corrupt_stats(self, name: str, edit: Callable[[dict, dict], None]) -> str:
+        """A copy of stats.npz whose arrays/protocol `edit` changed (saved whole, so only the content is wrong)."""
+        stats = load_stats(self.root / "stats.npz")
+        edit(stats.arrays, stats.protocol)
+        save_stats(self.root / name, stats.arrays, stats.protocol)
+        return self.path(name)
+
+    def folder_with(self, name: str, make: Callable[[Path], object]) -> str:
+        """A copy of real/ with one more entry made by `make(folder)`."""
+        shutil.copytree(self.root / "real", self.root / name)
+        make(self.root / name)
+        return self.path(name)
+
+
+def flipped_byte(world: World) -> str:
+    data = bytearray((world.root / "stats.npz").read_bytes())
+    data[200] ^= 0xFF  # inside the first member's data: its CRC no longer matches
+    return world.write("flipped.npz", bytes(data))
+
+
+def truncated(world: World, name: str, new_name: str) -> str:
+    data = (world.root / name).read_bytes()
+    return world.write(new_name, data[: len(data) // 2])
+
+
+def config_json(world: World, edit: Callable[[dict], None]) -> str:
+    path = world.root / "run" / "config.json"
+    config = json.loads(path.read_text())
+    edit(config)
+    path.write_text(json.dumps(config))
+    return world.path("run")
+
+
+def damage_checkpoints(world: World, count: int) -> str:
+    for path in list_checkpoints(world.root / "run")[-count:]:
+        path.write_bytes(path.read_bytes()[:500])
+    return world.path("run")
+
+
+def unlistable(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A folder that cannot be listed (as a read-protected folder, also when the tests run as root)."""
+    folder = world.folder_with("unlistable", lambda folder: None)
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike = ".") -> object:
+        if os.fspath(path) == folder:
+            raise PermissionError(13, "Permission denied", folder)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return folder
+
+
+def small_bomb_limit(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Pillow's decompression-bomb limit lowered below 32×32, so a 32×32 PNG stands for a 400-megapixel one."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    return world.path("real")
+
+
+def read_only(world: World) -> str:
+    (world.root / "locked").mkdir()
+    (world.root / "locked").chmod(0o555)
+    return world.path("locked")
+
+
+def held_lock(world: World, monkeypatch: pytest.MonkeyPatch, stack: list) -> str:
+    """A run directory whose lock another process (here: this test) holds."""
+    lock = locked_run_dir(world.root / "busy")
+    lock.__enter__()
+    stack.append(lock)
+    return world.path("busy")
+
+
+def sixteen_bit_pngs(world: World) -> str:
+    folder = world.root / "grey16"
+    folder.mkdir()
+    values = (np.arange(32 * 32, dtype=np.uint32).reshape(32, 32) * 64).astype(np.uint16)
+    for index in range(4):
+        Image.fromarray(values + index).save(folder / f"{index}.png")
+    return str(folder)
+
+
+def object_npy(world: World) -> str:
+    np.save(world.root / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    return world.path("objects.npy")
+
+
+G, P = "ganeval", "pggan"
+# (id, program, arguments made from the world, exit code, a word of the error line). A row's arguments may take
+# (world) or (world, monkeypatch) or (world, monkeypatch, stack) for setups that patch or hold something.
+ROWS: list[tuple[str, str, Callable, int, str]] = [
+    # --- ganeval: files that are not what they claim to be
+    ("missing-source", G, lambda w: ["swd", w.path("nope"), w.path("fake")], 2, "does not exist"),
+    ("not-a-zip-npz", G, lambda w: ["swd", w.write("bad.npz", b"hello"), w.path("fake")], 2, "not a readable .npz"),
+    ("zero-byte-stats", G, lambda w: ["swd", w.write("zero.npz", b""), w.path("fake")], 2, "empty"),
+    ("truncated-stats", G, lambda w: ["swd", truncated(w, "stats.npz", "half.npz"), w.path("fake")], 2,
+     "not a readable"),
+    ("flipped-byte-stats", G, lambda w: ["swd", flipped_byte(w), w.path("fake")], 2, "CRC"),
+    ("stats-missing-level", G, lambda w: ["swd", w.corrupt_stats("nolevel.npz", lambda a, p: a["swd"].pop("level1")),
+                                          w.path("fake")], 2, "level1"),
+    ("stats-wrong-descriptor-shape", G, lambda w: ["swd", w.corrupt_stats(
+        "shape.npz", lambda a, p: a["swd"].update(level0=a["swd"]["level0"][:, :10])), w.path("fake")], 2, "shape"),
+    ("stats-bad-count", G, lambda w: ["swd", w.corrupt_stats(
+        "count.npz", lambda a, p: p["swd"].update(num_images=-1)), w.path("fake")], 2, "image count"),
+    ("stats-fid-mismatch", G, lambda w: ["fid", w.corrupt_stats("fid1.npz", lambda a, p: (
+        a.update(fid={"mu": np.zeros(3), "sigma": np.eye(4)}), p.update(fid={"settings": {}, "num_images": 4}))),
+        w.path("stats.npz")], 2, "do not match"),
+    ("stats-kid-count", G, lambda w: ["swd", w.corrupt_stats("kid.npz", lambda a, p: (
+        a.update(kid={"features": np.zeros((3, 8), np.float32)}), p.update(kid={"settings": {}, "num_images": 5}))),
+        w.path("fake")], 2, "kid/features"),
+    ("stats-nan-fid", G, lambda w: ["swd", w.corrupt_stats("nan.npz", lambda a, p: (
+        a.update(fid={"mu": np.full(4, np.nan), "sigma": np.eye(4)}), p.update(fid={"settings": {}, "num_images": 4}))),
+        w.path("fake")], 2, "NaN"),
+    ("stats-wrong-format", G, lambda w: ["swd", w.write("fmt.npz", _npz_bytes(
+        __protocol__=np.frombuffer(json.dumps({"format": "other/9", "metrics": {}}).encode(), np.uint8))),
+        w.path("fake")], 2, "stats format"),
+    ("stats-record-not-json", G, lambda w: ["swd", w.write("rec.npz", _npz_bytes(
+        __protocol__=np.frombuffer(b"{not json", np.uint8))), w.path("fake")], 2, "not a readable ganeval stats"),
+    ("upper-case-NPY", G, lambda w: ["swd", w.write("UP.NPY", (w.root / "images.npy").read_bytes()),
+                                     w.path("fake")], 0, ""),
+    ("npy-not-npy", G, lambda w: ["swd", w.write("fake.npy", b"not numpy"), w.path("fake")], 2, ".npy header"),
+    ("npy-of-objects", G, lambda w: ["swd", object_npy(w), w.path("fake")], 2, "not a readable .npy"),
+    ("npz-two-arrays", G, lambda w: ["swd", w.write("two.npz", _npz_bytes(a=np.zeros(2), b=np.zeros(2))),
+                                     w.path("fake")], 2, "'images'"),
+    ("float-npy-needs-range", G, lambda w: ["swd", w.path("float.npy"), w.path("fake")], 2, "--value-range"),
+    ("float-npy-with-range", G, lambda w: ["swd", w.path("float.npy"), w.path("fake"), "--value-range", "-1", "1"],
+     0, ""),
+    ("value-range-reversed", G, lambda w: ["swd", w.path("float.npy"), w.path("fake"), "--value-range", "1", "-1"],
+     2, "--value-range"),
+    ("value-range-nan", G, lambda w: ["swd", w.path("float.npy"), w.path("fake"), "--value-range", "nan", "1"],
+     2, "--value-range"),
+    ("garbage-png", G, lambda w: ["swd", w.folder_with("g", lambda f: (f / "zz.png").write_bytes(b"x")),
+                                  w.path("fake")], 2, "zz.png: not a readable image"),
+    ("truncated-png", G, lambda w: ["swd", w.folder_with("t", lambda f: (f / "zz.png").write_bytes(
+        (f / "000.png").read_bytes()[:100])), w.path("fake")], 2, "zz.png"),
+    ("decompression-bomb", G, lambda w, mp: ["swd", small_bomb_limit(w, mp), w.path("fake")], 2,
+     "decompression-bomb"),
+    ("dangling-symlink", G, lambda w: ["swd", w.folder_with("d", lambda f: (f / "zz.png").symlink_to(
+        w.root / "nowhere.png")), w.path("fake")], 2, "broken symbolic link"),
+    ("symlink-loop", G, lambda w: ["swd", w.folder_with("l", lambda f: (f / "zz.png").symlink_to(f / "zz.png")),
+                                   w.path("fake")], 2, "symbolic link loop"),
+    ("fifo-named-png", G, lambda w: ["swd", w.folder_with("f", lambda f: os.mkfifo(f / "zz.png")), w.path("fake")],
+     2, "not a regular file"),
+    ("unlistable-folder", G, lambda w, mp: ["swd", unlistable(w, mp), w.path("fake")], 2, "cannot list folder"),
+    ("text-file-in-folder", G, lambda w: ["swd", w.folder_with("x", lambda f: (f / "notes.txt").write_text("x")),
+                                          w.path("fake")], 2, "notes.txt is not an image"),
+    ("empty-folder", G, lambda w: ["swd", (w.root / "empty").mkdir() or w.path("empty"), w.path("fake")], 2,
+     "holds no images"),
+    ("mixed-sizes", G, lambda w: ["swd", w.folder_with("m", lambda f: Image.new("RGB", (16, 16)).save(f / "z.png")),
+                                  w.path("fake")], 2, "one size"),
+    ("neither-folder-nor-array", G, lambda w: ["swd", w.write("x.txt", b"x"), w.path("fake")], 2, "neither"),
+    ("sixteen-bit-grey", G, lambda w: ["msssim", sixteen_bit_pngs(w)], 0, ""),
+    ("portrait-too-narrow", G, lambda w: ["swd", w.write("narrow.npy", _npy_bytes(np.zeros((4, 64, 8, 3), np.uint8))),
+                                          w.write("narrow2.npy", _npy_bytes(np.ones((4, 64, 8, 3), np.uint8)))], 2,
+     "narrower than"),
+    ("msssim-too-small", G, lambda w: ["msssim", w.write("tiny.npy", _npy_bytes(np.zeros((4, 8, 8, 3), np.uint8)))],
+     2, "at least 16"),
+    # --- ganeval: option values
+    ("seed-negative", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--seed", "-1"], 2, "--seed"),
+    ("seed-2-to-64-swd", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--seed", str(2**64)], 2, "--seed"),
+    ("seed-2-to-64-msssim", G, lambda w: ["msssim", w.path("real"), "--pairs", "random", "--seed", str(2**64)], 2,
+     "--seed"),
+    ("seed-not-a-number", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--seed", "x"], 2, "--seed"),
+    ("device-gpu0", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--device", "gpu0"], 2, "gpu0"),
+    ("device-bogus", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--device", "bogus"], 2, "bogus"),
+    ("device-meta", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--device", "meta"], 2, "meta"),
+    ("device-mps", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--device", "mps"], 2, "MPS"),
+    ("device-cuda-99", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--device", "cuda:99"], 2, "cuda:99"),
+    ("nhoods-zero", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--nhoods-per-image", "0"], 2,
+     "--nhoods-per-image"),
+    ("nhoods-negative", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--nhoods-per-image", "-1"], 2,
+     "--nhoods-per-image"),
+    ("dir-repeats-zero", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--dir-repeats", "0"], 2,
+     "--dir-repeats"),
+    ("dirs-per-repeat-negative", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--dirs-per-repeat", "-1"], 2,
+     "--dirs-per-repeat"),
+    ("batch-size-zero", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--batch-size", "0"], 2, "--batch-size"),
+    ("num-images-zero", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--num-images", "0"], 2, "--num-images"),
+    ("num-images-too-many", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--num-images", "50"], 2,
+     "asked for 50 images"),
+    ("normalize-unknown", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--normalize", "x"], 2, "per_set"),
+    ("resize-unknown", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--resize", "x"], 2, "clean"),
+    ("pairs-unknown", G, lambda w: ["msssim", w.path("real"), "--pairs", "x"], 2, "consecutive"),
+    ("num-pairs-zero", G, lambda w: ["msssim", w.path("real"), "--num-pairs", "0"], 2, "--num-pairs"),
+    ("num-pairs-too-many", G, lambda w: ["msssim", w.path("real"), "--num-pairs", "40"], 2, "num_pairs=40"),
+    ("subset-size-one", G, lambda w: ["kid", w.path("real"), w.path("fake"), "--subset-size", "1"], 2,
+     "--subset-size"),
+    ("subsets-zero", G, lambda w: ["kid", w.path("real"), w.path("fake"), "--subsets", "0"], 2, "--subsets"),
+    ("splits-zero", G, lambda w: ["is", w.path("real"), "--splits", "0"], 2, "--splits"),
+    ("demo-resolution-zero", G, lambda w: ["demo", "--out", w.path("demo"), "--resolution", "0"], 2, "--resolution"),
+    ("demo-resolution-negative", G, lambda w: ["demo", "--out", w.path("demo"), "--resolution", "-1"], 2,
+     "--resolution"),
+    ("demo-resolution-too-big", G, lambda w: ["demo", "--out", w.path("demo"), "--resolution", "151"], 2,
+     "--resolution"),
+    ("demo-one-image", G, lambda w: ["demo", "--out", w.path("demo"), "--num-images", "1"], 2, "--num-images"),
+    ("demo-out-is-a-file", G, lambda w: ["demo", "--out", w.path("images.npy")], 2, "is a file"),
+    ("unknown-option", G, lambda w: ["swd", w.path("real"), w.path("fake"), "--bogus"], 2, "--bogus"),
+    ("missing-argument", G, lambda w: ["swd", w.path("real")], 2, "FAKE"),
+    ("unknown-command", G, lambda w: ["swdd"], 2, "swdd"),
+    # --- ganeval: outputs, stats reuse, weights
+    ("stats-out-under-proc", G, lambda w: ["stats", w.path("real"), "-o", "/proc/ganeval-test/s.npz"], 2, "/proc"),
+    ("stats-out-below-a-file", G, lambda w: ["stats", w.path("real"), "-o", w.path("images.npy") + "/s.npz"], 2,
+     "is a file"),
+    ("stats-out-is-a-folder", G, lambda w: ["stats", w.path("real"), "-o", w.path("fake")], 2, ".npz"),
+    ("stats-out-not-npz", G, lambda w: ["stats", w.path("real"), "-o", w.path("s.txt")], 2, ".npz"),
+    ("stats-nothing-to-store", G, lambda w: ["stats", w.path("real"), "-o", w.path("s.npz"), "--no-swd"], 2,
+     "nothing to store"),
+    ("stats-other-seed", G, lambda w: ["swd", w.path("stats.npz"), w.path("fake"), "--seed", "3"], 2, "seed=0"),
+    ("stats-other-nhoods", G, lambda w: ["swd", w.path("stats.npz"), w.path("fake"), "--nhoods-per-image", "8"], 2,
+     "nhoods_per_image=128"),
+    ("stats-other-image-size", G, lambda w: [
+        "swd", w.path("stats.npz"), w.write("s16.npy", _npy_bytes(smooth_images(8, 16).transpose(0, 2, 3, 1)))],
+     2, "[32, 32]"),
+    ("weights-missing", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--inception-weights", w.path("no.pth")],
+     2, "does not exist"),
+    ("weights-garbage", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--inception-weights",
+                                      w.write("w.pth", b"garbage"), "--allow-unverified-weights"], 2,
+     "not a readable PyTorch weights file"),
+    ("weights-nowhere-offline", G, lambda w, mp: (mp.setenv("TORCH_HOME", w.path("torch-home")),
+                                                  ["fid", w.path("real"), w.path("fake")])[1], 2,
+     "Inception weights are not here"),
+    # --- pggan train: --set values and switches, checked against TrainConfig's field types and ranges
+    ("set-int-field-text", P, lambda w: ["train", *train_args(w), "--set", "minibatch_base=abc"], 2,
+     "minibatch_base must be an integer"),
+    ("set-float-field-text", P, lambda w: ["train", *train_args(w), "--set", "g_lr=x"], 2, "g_lr must be a number"),
+    ("set-float-field-list", P, lambda w: ["train", *train_args(w), "--set", "total_kimg=[1]"], 2, "total_kimg"),
+    ("set-int-field-fraction", P, lambda w: ["train", *train_args(w), "--set", "seed=1.5"], 2,
+     "seed must be an integer"),
+    ("set-fmap-base-zero", P, lambda w: ["train", *train_args(w), "--set", "fmap_base=0"], 2, "fmap_base must be"),
+    ("set-metrics-images-negative", P, lambda w: ["train", *train_args(w), "--set", "metrics_num_images=-4"], 2,
+     "metrics_num_images"),
+    ("set-growing-length-negative", P, lambda w: ["train", *train_args(w), "--set", "lod_training_kimg=-1"], 2,
+     "lod_training_kimg"),
+    ("set-growing-lengths-zero", P, lambda w: ["train", *train_args(w), "--set", "lod_training_kimg=0", "--set",
+                                               "lod_transition_kimg=0"], 2, "progressive growing"),
+    ("set-unknown-field", P, lambda w: ["train", *train_args(w), "--set", "sed=1"], 2, "did you mean seed"),
+    ("set-without-equals", P, lambda w: ["train", *train_args(w), "--set", "seed"], 2, "NAME=VALUE"),
+    ("set-bool-field-text", P, lambda w: ["train", *train_args(w), "--set", "pixelnorm=maybe"], 2, "true or false"),
+    ("set-dict-field-not-object", P, lambda w: ["train", *train_args(w), "--set", "minibatch_dict=[8]"], 2,
+     "JSON object"),
+    ("set-dict-key-not-power-of-two", P, lambda w: ["train", *train_args(w), "--set", 'minibatch_dict={"6": 8}'], 2,
+     "minibatch_dict"),
+    ("set-seed-too-large", P, lambda w: ["train", *train_args(w), "--set", f"seed={2**40}"], 2, "seed must be"),
+    ("set-ema-beta-one", P, lambda w: ["train", *train_args(w), "--set", "g_ema_beta=1"], 2, "g_ema_beta"),
+    ("minibatch-zero", P, lambda w: ["train", *train_args(w), "--minibatch", "0"], 2, "--minibatch"),
+    ("lr-inf", P, lambda w: ["train", *train_args(w), "--lr", "inf"], 2, "--lr"),
+    ("lr-negative", P, lambda w: ["train", *train_args(w), "--lr", "-0.1"], 2, "--lr"),
+    ("kimg-zero", P, lambda w: ["train", *train_args(w), "--kimg", "0"], 2, "--kimg"),
+    ("resolution-not-power-of-two", P, lambda w: ["train", *train_args(w), "--resolution", "12"], 2, "--resolution"),
+    ("seed-switch-negative", P, lambda w: ["train", *train_args(w), "--seed", "-1"], 2, "--seed"),
+    ("config-unknown", P, lambda w: ["train", *train_args(w), "--config", "z"], 2, "--config"),
+    ("budget-unknown", P, lambda w: ["train", *train_args(w), "--budget", "huge"], 2, "--budget"),
+    ("device-bogus-train", P, lambda w: ["train", *train_args(w), "--device", "bogus"], 2, "bogus"),
+    ("amp-unknown", P, lambda w: ["train", *train_args(w), "--amp", "fp8"], 2, "--amp"),
+    # --- pggan train: run directories and data
+    ("out-is-a-file", P, lambda w: ["train", *train_args(w, out=w.path("images.npy"))], 2, "is a file"),
+    ("out-under-proc", P, lambda w: ["train", *train_args(w, out="/proc/pggan-test/run")], 2, "/proc"),
+    ("out-holds-a-run", P, lambda w: ["train", *train_args(w, out=w.path("run"))], 2, "already holds a run"),
+    ("out-locked-by-another-run", P, lambda w, mp, stack: ["train", *train_args(w, out=held_lock(w, mp, stack))], 2,
+     "in use by another pggan process"),
+    ("data-missing", P, lambda w: ["train", *train_args(w, data=w.path("none.npz"))], 2, "no such dataset"),
+    ("data-not-an-array", P, lambda w: ["train", *train_args(w, data=w.write("d.npz", b"PK\x03\x04junk"))], 2,
+     "not a readable"),
+    ("data-not-square", P, lambda w: ["train", *train_args(w, data=w.write(
+        "rect.npz", _npz_bytes(images=np.zeros((4, 1, 8, 16), np.uint8))))], 2, "not square"),
+    ("loss-blows-up", P, lambda w: ["train", *train_args(w), "--drift", "1e30"], 3, "training diverged"),
+    # --- pggan resume
+    ("resume-missing-dir", P, lambda w: ["resume", w.path("nope")], 2, "no such run directory"),
+    ("resume-not-a-run", P, lambda w: ["resume", w.path("real")], 2, "not a pggan run directory"),
+    ("resume-config-unknown-key", P, lambda w: ["resume", config_json(w, lambda c: c.update(sed=1))], 2,
+     "config.json: unknown setting 'sed'"),
+    ("resume-config-wrong-type", P, lambda w: ["resume", config_json(w, lambda c: c.update(seed="x"))], 2,
+     "config.json: seed must be an integer"),
+    ("resume-config-out-of-range", P, lambda w: ["resume", config_json(w, lambda c: c.update(fmap_base=0))], 2,
+     "config.json: fmap_base"),
+    ("resume-config-not-json", P, lambda w: ["resume", w.write("run/config.json", b"{oops") and w.path("run")], 2,
+     "not a readable run configuration"),
+    ("resume-config-differs-from-checkpoint", P, lambda w: ["resume", config_json(
+        w, lambda c: c.update(fmap_max=4))], 2, "differs from"),
+    ("resume-newest-checkpoint-damaged", P, lambda w: ["resume", damage_checkpoints(w, 1), "--no-progress"], 0,
+     ""),
+    ("resume-every-checkpoint-damaged", P, lambda w: ["resume", damage_checkpoints(w, 2)], 2, "no checkpoint loads"),
+    # --- pggan generate
+    ("generate-from-not-a-checkpoint", P, lambda w: ["generate", w.path("images.npy"), "-o", w.path("g.npz")], 2,
+     "not a readable pggan checkpoint"),
+    ("generate-from-damaged-checkpoint", P, lambda w: ["generate", _damaged_checkpoint(w), "-o", w.path("g.npz")], 2,
+     "not a readable pggan checkpoint"),
+    ("generate-from-folder-without-checkpoint", P, lambda w: ["generate", w.path("real"), "-o", w.path("g.npz")], 2,
+     "no checkpoint"),
+    ("generate-out-png-file", P, lambda w: ["generate", w.path("run"), "-o", w.path("out/gen.png")], 2,
+     ".npz or .npy"),
+    ("generate-out-npy", P, lambda w: ["generate", w.path("run"), "-n", "4", "-o", w.path("gen.npy"), "--device",
+                                       "cpu"], 0, ""),
+    ("generate-zero-images", P, lambda w: ["generate", w.path("run"), "-n", "0", "-o", w.path("g.npz")], 2, "-n"),
+    # --- pggan prepare
+    ("prepare-max-images-negative", P, lambda w: ["prepare", w.path("real"), w.path("p.npz"), "--max-images", "-1"],
+     2, "--max-images"),
+    ("prepare-resolution-not-power-of-two", P, lambda w: ["prepare", w.path("real"), w.path("p.npz"),
+                                                          "--resolution", "12"], 2, "power of two"),
+    ("prepare-missing-source", P, lambda w: ["prepare", w.path("nope"), w.path("p.npz")], 2, "no such file"),
+    ("prepare-out-not-npz", P, lambda w: ["prepare", w.path("real"), w.path("p.png")], 2, ".npz"),
+    ("prepare-truncated-idx", P, lambda w: ["prepare", truncated(w, "train-images-idx3-ubyte.gz",
+                                                                 "cut-idx3-ubyte.gz"), w.path("p.npz")], 2,
+     "cut-idx3-ubyte.gz"),
+    ("prepare-sixteen-bit-grey", P, lambda w: ["prepare", sixteen_bit_pngs(w), w.path("p.npz")], 0, ""),
+    # --- pggan ablation
+    ("ablation-unknown-config", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                              "--configs", "g,z"], 2, "unknown configuration"),
+    ("ablation-jobs-zero", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                         "--jobs", "0"], 2, "--jobs"),
+    ("ablation-set-out-of-range", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                                "--set", "fmap_base=0"], 2, "fmap_base"),
+    ("ablation-kimg-negative", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                             "--kimg", "-1"], 2, "--kimg"),
+]
+ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
+    ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,
+     "not writable"),
+    ("out-read-only-folder", P, lambda w: ["train", *train_args(w, out=read_only(w) + "/run")], 2, "not writable"),
+]
+SUBPROCESS_ROWS = {"zero-byte-stats", "seed-negative", "set-int-field-fraction", "flipped-byte-stats", "loss-blows-up"}
+
+
+def train_args(world: World, *, out: str | None = None, data: str | None = None) -> list[str]:
+    return ["--data", data or world.path("data8.npz"), "--out", out or world.path("new-run"), *TINY]
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _damaged_checkpoint(world: World) -> str:
+    newest = list_checkpoints(world.root / "run")[-1]
+    return world.write("damaged.pt", newest.read_bytes()[:300])
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """SHA-256 of every regular file below `root` (FIFOs and links skipped)."""
+    digests = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink() and not path.is_fifo():
+            digests[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+def run_row(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row: tuple, *, subprocess_: bool
+            ) -> tuple[int, str, str, dict[str, str], Path]:
+    """Copy the world, build the row's arguments, run the command; (exit code, stdout, stderr, snapshot, root)."""
+    name, program, make_arguments, _, _ = row
+    world = World(tmp_path / "world")
+    shutil.copytree(template, world.root, symlinks=True)
+    stack: list = []
+    arity = make_arguments.__code__.co_argcount
+    arguments = make_arguments(*[world, monkeypatch, stack][:arity])
+    before = snapshot(world.root)
+    monkeypatch.setenv("GANEVAL_OFFLINE", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    try:
+        if subprocess_:
+            completed = subprocess.run([sys.executable, "-m", f"cli.{program}_cli", *arguments], cwd=REPO,
+                                       capture_output=True, text=True, timeout=300, env={**os.environ})
+            return completed.returncode, completed.stdout, completed.stderr, before, world.root
+        result = CliRunner().invoke(ganeval_main if program == G else pggan_main, arguments)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception  # a traceback: the row fails with it
+        return result.exit_code, result.stdout, result.stderr, before, world.root
+    finally:
+        for lock in stack:
+            lock.__exit__(None, None, None)
+
+
+def check(row: tuple, exit_code: int, stderr: str, before: dict[str, str], root: Path) -> None:
+    name, _, _, wanted_code, word = row
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error:")]
+    assert all(line.startswith(("error:", "note:")) for line in lines), f"{name}: stray stderr lines {lines}"
+    assert exit_code == wanted_code, f"{name}: exit code {exit_code}, stderr {stderr!r}"
+    if wanted_code == 0:
+        assert not errors, f"{name}: {errors}"
+    else:
+        assert len(errors) == 1, f"{name}: expected one error line, got {lines}"
+        assert word.lower() in errors[0].lower(), f"{name}: {word!r} not in {errors[0]!r}"
+    after = snapshot(root)
+    changed = [path for path, digest in before.items() if after.get(path) != digest and not path.endswith(".lock")]
+    if wanted_code != 0:
+        assert not changed, f"{name}: files written before were changed or lost: {changed}"
+    leftovers = [path for path in after if ".tmp-" in path]
+    assert not leftovers, f"{name}: temporary files left behind: {leftovers}"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row[0] for row in ROWS])
+def test_hostile_input_in_process(template, tmp_path, monkeypatch, row):
+    exit_code, _, stderr, before, root = run_row(template, tmp_path, monkeypatch, row, subprocess_=False)
+    check(row, exit_code, stderr, before, root)
+
+
+@pytest.mark.parametrize("row", [row for row in ROWS if row[0] in SUBPROCESS_ROWS],
+                         ids=[row[0] for row in ROWS if row[0] in SUBPROCESS_ROWS])
+def test_hostile_input_as_a_real_process(template, tmp_path, monkeypatch, row):
+    exit_code, _, stderr, before, root = run_row(template, tmp_path, monkeypatch, row, subprocess_=True)
+    check(row, exit_code, stderr, before, root)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="file permissions do not bind root")
+@pytest.mark.parametrize("row", ROOT_CANNOT_TEST, ids=[row[0] for row in ROOT_CANNOT_TEST])
+def test_hostile_input_needing_permissions(template, tmp_path, monkeypatch, row):
+    exit_code, _, stderr, before, root = run_row(template, tmp_path, monkeypatch, row, subprocess_=False)
+    check(row, exit_code, stderr, before, root)
+
+
+def test_every_subprocess_row_is_in_the_table():
+    assert SUBPROCESS_ROWS <= {row[0] for row in ROWS}
+    assert len({row[0] for row in ROWS + ROOT_CANNOT_TEST}) == len(ROWS + ROOT_CANNOT_TEST)
+
+
+def test_an_error_after_a_progress_bar_starts_on_a_line_of_its_own():
+    stream = io.StringIO()
+    bar = Progress(10, "REAL", stream=stream, enabled=True)
+    bar.update(5)  # the bar's line is open: "\rREAL: 5/10 img …"
+    assert not stream.getvalue().endswith("\n")
+    with pytest.raises(SystemExit) as exit_info:
+        fail("REAL: something is wrong", 2)
+    assert exit_info.value.code == 2 and stream.getvalue().endswith("\n")
+
+
+def test_set_minibatch_dict_keeps_int_keys_through_config_json_and_resume(template, tmp_path):
+    # --set minibatch_dict='{"8": 8}' (JSON keys are strings) must reach training as {8: 8}, and the run read back
+    # from config.json must be the same config, so a resumed run uses the same minibatch as an uninterrupted one.
+    run_dir = tmp_path / "run"
+    arguments = ["train", *train_args(World(template), out=str(run_dir)), "--set", 'minibatch_dict={"8": 8}']
+    result = CliRunner().invoke(pggan_main, arguments)
+    assert result.exit_code == 0, result.output
+    written = json.loads((run_dir / "config.json").read_text())
+    assert written["minibatch_dict"] == {"8": 8}
+    assert TrainConfig.from_dict(written).minibatch_dict == {8: 8}
+    minibatches = {record["resolution"]: record["minibatch"]
+                   for record in map(json.loads, (run_dir / "log.jsonl").read_text().splitlines())}
+    assert minibatches[8] == 8 and minibatches[4] == 16
+    assert load_checkpoint(list_checkpoints(run_dir)[-1])["config"]["minibatch_dict"] == {8: 8}
