@@ -7,6 +7,7 @@ or a generator callable, and returns a plain dict (the same one the CLI prints w
 __version__ = "0.1.0"
 
 from ganeval.errors import GanevalInputError  # noqa: E402
+from ganeval.evaluate import evaluate, reference_statistics  # noqa: E402
 from ganeval.fid import fid  # noqa: E402
 from ganeval.inception_score import inception_score  # noqa: E402
 from ganeval.kid import kid  # noqa: E402
@@ -15,5 +16,5 @@ from ganeval.sources import open_images  # noqa: E402
 from ganeval.stats import Stats, load_stats, save_stats  # noqa: E402
 from ganeval.swd import SWDDescriptors, swd  # noqa: E402
 
-__all__ = ["GanevalInputError", "MSSSIMAccumulator", "SWDDescriptors", "Stats", "fid", "inception_score", "kid",
-           "load_stats", "msssim", "open_images", "save_stats", "swd"]
+__all__ = ["GanevalInputError", "MSSSIMAccumulator", "SWDDescriptors", "Stats", "evaluate", "fid", "inception_score",
+           "kid", "load_stats", "msssim", "open_images", "reference_statistics", "save_stats", "swd"]

@@ -7,17 +7,17 @@ scatter matrix into the running ones in float64 (Chan et al.'s pairwise update, 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from ganeval.chunks import IndexedRows, next_indices
 from ganeval.errors import GanevalInputError
-from ganeval.inception import FEATURE_DIM, InceptionExtractor, load_inception
-from ganeval.sources import ImageSource, open_images, resolve_device
-from ganeval.stats import is_stats_file, load_stats
+from ganeval.inception import FEATURE_DIM, PRECISIONS, RESIZE_MODES, InceptionExtractor
+from ganeval.metric import Metric, Run, image_count
+from ganeval.stats import Stats
 
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_RESIZE = "tf"
@@ -36,92 +36,128 @@ class FeatureMoments:
 
 
 class FeatureStatistics:
-    """Streaming pool3 statistics (torchmetrics-style `update()`/`compute()`) over uint8 NCHW RGB batches."""
+    """Streaming pool3 statistics (torchmetrics-style `update()`/`compute()`) over uint8 NCHW RGB batches.
 
-    def __init__(self, extractor: InceptionExtractor, *, keep_features: bool = False,
-                 keep_logits: bool = False) -> None:
+    Moments merge by Chan et al.'s pairwise rule (also across processes, `merge`); kept features and logits are
+    held with their image indices and returned in image order. `limit`: images with an index ≥ limit are ignored.
+    """
+
+    def __init__(self, extractor: InceptionExtractor, *, keep_features: bool = False, keep_logits: bool = False,
+                 limit: int | None = None) -> None:
         self.extractor = extractor
-        self.keep_features = keep_features
-        self.keep_logits = keep_logits
-        self.count = 0
-        self.mean = torch.zeros(FEATURE_DIM, dtype=torch.float64, device=extractor.device)
-        self.scatter = torch.zeros(FEATURE_DIM, FEATURE_DIM, dtype=torch.float64, device=extractor.device)
-        self.kept_features: list[torch.Tensor] = []
-        self.kept_logits: list[torch.Tensor] = []
+        self.keep_features, self.keep_logits, self.limit = keep_features, keep_logits, limit
+        self.reset()
 
-    def update(self, images: torch.Tensor) -> None:
-        """Add one batch of uint8 NCHW RGB images."""
+    def reset(self) -> None:
+        """Forget every image seen."""
+        self.count = 0
+        self.mean = torch.zeros(FEATURE_DIM, dtype=torch.float64, device=self.extractor.device)
+        self.scatter = torch.zeros(FEATURE_DIM, FEATURE_DIM, dtype=torch.float64, device=self.extractor.device)
+        self.kept_features = IndexedRows()
+        self.kept_logits = IndexedRows()
+        self._next_index = 0
+
+    def update(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> None:
+        """Add one batch of uint8 NCHW RGB images; `indices`: their indices in the set (default: the next ones)."""
+        indices = next_indices(self._next_index, images.shape[0]) if indices is None else indices.cpu()
+        if len(indices):
+            self._next_index = int(indices.max()) + 1
+        if self.limit is not None:
+            kept = indices < self.limit
+            images, indices = images[kept.to(images.device)], indices[kept]
+        if images.shape[0] == 0:
+            return
         features, logits = self.extractor(images)
         if self.keep_features:
-            self.kept_features.append(features.cpu())
+            self.kept_features.add(features.cpu(), indices)
         if self.keep_logits:
-            self.kept_logits.append(logits.cpu())
+            self.kept_logits.add(logits.cpu(), indices)
         batch = features.to(torch.float64)
-        batch_count = batch.shape[0]
         batch_mean = batch.mean(dim=0)
         centred = batch - batch_mean
-        total = self.count + batch_count
-        delta = batch_mean - self.mean
-        self.scatter += centred.T @ centred + torch.outer(delta, delta) * (self.count * batch_count / total)
-        self.mean += delta * (batch_count / total)
+        self._merge_moments(batch.shape[0], batch_mean, centred.T @ centred)
+
+    def _merge_moments(self, count: int, mean: torch.Tensor, scatter: torch.Tensor) -> None:
+        """Chan et al.'s pairwise update of (count, mean, scatter) by another part's moments."""
+        total = self.count + count
+        delta = mean.to(self.mean.device) - self.mean
+        self.scatter += scatter.to(self.scatter.device) + torch.outer(delta, delta) * (self.count * count / total)
+        self.mean += delta * (count / total)
         self.count = total
+
+    def merge(self, other: FeatureStatistics) -> None:
+        """Add the moments, features and logits `other` (same extractor settings, other images) holds."""
+        if other.extractor.settings() != self.extractor.settings():
+            raise GanevalInputError("cannot merge Inception statistics of other extractor settings")
+        if other.count:
+            self._merge_moments(other.count, other.mean, other.scatter)
+        self.kept_features.merge(other.kept_features)
+        self.kept_logits.merge(other.kept_logits)
 
     def compute(self) -> FeatureMoments:
         """Mean and unbiased covariance (float64), plus the kept float32 features/logits (N×2048, N×1008)."""
         sigma = self.scatter / max(self.count - 1, 1)
         return FeatureMoments(
             num_images=self.count, mu=self.mean.cpu().numpy(), sigma=sigma.cpu().numpy(),
-            features=torch.cat(self.kept_features).numpy() if self.keep_features else None,
-            logits=torch.cat(self.kept_logits).numpy() if self.keep_logits else None)
+            features=self.kept_features.ordered().numpy() if self.keep_features and self.count else None,
+            logits=self.kept_logits.ordered().numpy() if self.keep_logits and self.count else None)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Moments, kept features and logits (on the CPU), to send to another process or save."""
+        return {"count": self.count, "mean": self.mean.cpu(), "scatter": self.scatter.cpu(),
+                "features": self.kept_features.state_dict() if self.kept_features.num_images else None,
+                "logits": self.kept_logits.state_dict() if self.kept_logits.num_images else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the contents by those of `state_dict()` (the extractor stays)."""
+        self.reset()
+        self.count = int(state["count"])
+        self.mean, self.scatter = (state[key].to(self.extractor.device) for key in ("mean", "scatter"))
+        for rows, key in ((self.kept_features, "features"), (self.kept_logits, "logits")):
+            if state[key] is not None:
+                rows.load_state_dict(state[key])
 
 
-def accumulate(source: ImageSource, extractor: InceptionExtractor, *, name: str, num_images: int | None,
-               batch_size: int, progress: bool, keep_features: bool = False, keep_logits: bool = False,
-               min_images: int = 1, needed_for: str = "", value_range: tuple[float, float] | None = None
-               ) -> FeatureMoments:
-    """Stream every image of `source` (anything `open_images` accepts) through the extractor; return its moments."""
-    statistics = FeatureStatistics(extractor, keep_features=keep_features, keep_logits=keep_logits)
-    batches = open_images(source, name=name, num_images=num_images, batch_size=batch_size, device=extractor.device,
-                          progress=progress, value_range=value_range)
-    if batches.num_images is not None:
-        _check_count(batches.num_images, min_images, batches.name, needed_for)
-    for batch in batches:
-        statistics.update(batch)
-    _check_count(statistics.count, min_images, batches.name, needed_for)
-    return statistics.compute()
+class InceptionMetric(Metric):
+    """What FID, KID and IS share in ganeval.evaluate: the extractor's options, and one Inception accumulator per
+    set that all of them feed (so each image goes through the network once)."""
+
+    options = {"inception_weights": None, "allow_unverified_weights": False, "resize": DEFAULT_RESIZE,
+               "precision": DEFAULT_PRECISION}
+    keep_features: ClassVar[bool] = False
+    keep_logits: ClassVar[bool] = False
+    minimum_stored = 2  # a covariance (FID) or a subset of two features (KID) at the least
+
+    def check(self, options: dict[str, Any]) -> None:
+        if options["resize"] not in RESIZE_MODES:
+            raise GanevalInputError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {options['resize']!r}")
+        if options["precision"] not in PRECISIONS:
+            raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {options['precision']!r}")
+
+    def limit(self, options: dict[str, Any], set_name: str) -> int | None:
+        counts = {image_count(options, name) for name in INCEPTION_METRICS if name in options["metrics"]}
+        if len(counts) > 1:
+            raise GanevalInputError(f"FID, KID and IS share one Inception pass over each set: give them one image "
+                                    f"count (got {sorted(counts, key=str)})")
+        return image_count(options, self.name)
+
+    def accumulator(self, set_name: str, run: Run) -> FeatureStatistics:
+        return run.inception(set_name, limit=self.limit(run.options, set_name), keep_features=self.keep_features,
+                             keep_logits=self.keep_logits)
+
+    def from_stats(self, stats: Stats, run: Run) -> FeatureMoments:
+        arrays = stats.require(self.name, run.extractor().settings())
+        return FeatureMoments(num_images=int(stats.protocol[self.name]["num_images"]), mu=arrays.get("mu"),
+                              sigma=arrays.get("sigma"), features=arrays.get("features"))
+
+    def stats_record(self, moments: FeatureMoments, run: Run) -> dict[str, Any]:
+        """The protocol record of stored Inception statistics: the extractor's identity and the image count."""
+        extractor = run.extractor()
+        return {"settings": extractor.settings(), "num_images": moments.num_images,
+                "comparable_to_published": extractor.comparable_to_published}
 
 
-def _check_count(count: int, min_images: int, name: str, needed_for: str) -> None:
-    """Refuse a set smaller than a metric needs, naming the set and the reason."""
-    if count < min_images:
-        raise GanevalInputError(f"{name}: {count} images, but {needed_for} needs at least {min_images}")
-
-
-def stats_or_images(source: ImageSource, extractor: InceptionExtractor, *, metric: str, name: str,
-                    num_images: int | None, batch_size: int, progress: bool, keep_features: bool = False,
-                    min_images: int = 1, needed_for: str = "", value_range: tuple[float, float] | None = None
-                    ) -> FeatureMoments:
-    """A set's moments: read from a ganeval stats file (checked against the extractor's settings) or computed.
-
-    From a stats file, `num_images` does not apply: the file's moments cover all the images it was made from.
-    """
-    if not is_stats_file(source):
-        return accumulate(source, extractor, name=name, num_images=num_images, batch_size=batch_size,
-                          progress=progress, keep_features=keep_features, min_images=min_images,
-                          needed_for=needed_for, value_range=value_range)
-    stats = load_stats(source)  # type: ignore[arg-type]  # is_stats_file guarantees a path
-    arrays = stats.require(metric, extractor.settings())
-    count = int(stats.protocol[metric]["num_images"])
-    _check_count(count, min_images, f"{name} ({source})", needed_for)
-    return FeatureMoments(num_images=count, mu=arrays.get("mu"), sigma=arrays.get("sigma"),
-                          features=arrays.get("features"))
-
-
-def open_extractor(*, device: str | torch.device | None, inception_weights: str | os.PathLike | None, resize: str,
-                   allow_unverified_weights: bool, precision: str) -> InceptionExtractor:
-    """The Inception extractor on the resolved device (the one place the metrics load it)."""
-    return load_inception(inception_weights, device=resolve_device(device), resize=resize,
-                          allow_unverified_weights=allow_unverified_weights, precision=precision)
+INCEPTION_METRICS = ("fid", "kid", "is")
 
 
 def extractor_description(extractor: InceptionExtractor) -> dict[str, Any]:

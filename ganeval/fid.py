@@ -17,11 +17,11 @@ from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
     DEFAULT_RESIZE,
-    accumulate,
+    FeatureMoments,
+    InceptionMetric,
     extractor_description,
-    open_extractor,
-    stats_or_images,
 )
+from ganeval.metric import FAKE, REAL, Run
 from ganeval.sources import ImageSource
 from ganeval.stats import is_stats_file, load_stats
 
@@ -54,27 +54,52 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
                  - 2 * trace_sqrt_product(sigma1, sigma2))
 
 
+class FIDMetric(InceptionMetric):
+    """`fid` in ganeval.evaluate: Fréchet distance of the two sets' pool3 moments."""
+
+    name = "fid"
+    reads = (REAL, FAKE)
+    stored = True
+
+    def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
+        return 2, "FID"
+
+    def stats_arrays(self, moments: FeatureMoments, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"mu": moments.mu, "sigma": moments.sigma}, self.stats_record(moments, run)
+
+    def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
+        real, fake = statistics[REAL], statistics[FAKE]
+        return {"metric": "fid", "fid": frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma),
+                "num_images": [real.num_images, fake.num_images], **extractor_description(run.extractor())}
+
+
 def fid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
         inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
         allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION,
         progress: bool = False, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
-    """FID between two image sets; either may be a stats file from `ganeval stats --fid` (lower is better).
+    """FID between two image sets; either may be a stats file from `ganeval stats --metrics fid` (lower is better).
 
     Two stats files need no Inception network: their settings are checked against each other (and against
-    `resize` and `precision`) and the Fréchet distance is taken from their statistics.
+    `resize` and `precision`) and the Fréchet distance is taken from their statistics. Otherwise a one-metric call
+    of `ganeval.evaluate` (a stats file in the place of FAKE is read as the fake set's statistics).
     """
     if is_stats_file(real) and is_stats_file(fake):
         return _fid_of_stats_files(real, fake, resize=resize, precision=precision)
-    extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
-                               allow_unverified_weights=allow_unverified_weights, precision=precision)
-    moments = [stats_or_images(source, extractor, metric="fid", name=name, num_images=num_images,
-                               batch_size=batch_size, progress=progress, min_images=2, needed_for="FID",
-                               value_range=value_range)
-               for source, name in ((real, "real"), (fake, "fake"))]
-    distance = frechet_distance(moments[0].mu, moments[0].sigma, moments[1].mu, moments[1].sigma)
-    return {"metric": "fid", "fid": distance, "num_images": [m.num_images for m in moments],
-            **extractor_description(extractor)}
+    if is_stats_file(fake):  # FID is symmetric: the stats file takes the real set's place
+        real, fake = fake, real
+        result = fid(real, fake, num_images=num_images, batch_size=batch_size, device=device,
+                     inception_weights=inception_weights, resize=resize,
+                     allow_unverified_weights=allow_unverified_weights, precision=precision, progress=progress,
+                     value_range=value_range)
+        result["num_images"].reverse()
+        return result
+    from ganeval.evaluate import evaluate
+
+    return evaluate(real, fake, metrics=("fid",), num_images=num_images, batch_size=batch_size, device=device,
+                    inception_weights=inception_weights, resize=resize,
+                    allow_unverified_weights=allow_unverified_weights, precision=precision, progress=progress,
+                    value_range=value_range)["fid"]
 
 
 def _fid_of_stats_files(real: ImageSource, fake: ImageSource, *, resize: str, precision: str) -> dict[str, Any]:
@@ -89,25 +114,3 @@ def _fid_of_stats_files(real: ImageSource, fake: ImageSource, *, resize: str, pr
             "weights_sha256": settings["weights_sha256"],
             "comparable_to_published": all(record["comparable_to_published"] for record in records),
             "resize": resize, "precision": precision, "device": "cpu"}
-
-
-def reference_stats(source: ImageSource, *, num_images: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
-                    device: str | None = None, inception_weights: str | os.PathLike | None = None,
-                    resize: str = DEFAULT_RESIZE, allow_unverified_weights: bool = False,
-                    precision: str = DEFAULT_PRECISION, progress: bool = False,
-                    kid_features: bool = True, value_range: tuple[float, float] | None = None
-                    ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, Any]]]:
-    """A real set's FID mean/covariance (and KID features) with their protocol, ready for `save_stats`."""
-    extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
-                               allow_unverified_weights=allow_unverified_weights, precision=precision)
-    moments = accumulate(source, extractor, name="images", num_images=num_images, batch_size=batch_size,
-                         progress=progress, keep_features=kid_features, min_images=2, needed_for="FID",
-                         value_range=value_range)
-    record = {"settings": extractor.settings(), "num_images": moments.num_images,
-              "comparable_to_published": extractor.comparable_to_published}
-    arrays = {"fid": {"mu": moments.mu, "sigma": moments.sigma}}
-    protocol = {"fid": record}
-    if kid_features:
-        arrays["kid"] = {"features": moments.features}
-        protocol["kid"] = dict(record)
-    return arrays, protocol

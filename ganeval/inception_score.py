@@ -19,10 +19,10 @@ from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
     DEFAULT_RESIZE,
-    accumulate,
+    InceptionMetric,
     extractor_description,
-    open_extractor,
 )
+from ganeval.metric import FAKE, Run
 from ganeval.sources import ImageSource, check_at_least
 
 DEFAULT_SPLITS = 10
@@ -40,19 +40,38 @@ def inception_score_from_logits(logits: np.ndarray, splits: int = DEFAULT_SPLITS
     return float(np.mean(scores)), float(np.std(scores))
 
 
+class ISMetric(InceptionMetric):
+    """`is` in ganeval.evaluate: the Inception Score of the fake set, from its logits in image order."""
+
+    name = "is"
+    reads = (FAKE,)
+    options = {"splits": DEFAULT_SPLITS}
+    keep_logits = True
+
+    def check(self, options: dict[str, Any]) -> None:
+        super().check(options)
+        check_at_least("splits", options["splits"])
+
+    def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
+        return options["splits"], f"the Inception Score in {options['splits']} splits (lower it with --splits)"
+
+    def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
+        moments = statistics[FAKE]
+        mean, std = inception_score_from_logits(moments.logits, run.options["splits"])
+        return {"metric": "is", "inception_score_mean": mean, "inception_score_std": std,
+                "num_images": moments.num_images, "splits": run.options["splits"],
+                **extractor_description(run.extractor())}
+
+
 def inception_score(images: ImageSource, *, splits: int = DEFAULT_SPLITS, num_images: int | None = None,
                     batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
                     inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
                     allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION,
                     progress: bool = False, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Inception Score of one image set (higher is better)."""
-    check_at_least("splits", splits)
-    extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
-                               allow_unverified_weights=allow_unverified_weights, precision=precision)
-    moments = accumulate(images, extractor, name="images", num_images=num_images, batch_size=batch_size,
-                         progress=progress, keep_logits=True, min_images=splits,
-                         needed_for=f"the Inception Score in {splits} splits (lower it with --splits)",
-                         value_range=value_range)
-    mean, std = inception_score_from_logits(moments.logits, splits)
-    return {"metric": "is", "inception_score_mean": mean, "inception_score_std": std,
-            "num_images": moments.num_images, "splits": splits, **extractor_description(extractor)}
+    """Inception Score of one image set (higher is better); a one-metric call of `ganeval.evaluate`."""
+    from ganeval.evaluate import evaluate_sets
+
+    return evaluate_sets({FAKE: images}, ("is",), {FAKE: "images"}, splits=splits, num_images=num_images,
+                         batch_size=batch_size, device=device, inception_weights=inception_weights, resize=resize,
+                         allow_unverified_weights=allow_unverified_weights, precision=precision, progress=progress,
+                         value_range=value_range)["is"]

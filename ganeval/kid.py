@@ -18,11 +18,12 @@ from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
     DEFAULT_RESIZE,
+    FeatureMoments,
+    InceptionMetric,
     extractor_description,
-    open_extractor,
-    stats_or_images,
 )
-from ganeval.sources import ImageSource, check_seed
+from ganeval.metric import FAKE, REAL, Run
+from ganeval.sources import ImageSource
 
 DEFAULT_NUM_SUBSETS = 100
 DEFAULT_SUBSET_SIZE = 1000
@@ -58,24 +59,48 @@ def kid_from_features(real: np.ndarray, fake: np.ndarray, *, num_subsets: int = 
     return float(np.mean(estimates)), float(np.std(estimates))
 
 
+class KIDMetric(InceptionMetric):
+    """`kid` in ganeval.evaluate: the subset MMD² estimates on the two sets' pool3 features."""
+
+    name = "kid"
+    reads = (REAL, FAKE)
+    options = {"num_subsets": DEFAULT_NUM_SUBSETS, "subset_size": DEFAULT_SUBSET_SIZE}
+    keep_features = True
+    stored = True
+
+    def check(self, options: dict[str, Any]) -> None:
+        super().check(options)
+        _check_subsets(options["num_subsets"], options["subset_size"])
+
+    def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
+        return options["subset_size"], f"KID with subset size {options['subset_size']} (lower it with --subset-size)"
+
+    def stats_arrays(self, moments: FeatureMoments, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"features": moments.features}, self.stats_record(moments, run)
+
+    def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
+        real, fake = statistics[REAL], statistics[FAKE]
+        options = run.options
+        mean, std = kid_from_features(real.features, fake.features, num_subsets=options["num_subsets"],
+                                      subset_size=options["subset_size"], seed=run.seed)
+        return {"metric": "kid", "kid_mean": mean, "kid_std": std, "num_images": [real.num_images, fake.num_images],
+                "num_subsets": options["num_subsets"], "subset_size": options["subset_size"], "seed": run.seed,
+                **extractor_description(run.extractor())}
+
+
 def kid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
         inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
         allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION, progress: bool = False,
         num_subsets: int = DEFAULT_NUM_SUBSETS, subset_size: int = DEFAULT_SUBSET_SIZE,
         seed: int = 0, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
-    """KID between two image sets; `real` may be a stats file made with KID features (lower is better)."""
-    _check_subsets(num_subsets, subset_size)
-    check_seed(seed)
-    extractor = open_extractor(device=device, inception_weights=inception_weights, resize=resize,
-                               allow_unverified_weights=allow_unverified_weights, precision=precision)
-    needed_for = f"KID with subset size {subset_size} (lower it with --subset-size)"
-    moments = [stats_or_images(source, extractor, metric="kid", name=name, num_images=num_images,
-                               batch_size=batch_size, progress=progress, keep_features=True,
-                               min_images=subset_size, needed_for=needed_for, value_range=value_range)
-               for source, name in ((real, "real"), (fake, "fake"))]
-    mean, std = kid_from_features(moments[0].features, moments[1].features, num_subsets=num_subsets,
-                                  subset_size=subset_size, seed=seed)
-    return {"metric": "kid", "kid_mean": mean, "kid_std": std, "num_images": [m.num_images for m in moments],
-            "num_subsets": num_subsets, "subset_size": subset_size, "seed": seed,
-            **extractor_description(extractor)}
+    """KID between two image sets; `real` may be a stats file made with KID features (lower is better).
+
+    One-metric call of `ganeval.evaluate`.
+    """
+    from ganeval.evaluate import evaluate
+
+    return evaluate(real, fake, metrics=("kid",), num_images=num_images, batch_size=batch_size, device=device,
+                    inception_weights=inception_weights, resize=resize,
+                    allow_unverified_weights=allow_unverified_weights, precision=precision, progress=progress,
+                    num_subsets=num_subsets, subset_size=subset_size, seed=seed, value_range=value_range)["kid"]

@@ -28,7 +28,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ganeval.chunks import IndexedRows, next_indices
 from ganeval.errors import GanevalInputError
+from ganeval.metric import FAKE, Metric, Run, image_count
 from ganeval.sources import ImageBatches, ImageSource, check_at_least, check_seed, open_images
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -176,79 +178,128 @@ def msssim_pairs(images_a: torch.Tensor, images_b: torch.Tensor, kernel: Kernel 
 
 
 class MSSSIMAccumulator:
-    """Running MS-SSIM sum on the metric's device: `update` pairs a stream consecutively (0&1, 2&3, …, an odd
-    image waits for the next batch); `update_pairs` adds explicit pairs; `compute` gives the mean."""
+    """Per-pair MS-SSIM values of one set, kept with their pair index, on the metric's device.
 
-    def __init__(self, device: str | torch.device = "cpu") -> None:
+    Pairings: "consecutive" pairs images 2p and 2p+1 of the set as pair p (the reference protocol for a stream of
+    generated images); an image waits for its partner, also across batches and across `merge`. "random" holds the
+    set (uint8) and draws `num_pairs` seeded pairs of distinct images at `compute()`. `update_pairs` adds explicit
+    pairs (image i of one set against image i of another). `num_pairs` limits consecutive pairing to the first
+    2·num_pairs images. The mean is an exactly rounded sum (math.fsum), so it does not depend on the order in which
+    pairs arrived or on how the set was split among processes.
+    """
+
+    def __init__(self, device: str | torch.device = "cpu", *, pairs: str = DEFAULT_PAIRS,
+                 num_pairs: int | None = None, seed: int = DEFAULT_SEED, batch_size: int = DEFAULT_BATCH_SIZE
+                 ) -> None:
+        if pairs not in PAIRINGS:
+            raise GanevalInputError(f"pairs must be one of {', '.join(PAIRINGS)}, got {pairs!r}")
         self.device = torch.device(device)
-        self.num_pairs = 0
-        self._sum = torch.zeros((), dtype=COMPUTE_DTYPE, device=self.device)
-        self._leftover: torch.Tensor | None = None
+        self.pairs, self.num_pairs, self.seed, self.batch_size = pairs, num_pairs, seed, batch_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every image and pair seen."""
+        self._values = IndexedRows()  # one float64 value per pair, keyed by pair index
+        self._waiting: dict[int, torch.Tensor] = {}  # consecutive pairing: images whose partner has not come yet
+        self._held = IndexedRows()  # random pairing: every image
+        self._next_index = 0
+
+    @property
+    def limit(self) -> int | None:
+        """Images of the set used: the first 2·num_pairs for consecutive pairs, all of them else."""
+        return 2 * self.num_pairs if self.num_pairs is not None and self.pairs == "consecutive" else None
 
     @property
     def num_waiting(self) -> int:
-        """Images received but not yet paired (0 or 1)."""
-        return 0 if self._leftover is None else self._leftover.shape[0]
+        """Images received but not yet paired (consecutive pairing)."""
+        return len(self._waiting)
 
-    def update(self, batch: torch.Tensor) -> None:
-        """Add the consecutive pairs of a uint8 N×C×H×W batch, carrying an odd last image to the next batch."""
+    def update(self, batch: torch.Tensor, indices: torch.Tensor | None = None) -> None:
+        """Add a uint8 N×C×H×W batch of the set; `indices`: its images' indices (default: the next ones)."""
+        indices = next_indices(self._next_index, batch.shape[0]) if indices is None else indices.cpu()
+        if len(indices):
+            self._next_index = int(indices.max()) + 1
+        if self.limit is not None:
+            kept = indices < self.limit
+            batch, indices = batch[kept.to(batch.device)], indices[kept]
         batch = batch.to(self.device)
-        if self._leftover is not None:
-            batch = torch.cat([self._leftover, batch])
-        paired = batch.shape[0] // 2 * 2
-        self._leftover = batch[paired:].clone() if paired < batch.shape[0] else None
-        if paired:
-            self.update_pairs(batch[0:paired:2], batch[1:paired:2])
+        if self.pairs == "random":
+            self._held.add(batch, indices)
+            return
+        self._waiting.update(zip(indices.tolist(), batch))
+        self._pair_waiting()
 
-    def update_pairs(self, images_a: torch.Tensor, images_b: torch.Tensor) -> None:
-        """Add the pairs (image i of `images_a`, image i of `images_b`)."""
+    def _pair_waiting(self) -> None:
+        """Score every pair (2p, 2p+1) both of whose images have come."""
+        firsts = sorted(index for index in self._waiting if index % 2 == 0 and index + 1 in self._waiting)
+        for start in range(0, len(firsts), self.batch_size):
+            chunk = firsts[start:start + self.batch_size]
+            images_a = torch.stack([self._waiting.pop(index) for index in chunk])
+            images_b = torch.stack([self._waiting.pop(index + 1) for index in chunk])
+            self.update_pairs(images_a, images_b, torch.tensor(chunk, dtype=torch.int64) // 2)
+
+    def update_pairs(self, images_a: torch.Tensor, images_b: torch.Tensor,
+                     pair_indices: torch.Tensor | None = None) -> None:
+        """Add the pairs (image i of `images_a`, image i of `images_b`); `pair_indices`: their indices (default:
+        the next ones)."""
+        if pair_indices is None:
+            pair_indices = next_indices(self._values.num_images, images_a.shape[0])
         values = msssim_pairs(images_a.to(self.device), images_b.to(self.device))
-        self._sum += values.sum()
-        self.num_pairs += values.shape[0]
+        self._values.add(values.cpu(), pair_indices)
+
+    def merge(self, other: MSSSIMAccumulator) -> None:
+        """Add the pairs and images `other` (same pairing, other images of the same set) holds."""
+        if (other.pairs, other.num_pairs, other.seed) != (self.pairs, self.num_pairs, self.seed):
+            raise GanevalInputError("cannot merge MS-SSIM accumulators with other pairing settings")
+        self._values.merge(other._values)
+        self._held.merge(other._held)
+        self._waiting.update((index, image.to(self.device)) for index, image in other._waiting.items())
+        self._pair_waiting()
 
     def compute(self) -> dict[str, Any]:
-        """The mean MS-SSIM over all pairs so far and their count."""
-        if self._leftover is not None:
-            raise GanevalInputError(f"consecutive pairing needs an even number of images, got "
-                                    f"{2 * self.num_pairs + 1}; drop one or give num_pairs")
-        if self.num_pairs == 0:
+        """The mean MS-SSIM over all pairs and their count (random pairing draws its pairs now)."""
+        if self.pairs == "random":
+            self._score_random_pairs()
+        if self._values.num_images == 0:
             raise GanevalInputError("MS-SSIM needs at least one pair (2 images)")
-        return {"msssim": float(self._sum) / self.num_pairs, "num_pairs": self.num_pairs}
+        values = self._values.ordered().tolist()
+        return {"msssim": math.fsum(values) / len(values), "num_pairs": len(values)}
 
-
-def _take(stream: ImageBatches, limit: int | None) -> Iterator[torch.Tensor]:
-    """The stream's batches, stopping after `limit` images (all of them if None)."""
-    taken = 0
-    for batch in stream:
-        if limit is not None:
-            batch = batch[: limit - taken]
-        taken += batch.shape[0]
-        if batch.shape[0]:
-            yield batch
-        if limit is not None and taken >= limit:
+    def _score_random_pairs(self) -> None:
+        """Draw the seeded pairs over the held set and score them (once)."""
+        if self._values.num_images or self._held.num_images == 0:
             return
+        held = self._held.ordered()
+        count = held.shape[0]
+        if count < 2:
+            raise GanevalInputError(f"MS-SSIM needs at least 2 images, the set holds {count}")
+        num_random = count // 2 if self.num_pairs is None else self.num_pairs
+        if num_random > count * (count - 1) // 2:
+            raise GanevalInputError(f"num_pairs={self.num_pairs} exceeds the {count * (count - 1) // 2} distinct "
+                                    f"pairs of the {count} images")
+        first, second = random_pairs(count, num_random, self.seed)
+        for start in range(0, num_random, self.batch_size):
+            chosen = slice(start, start + self.batch_size)
+            self.update_pairs(held[first[chosen].to(held.device)], held[second[chosen].to(held.device)],
+                              torch.arange(start, min(start + self.batch_size, num_random)))
 
+    def state_dict(self) -> dict[str, Any]:
+        """Settings, per-pair values, waiting and held images (on the CPU), to send to another process or save."""
+        return {"pairs": self.pairs, "num_pairs": self.num_pairs, "seed": self.seed, "batch_size": self.batch_size,
+                "values": self._values.state_dict() if self._values.num_images else None,
+                "held": self._held.state_dict() if self._held.num_images else None,
+                "waiting": {index: image.cpu() for index, image in self._waiting.items()}}
 
-def _aligned(stream_a: Iterator[torch.Tensor], stream_b: Iterator[torch.Tensor],
-             strict: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Equal-length chunks of two streams whose batch boundaries may differ; `strict` refuses unequal lengths."""
-    pending_a = pending_b = torch.zeros(0)
-    taken = 0
-    while True:
-        if pending_a.shape[0] == 0:
-            pending_a = next(stream_a, pending_a)
-        if pending_b.shape[0] == 0:
-            pending_b = next(stream_b, pending_b)
-        count = min(pending_a.shape[0], pending_b.shape[0])
-        if count == 0:
-            break
-        yield pending_a[:count], pending_b[:count]
-        taken += count
-        pending_a, pending_b = pending_a[count:], pending_b[count:]
-    if strict and (pending_a.shape[0] or pending_b.shape[0]):
-        longer = "images" if pending_a.shape[0] else "images_b"
-        raise GanevalInputError(f"two-set MS-SSIM pairs image i with image i, but {longer} holds more than "
-                                f"{taken} images; give equal sets or num_pairs to use the first N of each")
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace settings and contents by those of `state_dict()`."""
+        self.pairs, self.num_pairs, self.seed = state["pairs"], state["num_pairs"], state["seed"]
+        self.batch_size = state["batch_size"]
+        self.reset()
+        if state["values"] is not None:
+            self._values.load_state_dict(state["values"])
+        if state["held"] is not None:
+            self._held.load_state_dict(state["held"])
+        self._waiting = {index: image.to(self.device) for index, image in state["waiting"].items()}
 
 
 def _reference_code_outcome(side: int) -> Literal["same", "different", "fails"]:
@@ -285,94 +336,155 @@ def _size_note(height: int, width: int) -> str | None:
     return "; ".join(notes) or None
 
 
+class MSSSIMMetric(Metric):
+    """`msssim` in ganeval.evaluate: the diversity of the fake set, over consecutive or random pairs of it."""
+
+    name = "msssim"
+    reads = (FAKE,)
+    options = {"num_pairs": None, "pairs": DEFAULT_PAIRS}
+
+    def check(self, options: dict[str, Any]) -> None:
+        if options["pairs"] not in PAIRINGS:
+            raise GanevalInputError(f"pairs must be one of {', '.join(PAIRINGS)}, got {options['pairs']!r}")
+        if options["num_pairs"] is not None:
+            check_at_least("num_pairs", options["num_pairs"])
+        count = image_count(options, self.name)
+        if options["num_pairs"] is not None and options["pairs"] == "consecutive" and count is not None \
+                and 2 * options["num_pairs"] > count:
+            raise GanevalInputError(f"num_pairs={options['num_pairs']} needs {2 * options['num_pairs']} images of "
+                                    f"each set, but num_images={count}")
+
+    def limit(self, options: dict[str, Any], set_name: str) -> int | None:
+        if options["num_pairs"] is not None and options["pairs"] == "consecutive":
+            return 2 * options["num_pairs"]
+        return image_count(options, self.name)
+
+    def count_label(self, options: dict[str, Any]) -> str | None:
+        if options["num_pairs"] is not None and options["pairs"] == "consecutive":
+            return f"num_pairs={options['num_pairs']}"
+        return None
+
+    def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
+        if options["num_pairs"] is not None and options["pairs"] == "consecutive":
+            return 2 * options["num_pairs"], f"num_pairs={options['num_pairs']}"
+        return 2, "MS-SSIM"
+
+    def accumulator(self, set_name: str, run: Run) -> MSSSIMAccumulator:
+        stream = run.streams[set_name]
+        if stream.height is not None:
+            check_size(stream.height, stream.width, stream.name)
+        return MSSSIMAccumulator(stream.device, pairs=run.options["pairs"], num_pairs=run.options["num_pairs"],
+                                 seed=run.seed, batch_size=run.options["batch_size"])
+
+    def statistics(self, accumulator: MSSSIMAccumulator) -> dict[str, Any]:
+        return {**accumulator.compute(), "device": str(accumulator.device)}
+
+    def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
+        stream = run.streams[FAKE]
+        return msssim_result(statistics[FAKE], run.options["pairs"], run.seed, run.options["batch_size"],
+                             (stream.height, stream.width))
+
+
+def msssim_result(scores: dict[str, Any], pairs: str, seed: int, batch_size: int, resolution: tuple[int, int]
+                  ) -> dict[str, Any]:
+    """The msssim result dict: the mean and pair count, the pairing, and every setting of the protocol."""
+    result: dict[str, Any] = {"metric": "msssim", "msssim": scores["msssim"], "num_pairs": scores["num_pairs"],
+                              "pairs": pairs, "seed": seed, "device": scores["device"], "resolution": list(resolution),
+                              "batch_size": batch_size, "weights": list(WEIGHTS), "filter_size": FILTER_SIZE,
+                              "filter_sigma": FILTER_SIGMA, "k1": K1, "k2": K2, "max_value": MAX_VALUE}
+    note = _size_note(*resolution)
+    if note:
+        result["note"] = note
+    return result
+
+
 def msssim(images: ImageSource, images_b: ImageSource | None = None, *, num_pairs: int | None = None,
            pairs: str = DEFAULT_PAIRS, seed: int = DEFAULT_SEED, batch_size: int = DEFAULT_BATCH_SIZE,
            device: str | torch.device | None = None, progress: bool = False,
            value_range: tuple[float, float] | None = None, num_images: int | None = None) -> dict[str, Any]:
     """Mean MS-SSIM over pairs of one set (`pairs` = consecutive or random) or image i of `images` against
-    image i of `images_b` (lower = more varied; PGGAN §5: 10,000 pairs of 20,000 generated images)."""
+    image i of `images_b` (lower = more varied; PGGAN §5: 10,000 pairs of 20,000 generated images).
+
+    One set: a one-metric call of `ganeval.evaluate` (the set in the place of FAKE). Consecutive pairing of an odd
+    number of images leaves the last one out.
+    """
+    if images_b is None:
+        from ganeval.evaluate import evaluate_sets
+
+        return evaluate_sets({FAKE: images}, ("msssim",), {FAKE: "images"}, num_pairs=num_pairs, pairs=pairs,
+                             seed=seed, batch_size=batch_size, device=device, progress=progress,
+                             value_range=value_range, num_images=num_images)["msssim"]
     check_seed(seed)
     check_at_least("batch_size", batch_size)
-    if pairs not in PAIRINGS:
-        raise GanevalInputError(f"pairs must be one of {', '.join(PAIRINGS)}, got {pairs!r}")
-    if num_pairs is not None and num_pairs < 1:
-        raise GanevalInputError(f"num_pairs must be at least 1, got {num_pairs}")
-    if images_b is not None and pairs == "random":
+    if pairs != "consecutive":
         raise GanevalInputError("pairs='random' draws pairs within one set; with a second set image i is always "
                                 "compared with image i (leave pairs at 'consecutive')")
-    if num_images is not None and num_images < 1:
-        raise GanevalInputError(f"num_images must be at least 1, got {num_images}")
-    wanted_images = num_images  # how many images of each set are read
-    if num_pairs is not None and pairs == "consecutive":
-        needed = num_pairs if images_b is not None else 2 * num_pairs
-        if num_images is not None and needed > num_images:
-            raise GanevalInputError(f"num_pairs={num_pairs} needs {needed} images of each set, but "
-                                    f"num_images={num_images}")
-        wanted_images = needed
-
-    def opened(source: ImageSource, name: str) -> ImageBatches:
-        if callable(source) and not isinstance(source, torch.Tensor) and wanted_images is None:
+    for name, value in (("num_pairs", num_pairs), ("num_images", num_images)):
+        if value is not None:
+            check_at_least(name, value)
+    wanted = num_images if num_pairs is None else num_pairs
+    if num_pairs is not None and num_images is not None and num_pairs > num_images:
+        raise GanevalInputError(f"num_pairs={num_pairs} needs {num_pairs} images of each set, but "
+                                f"num_images={num_images}")
+    streams = []
+    for source, name in ((images, "images"), (images_b, "images_b")):
+        if callable(source) and not isinstance(source, torch.Tensor) and wanted is None:
             raise GanevalInputError(f"{name}: a generator callable needs num_pairs (or num_images) to know how "
                                     f"many images to draw")
-        stream = open_images(source, name=name, num_images=num_images if not callable(source) else wanted_images,
+        stream = open_images(source, name=name, num_images=wanted if callable(source) else num_images,
                              batch_size=batch_size, value_range=value_range, device=device, progress=progress)
         check_size(stream.height, stream.width, name)
-        return stream
+        if num_pairs is not None and stream.num_images is not None and stream.num_images < num_pairs:
+            raise GanevalInputError(f"num_pairs={num_pairs} needs {num_pairs} images but {name} holds "
+                                    f"{stream.num_images}")
+        streams.append(stream)
+    if (streams[1].height, streams[1].width) != (streams[0].height, streams[0].width):
+        raise GanevalInputError(f"images are {streams[0].height}×{streams[0].width} but images_b are "
+                                f"{streams[1].height}×{streams[1].width}; two-set MS-SSIM compares equal sizes")
+    accumulator = MSSSIMAccumulator(streams[0].device, batch_size=batch_size)
+    taken = 0
+    for batch_a, batch_b in _aligned(*(_first(stream, wanted) for stream in streams), strict=num_pairs is None):
+        accumulator.update_pairs(batch_a, batch_b, next_indices(taken, batch_a.shape[0]))
+        taken += batch_a.shape[0]
+    if num_pairs is not None and taken < num_pairs:
+        raise GanevalInputError(f"num_pairs={num_pairs} needs {num_pairs} images but the smaller set holds {taken}")
+    scores = {**accumulator.compute(), "device": str(accumulator.device)}
+    return msssim_result(scores, "two_sets", seed, batch_size, (streams[0].height, streams[0].width))
 
-    def too_few(needed: int, have: int, name: str) -> GanevalInputError:
-        return GanevalInputError(f"num_pairs={num_pairs} needs {needed} images but {name} holds {have}")
 
-    stream = opened(images, "images")
-    accumulator = MSSSIMAccumulator(stream.device)
-    if images_b is not None:
-        stream_b = opened(images_b, "images_b")
-        if (stream_b.height, stream_b.width) != (stream.height, stream.width):
-            raise GanevalInputError(f"images are {stream.height}×{stream.width} but images_b are "
-                                    f"{stream_b.height}×{stream_b.width}; two-set MS-SSIM compares equal sizes")
-        for name, known in (("images", stream.num_images), ("images_b", stream_b.num_images)):
-            if num_pairs is not None and known is not None and known < num_pairs:
-                raise too_few(num_pairs, known, name)
-        for batch_a, batch_b in _aligned(_take(stream, wanted_images), _take(stream_b, wanted_images),
-                                         strict=num_pairs is None):
-            accumulator.update_pairs(batch_a, batch_b)
-        if num_pairs is not None and accumulator.num_pairs < num_pairs:
-            raise too_few(num_pairs, accumulator.num_pairs, "the smaller set")
-        mode = "two_sets"
-    elif pairs == "consecutive":
-        if num_pairs is not None and stream.num_images is not None and stream.num_images < 2 * num_pairs:
-            raise too_few(2 * num_pairs, stream.num_images, "images")
-        for batch in _take(stream, wanted_images):
-            accumulator.update(batch)
-        seen = 2 * accumulator.num_pairs + accumulator.num_waiting
-        if num_pairs is not None and accumulator.num_pairs < num_pairs:
-            raise too_few(2 * num_pairs, seen, "images")
-        if seen < 2:
-            raise GanevalInputError(f"MS-SSIM needs at least 2 images, images holds {seen}")
-        mode = "consecutive"
-    else:
-        # random pairs index the whole set, so it is held: uint8, N×3×H×W bytes, on the device
-        held = torch.cat(list(_take(stream, wanted_images)))
-        count = held.shape[0]
-        if count < 2:
-            raise GanevalInputError(f"MS-SSIM needs at least 2 images, images holds {count}")
-        num_random = count // 2 if num_pairs is None else num_pairs
-        if num_random > count * (count - 1) // 2:
-            raise GanevalInputError(f"num_pairs={num_pairs} exceeds the {count * (count - 1) // 2} distinct pairs "
-                                    f"of the {count} images")
-        first, second = random_pairs(count, num_random, seed)
-        for start in range(0, num_random, batch_size):
-            chosen_a = first[start:start + batch_size].to(held.device)
-            chosen_b = second[start:start + batch_size].to(held.device)
-            accumulator.update_pairs(held[chosen_a], held[chosen_b])
-        mode = "random"
-    result: dict[str, Any] = {"metric": "msssim", **accumulator.compute(), "pairs": mode, "seed": seed,
-                              "device": str(stream.device), "resolution": [stream.height, stream.width],
-                              "batch_size": batch_size, "weights": list(WEIGHTS), "filter_size": FILTER_SIZE,
-                              "filter_sigma": FILTER_SIGMA, "k1": K1, "k2": K2, "max_value": MAX_VALUE}
-    note = _size_note(stream.height, stream.width)
-    if note:
-        result["note"] = note
-    return result
+def _first(stream: ImageBatches, limit: int | None) -> Iterator[torch.Tensor]:
+    """The stream's batches, stopping after `limit` images (all of them if None)."""
+    taken = 0
+    for batch in stream:
+        if limit is not None:
+            batch = batch[: limit - taken]
+        taken += batch.shape[0]
+        if batch.shape[0]:
+            yield batch
+        if limit is not None and taken >= limit:
+            return
+
+
+def _aligned(stream_a: Iterator[torch.Tensor], stream_b: Iterator[torch.Tensor],
+             strict: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Equal-length chunks of two streams whose batch boundaries may differ; `strict` refuses unequal lengths."""
+    pending_a = pending_b = torch.zeros(0)
+    taken = 0
+    while True:
+        if pending_a.shape[0] == 0:
+            pending_a = next(stream_a, pending_a)
+        if pending_b.shape[0] == 0:
+            pending_b = next(stream_b, pending_b)
+        count = min(pending_a.shape[0], pending_b.shape[0])
+        if count == 0:
+            break
+        yield pending_a[:count], pending_b[:count]
+        taken += count
+        pending_a, pending_b = pending_a[count:], pending_b[count:]
+    if strict and (pending_a.shape[0] or pending_b.shape[0]):
+        longer = "images" if pending_a.shape[0] else "images_b"
+        raise GanevalInputError(f"two-set MS-SSIM pairs image i with image i, but {longer} holds more than "
+                                f"{taken} images; give equal sets or num_pairs to use the first N of each")
 
 
 def random_pairs(num_images: int, num_pairs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

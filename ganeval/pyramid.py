@@ -105,14 +105,39 @@ def laplacian_pyramid(images: torch.Tensor, num_levels: int) -> list[torch.Tenso
     return levels
 
 
-def sample_positions(rng: np.random.Generator, num_images: int, height: int, width: int,
-                     nhoods_per_image: int, nhood_size: int) -> np.ndarray:
+SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+SPLITMIX_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def keyed_uniforms(key: list[int], indices: np.ndarray, per_index: int) -> np.ndarray:
+    """(len(indices), per_index) float64 uniforms in [0, 1), a pure function of (key, index, position in the row).
+
+    Counter-based: value j of index i is SplitMix64 (Steele, Lea and Flood 2014) of the counter i·per_index + j
+    offset by a 64-bit stream key hashed from `key` by numpy's SeedSequence, its top 53 bits scaled to [0, 1). No
+    state is carried from one image to the next, so an image's draws do not depend on how a set is batched or split
+    among processes.
+    """
+    stream = np.random.SeedSequence(key).generate_state(1, np.uint64)[0]
+    counters = np.asarray(indices, dtype=np.uint64)[:, None] * np.uint64(per_index) + np.arange(per_index,
+                                                                                               dtype=np.uint64)
+    with np.errstate(over="ignore"):  # arithmetic modulo 2**64 is the point
+        mixed = stream + (counters + np.uint64(1)) * SPLITMIX_GAMMA
+        mixed = (mixed ^ (mixed >> np.uint64(30))) * SPLITMIX_MULTIPLIERS[0]
+        mixed = (mixed ^ (mixed >> np.uint64(27))) * SPLITMIX_MULTIPLIERS[1]
+        mixed ^= mixed >> np.uint64(31)
+    return (mixed >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def sample_positions(key: list[int], image_indices: np.ndarray, height: int, width: int, nhoods_per_image: int,
+                     nhood_size: int) -> np.ndarray:
     """Neighbourhood centres (num_images, nhoods_per_image, 2) as (y, x), uniform in [r, size − r − 1].
 
-    Draws one float64 per coordinate, so the positions do not depend on how images are batched.
+    One keyed uniform per coordinate of each image (`keyed_uniforms`, keyed by `key` and the image's index in its
+    set), so the positions depend on the image index alone, not on batch size, arrival order or process count.
     """
     radius = nhood_size // 2
-    uniforms = rng.random((num_images, nhoods_per_image, 2))
+    uniforms = keyed_uniforms(key, image_indices, 2 * nhoods_per_image).reshape(len(image_indices),
+                                                                                nhoods_per_image, 2)
     spans = np.array([height - 2 * radius, width - 2 * radius])
     return (radius + np.floor(uniforms * spans)).astype(np.int64)
 

@@ -9,6 +9,7 @@ dropped with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -187,50 +188,82 @@ def check_value_range(value_range: tuple[float, float]) -> None:
         raise GanevalInputError(f"value_range must be two finite numbers with low < high, got {value_range!r}")
 
 
-class ImageBatches:
-    """A one-pass stream of uint8 NCHW RGB batches on `device`, with the set's size and resolution known upfront."""
+Shard = tuple[int, int]  # (this process's rank, number of processes)
 
-    def __init__(self, first: torch.Tensor, rest: Iterator[torch.Tensor], num_images: int | None, name: str,
-                 min_size: int, progress: bool) -> None:
+
+class ImageBatches:
+    """A one-pass stream of uint8 NCHW RGB batches on `device`, with the set's size (when known) and resolution.
+
+    Iterating yields the batches; `indexed()` yields (indices, batch), the indices of the batch's images in the set.
+    With a shard (rank r of n processes), only batches b with b mod n = r are read: every process sees the batches
+    one process would see, so per-batch arithmetic is identical. A shard may hold no batch at all (then `height` and
+    `width` are None).
+    """
+
+    def __init__(self, batches: Iterator[tuple[int, torch.Tensor]], num_images: int | None, name: str,
+                 min_size: int, progress: bool, device: torch.device, *, shard_images: int | None = None,
+                 sharded: bool = False) -> None:
         self.name = name
-        self.num_images = num_images
-        self.height, self.width = int(first.shape[2]), int(first.shape[3])
-        self.device = first.device
-        self._first, self._rest = first, rest
-        self._progress = progress
-        if min(self.height, self.width) < min_size:
-            raise GanevalInputError(f"{name}: images are {self.height}×{self.width}, but this metric needs at "
-                                    f"least {min_size}×{min_size}")
+        self.num_images = num_images  # the whole set's (every shard's) count, None while unknown
+        self.device = device
+        self._progress, self._sharded = progress, sharded
+        self._shard_images = shard_images if sharded else num_images  # what the progress bar counts towards
+        self._first = next(batches, None)
+        self._rest = batches
+        self.height = self.width = None
+        if self._first is not None:
+            self.height, self.width = int(self._first[1].shape[2]), int(self._first[1].shape[3])
+            self.device = self._first[1].device
+            if min(self.height, self.width) < min_size:
+                raise GanevalInputError(f"{name}: images are {self.height}×{self.width}, but this metric needs at "
+                                        f"least {min_size}×{min_size}")
 
     def __iter__(self) -> Iterator[torch.Tensor]:
-        bar = Progress(self.num_images, self.name, enabled=None if self._progress else False)
-        count = 0
-        batch: torch.Tensor | None = self._first
-        while batch is not None:
-            if tuple(batch.shape[2:]) != (self.height, self.width):
-                raise GanevalInputError(f"{self.name}: a batch of {batch.shape[2]}×{batch.shape[3]} images follows "
-                                        f"{self.height}×{self.width} ones; all images in a set must have one size")
-            if self.num_images is not None:
-                batch = batch[: self.num_images - count]
-            count += batch.shape[0]
-            bar.update(batch.shape[0])
-            yield batch
-            if self.num_images is not None and count >= self.num_images:
-                break
-            batch = next(self._rest, None)
-        bar.close()
-        if self.num_images is not None and count < self.num_images:
+        return (batch for _, batch in self.indexed())
+
+    def indexed(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(indices of the batch's images in the set, batch) for every batch of this shard, in order."""
+        bar = Progress(self._shard_images, self.name, enabled=None if self._progress else False)
+        end = 0  # one past the last index read
+        item = self._first
+        try:
+            while item is not None:
+                start, batch = item
+                if tuple(batch.shape[2:]) != (self.height, self.width):
+                    raise GanevalInputError(f"{self.name}: a batch of {batch.shape[2]}×{batch.shape[3]} images "
+                                            f"follows {self.height}×{self.width} ones; all images in a set must have "
+                                            "one size")
+                if self.num_images is not None:
+                    batch = batch[: max(self.num_images - start, 0)]
+                end = start + batch.shape[0]
+                bar.update(batch.shape[0])
+                if batch.shape[0]:
+                    yield torch.arange(start, end, dtype=torch.int64), batch
+                if self.num_images is not None and end >= self.num_images:
+                    break
+                item = next(self._rest, None)
+        finally:
+            bar.close()
+        if self.num_images is not None and not self._sharded and end < self.num_images:
             raise GanevalInputError(f"{self.name}: asked for {self.num_images} images (--num-images) but the source "
-                                    f"ended after {count}")
+                                    f"ended after {end}")
 
 
-def _folder_batches(files: list[Path], batch_size: int, device: torch.device, name: str) -> Iterator[torch.Tensor]:
-    """Decode files in background threads (PIL releases the GIL), one batch ahead, checking sizes."""
+def _shard_batches(count: int, batch_size: int, shard: Shard | None) -> list[tuple[int, int]]:
+    """(start, stop) of the batches of `count` images that a shard reads: batch b goes to rank b mod n."""
+    rank, world = shard or (0, 1)
+    starts = range(0, count, batch_size)
+    return [(start, min(start + batch_size, count)) for number, start in enumerate(starts) if number % world == rank]
+
+
+def _folder_batches(files: list[Path], spans: list[tuple[int, int]], device: torch.device, name: str
+                    ) -> Iterator[tuple[int, torch.Tensor]]:
+    """Decode the files of each (start, stop) span in background threads (PIL releases the GIL), one batch ahead."""
     first_shape: tuple[int, ...] | None = None
-    with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2))) as pool:
-        chunks = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
+    with ThreadPoolExecutor(max_workers=max(2, min(8, available_cpus()))) as pool:
+        chunks = [files[start:stop] for start, stop in spans]
         pending = [pool.map(read_image, chunk) for chunk in chunks[:2]]
-        for index, chunk in enumerate(chunks):
+        for index, (chunk, (start, _)) in enumerate(zip(chunks, spans)):
             images = list(pending[index])
             if index + 2 < len(chunks):
                 pending.append(pool.map(read_image, chunks[index + 2]))
@@ -242,14 +275,38 @@ def _folder_batches(files: list[Path], batch_size: int, device: torch.device, na
                     raise GanevalInputError(
                         f"{name}: {path} is {image.shape[0]}×{image.shape[1]} but {first_path} is "
                         f"{first_shape[0]}×{first_shape[1]}; all images in a set must have one size")
-            yield torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
+            yield start, torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+GENERATOR_STREAM = 3  # the seed stream of generator callables (SWD uses 0–2)
+
+
+def generator_seed(seed: int, start: int) -> int:
+    """The torch seed for the batch of a generator callable that starts at image `start`."""
+    return int(np.random.SeedSequence([seed, GENERATOR_STREAM, start]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def open_images(source: ImageSource, *, name: str = "images", num_images: int | None = None,
                 batch_size: int = 64, value_range: tuple[float, float] | None = None,
-                device: str | torch.device | None = None, min_size: int = 1,
-                progress: bool = False) -> ImageBatches:
-    """Open any accepted source as a checked stream of uint8 NCHW RGB batches (see the module docstring)."""
+                device: str | torch.device | None = None, min_size: int = 1, progress: bool = False,
+                shard: Shard | None = None, seed: int | None = None, count_label: str | None = None
+                ) -> ImageBatches:
+    """Open any accepted source as a checked stream of uint8 NCHW RGB batches (see the module docstring).
+
+    `shard` = (rank, n): read only batches b with b mod n = rank (iterables are read whole by every process,
+    each keeping its batches). `seed`: a generator callable draws each batch with torch's RNG seeded from (seed,
+    index of the batch's first image) and restored afterwards, so its images do not depend on how many processes
+    share the work; without `seed` it draws from torch's RNG as it stands. `count_label`: what asked for
+    `num_images`, named when the source holds fewer (default: --num-images).
+    """
     check_at_least("batch_size", batch_size)
     if num_images is not None:
         check_at_least("num_images", num_images)
@@ -258,14 +315,23 @@ def open_images(source: ImageSource, *, name: str = "images", num_images: int | 
     if isinstance(source, torch.Tensor) and device is None:
         device = source.device
     device = resolve_device(device)
+    rank, world = shard or (0, 1)
 
     def convert(batch: Any) -> torch.Tensor:
         return to_uint8_rgb(batch, value_range=value_range, device=device, name=name)
 
     def check_count(available: int) -> int:
         if num_images is not None and num_images > available:
-            raise GanevalInputError(f"asked for {num_images} images (--num-images) but {name} holds {available}")
+            asked = f"{count_label} needs {num_images} images" if count_label else \
+                f"asked for {num_images} images (--num-images)"
+            raise GanevalInputError(f"{asked} but {name} holds {available}")
         return available if num_images is None else num_images
+
+    def stream(batches: Iterator[tuple[int, torch.Tensor]], total: int | None, label: str,
+               spans: list[tuple[int, int]] | None) -> ImageBatches:
+        shard_images = sum(stop - start for start, stop in spans) if spans is not None else None
+        return ImageBatches(batches, total, label, min_size, progress, device, shard_images=shard_images,
+                            sharded=world > 1)
 
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -274,8 +340,9 @@ def open_images(source: ImageSource, *, name: str = "images", num_images: int | 
         if path.is_dir():
             files = list_image_files(path, name)
             total = check_count(len(files))
-            batches = _folder_batches(files[:total], batch_size, device, f"{name} ({path})")
-            return ImageBatches(next(batches), batches, total, f"{name} ({path})", min_size, progress)
+            spans = _shard_batches(total, batch_size, shard)
+            label = f"{name} ({path})"
+            return stream(_folder_batches(files, spans, device, label), total, label, spans)
         if path.suffix.lower() in (".npy", ".npz"):
             source = load_array_file(path, name)
             name = f"{name} ({path})"
@@ -288,31 +355,47 @@ def open_images(source: ImageSource, *, name: str = "images", num_images: int | 
                                     f"{tuple(source.shape)}")
         total = check_count(int(source.shape[0]))
         array = source
-        batches = (convert(array[i:i + batch_size]) for i in range(0, total, batch_size))
-        return ImageBatches(next(batches), batches, total, name, min_size, progress)
+        spans = _shard_batches(total, batch_size, shard)
+        return stream(((start, convert(array[start:stop])) for start, stop in spans), total, name, spans)
 
     if callable(source):
         if num_images is None:
             raise GanevalInputError(f"{name}: a generator callable needs num_images (how many images to draw)")
         generator = source
+        spans = _shard_batches(num_images, batch_size, shard)
 
-        def generated() -> Iterator[torch.Tensor]:
-            remaining = num_images
-            while remaining > 0:
-                with torch.no_grad():
-                    batch = convert(generator(min(batch_size, remaining)))
-                remaining -= batch.shape[0]
-                yield batch
+        def generated() -> Iterator[tuple[int, torch.Tensor]]:
+            for start, stop in spans:
+                with torch.no_grad(), contextlib.ExitStack() as stack:
+                    if seed is not None:
+                        stack.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
+                        torch.manual_seed(generator_seed(seed, start))
+                    batch = convert(generator(stop - start))
+                if batch.shape[0] != stop - start:
+                    raise GanevalInputError(f"{name}: the generator returned {batch.shape[0]} images when asked for "
+                                            f"{stop - start}")
+                yield start, batch
 
-        batches = generated()
-        return ImageBatches(next(batches), batches, num_images, name, min_size, progress)
+        return stream(generated(), num_images, name, spans)
 
     if isinstance(source, Iterable):
-        batches = (convert(batch) for batch in source)
-        first = next(batches, None)
-        if first is None:
+        def iterated() -> Iterator[tuple[int, torch.Tensor]]:
+            start = 0
+            for number, item in enumerate(source):
+                if isinstance(item, (tuple, list)) and item:  # (images, labels) from a DataLoader: the images
+                    item = item[0]
+                if number % world != rank:  # another process's batch: skipped here, counted for the indices
+                    start += len(item)
+                    continue
+                batch = convert(item)
+                yield start, batch
+                start += batch.shape[0]
+
+        batches = iterated()
+        images = stream(batches, num_images, name, None)
+        if images.height is None and world == 1:
             raise GanevalInputError(f"{name}: the iterable of batches is empty")
-        return ImageBatches(first, batches, num_images, name, min_size, progress)
+        return images
 
     raise GanevalInputError(f"{name}: cannot read images from a {type(source).__name__}; give a folder, an "
                             ".npy/.npz file, an array or tensor, an iterable of batches, or a generator callable")

@@ -23,10 +23,12 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ganeval.chunks import IndexedRows, next_indices
 from ganeval.errors import GanevalInputError
+from ganeval.metric import FAKE, REAL, Metric, Run
 from ganeval.pyramid import extract_descriptors, laplacian_pyramid, pyramid_resolutions, sample_positions
-from ganeval.sources import ImageSource, check_at_least, check_seed, open_images, resolve_device
-from ganeval.stats import Stats, is_stats_file, load_stats
+from ganeval.sources import ImageSource, check_at_least
+from ganeval.stats import Stats
 
 NHOODS_PER_IMAGE = 128
 NHOOD_SIZE = 7
@@ -46,48 +48,76 @@ except ImportError:  # built without a C compiler (the extension is optional): n
 class SWDDescriptors:
     """Accumulates raw (unnormalised) Laplacian-pyramid descriptors of one image set, level by level.
 
-    `update(images)` takes uint8 NCHW RGB batches; `compute()` returns one (num_descriptors, 3·7·7) float32
-    tensor per level, highest resolution first. Only descriptors are kept, never images.
+    `update(images, indices)` takes uint8 NCHW RGB batches and the images' indices in their set (default: the next
+    ones in order); each image's neighbourhood positions are drawn from (seed, stream, level, image index), so the
+    descriptors do not depend on batch size, order or process count. `compute()` returns one
+    (num_descriptors, 3·7·7) float32 tensor per level, highest resolution first, in image order; `merge(other)`
+    adds what an accumulator of the same settings saw of other images of the set. Only descriptors are kept.
     """
 
     def __init__(self, *, seed: int = 0, stream: int = STREAM_REAL, nhoods_per_image: int = NHOODS_PER_IMAGE,
-                 nhood_size: int = NHOOD_SIZE, min_resolution: int = MIN_RESOLUTION) -> None:
+                 nhood_size: int = NHOOD_SIZE, min_resolution: int = MIN_RESOLUTION, limit: int | None = None) -> None:
         self.seed, self.stream = seed, stream
         self.nhoods_per_image, self.nhood_size, self.min_resolution = nhoods_per_image, nhood_size, min_resolution
+        self.limit = limit  # images with an index ≥ limit are ignored (one pass can feed metrics of other sizes)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every image seen."""
         self.resolutions: list[int] | None = None
         self.image_shape: tuple[int, int] | None = None
-        self.num_images = 0
-        self._levels: list[list[torch.Tensor]] = []
-        self._rngs: list[np.random.Generator] = []
+        self._levels: list[IndexedRows] = []
+        self._next_index = 0
 
-    def update(self, images: torch.Tensor) -> None:
+    @property
+    def num_images(self) -> int:
+        """Images whose descriptors are held."""
+        return self._levels[0].num_images if self._levels else 0
+
+    def _start(self, height: int, width: int) -> None:
+        self.image_shape = (height, width)
+        self.resolutions = pyramid_resolutions(height, width, self.min_resolution, self.nhood_size)
+        self._levels = [IndexedRows(self.nhoods_per_image) for _ in self.resolutions]
+
+    def update(self, images: torch.Tensor, indices: torch.Tensor | None = None) -> None:
         """Add the descriptors of a uint8 (N, 3, H, W) batch, on the batch's device."""
+        indices = next_indices(self._next_index, images.shape[0]) if indices is None else indices.cpu()
+        self._next_index = int(indices.max()) + 1 if len(indices) else self._next_index
+        if self.limit is not None:
+            kept = indices < self.limit
+            images, indices = images[kept.to(images.device)], indices[kept]
+        if images.shape[0] == 0:
+            return
         height, width = images.shape[2], images.shape[3]
         if self.image_shape is None:
-            self.image_shape = (height, width)
-            self.resolutions = pyramid_resolutions(height, width, self.min_resolution, self.nhood_size)
-            self._levels = [[] for _ in self.resolutions]
-            self._rngs = [np.random.default_rng([self.seed, self.stream, level])
-                          for level in range(len(self.resolutions))]
+            self._start(height, width)
         elif (height, width) != self.image_shape:
             raise GanevalInputError(f"a batch of {height}×{width} images follows {self.image_shape[0]}×"
                                     f"{self.image_shape[1]} ones; all images in a set must have one size")
-        for level, (pixels, rng) in enumerate(zip(laplacian_pyramid(images, len(self._levels)), self._rngs)):
-            positions = sample_positions(rng, images.shape[0], pixels.shape[2], pixels.shape[3],
-                                         self.nhoods_per_image, self.nhood_size)
+        for level, pixels in enumerate(laplacian_pyramid(images, len(self._levels))):
+            positions = sample_positions([self.seed, self.stream, level], indices.numpy(), pixels.shape[2],
+                                         pixels.shape[3], self.nhoods_per_image, self.nhood_size)
             positions = torch.from_numpy(positions).to(images.device)
-            self._levels[level].append(extract_descriptors(pixels, positions, self.nhood_size))
-        self.num_images += images.shape[0]
+            self._levels[level].add(extract_descriptors(pixels, positions, self.nhood_size), indices)
+
+    def merge(self, other: SWDDescriptors) -> None:
+        """Add the descriptors `other` (same settings, other images of the same set) holds."""
+        if other.protocol()["settings"] | {"image_shape": None} != self.protocol()["settings"] | {"image_shape": None}:
+            raise GanevalInputError("cannot merge SWD descriptors drawn with other settings")
+        if other.image_shape is None:
+            return
+        if self.image_shape is None:
+            self._start(*other.image_shape)
+        elif other.image_shape != self.image_shape:
+            raise GanevalInputError(f"cannot merge descriptors of {other.image_shape} images into {self.image_shape}")
+        for mine, theirs in zip(self._levels, other._levels, strict=True):
+            mine.merge(theirs)
 
     def compute(self) -> list[torch.Tensor]:
-        """The raw descriptors of every level, highest resolution first."""
+        """The raw descriptors of every level, highest resolution first, in image order."""
         if self.image_shape is None:
             raise GanevalInputError("no images were given to the SWD descriptor accumulator")
-        for level, chunks in enumerate(self._levels):  # one level at a time, so the peak is one level's copy
-            if len(chunks) > 1:
-                self._levels[level] = [torch.cat(chunks)]
-                chunks.clear()
-        return [chunks[0] for chunks in self._levels]
+        return [level.ordered() for level in self._levels]
 
     def protocol(self) -> dict[str, Any]:
         """The settings these descriptors were drawn with, as stored in a stats file."""
@@ -95,6 +125,21 @@ class SWDDescriptors:
                              "min_resolution": self.min_resolution, "image_shape": list(self.image_shape or ()),
                              "seed": self.seed},
                 "num_images": self.num_images, "resolutions": self.resolutions}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Settings and descriptors (on the CPU), to send to another process or save."""
+        return {"seed": self.seed, "stream": self.stream, "nhoods_per_image": self.nhoods_per_image,
+                "nhood_size": self.nhood_size, "min_resolution": self.min_resolution, "limit": self.limit,
+                "image_shape": self.image_shape, "levels": [level.state_dict() for level in self._levels]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace settings and descriptors by those of `state_dict()`."""
+        self.__init__(**{key: state[key] for key in ("seed", "stream", "nhoods_per_image", "nhood_size",
+                                                      "min_resolution", "limit")})
+        if state["image_shape"] is not None:
+            self._start(*state["image_shape"])
+            for level, level_state in zip(self._levels, state["levels"], strict=True):
+                level.load_state_dict(level_state)
 
 
 def channel_moments(descriptors: torch.Tensor, channels: int = 3,
@@ -313,30 +358,73 @@ def swd_from_descriptors(real: list[torch.Tensor], fake: list[torch.Tensor], *, 
     return distances
 
 
-def real_descriptors(real: ImageSource | Stats, *, seed: int, settings: dict[str, Any], device: torch.device,
-                     **open_options: Any) -> tuple[list[torch.Tensor], dict[str, Any]]:
-    """Descriptors of the real set, from a stats file (protocol checked) or computed from its images."""
-    if isinstance(real, Stats) or is_stats_file(real):
-        stats = real if isinstance(real, Stats) else load_stats(real)
-        arrays = stats.require("swd", {**settings, "seed": seed})  # the positions were drawn with the seed
-        levels = [torch.from_numpy(arrays[f"level{i}"]).to(device) for i in range(len(arrays))]
-        return levels, stats.protocol["swd"]
-    return _descriptors_of(real, seed=seed, stream=STREAM_REAL, settings=settings, device=device,
-                           name="REAL", **open_options)
+class SWDMetric(Metric):
+    """`swd` in ganeval.evaluate: descriptors of both sets (the real set's may come from a stats file)."""
 
+    name = "swd"
+    reads = (REAL, FAKE)
+    options = {"normalize": "per_set", "nhoods_per_image": NHOODS_PER_IMAGE, "nhood_size": NHOOD_SIZE,
+               "dir_repeats": DIR_REPEATS, "dirs_per_repeat": DIRS_PER_REPEAT, "min_resolution": MIN_RESOLUTION}
+    stored = True
 
-def _descriptors_of(source: ImageSource, *, seed: int, stream: int, settings: dict[str, Any], device: torch.device,
-                    name: str, **open_options: Any) -> tuple[list[torch.Tensor], dict[str, Any]]:
-    """Stream a source through a descriptor accumulator; return its levels and protocol record."""
-    images = open_images(source, name=name, device=device, **open_options)
-    try:  # the size check of the pyramid, made before any descriptor is drawn and naming the set
-        pyramid_resolutions(images.height, images.width, settings["min_resolution"], settings["nhood_size"])
-    except GanevalInputError as error:
-        raise GanevalInputError(f"{images.name}: {error}") from None
-    accumulator = SWDDescriptors(seed=seed, stream=stream, **settings)
-    for batch in images:
-        accumulator.update(batch)
-    return accumulator.compute(), accumulator.protocol()
+    def check(self, options: dict[str, Any]) -> None:
+        if options["normalize"] not in ("per_set", "real"):
+            raise GanevalInputError(f"normalize must be 'per_set' or 'real', got {options['normalize']!r}")
+        for name in ("nhoods_per_image", "dir_repeats", "dirs_per_repeat", "min_resolution"):
+            check_at_least(name, options[name])
+        check_nhood_size(options["nhood_size"])
+
+    def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
+        return 1, "SWD"
+
+    @staticmethod
+    def settings(options: dict[str, Any]) -> dict[str, Any]:
+        return {name: options[name] for name in ("nhoods_per_image", "nhood_size", "min_resolution")}
+
+    def accumulator(self, set_name: str, run: Run) -> SWDDescriptors:
+        stream = run.streams[set_name]
+        settings = self.settings(run.options)
+        if stream.height is not None:
+            try:  # the size check of the pyramid, before any descriptor is drawn, naming the set
+                pyramid_resolutions(stream.height, stream.width, settings["min_resolution"], settings["nhood_size"])
+            except GanevalInputError as error:
+                raise GanevalInputError(f"{stream.name}: {error}") from None
+        return SWDDescriptors(seed=run.seed, stream=STREAM_REAL if set_name == REAL else STREAM_FAKE,
+                              limit=self.limit(run.options, set_name), **settings)
+
+    def statistics(self, accumulator: SWDDescriptors) -> tuple[list[torch.Tensor], dict[str, Any]]:
+        return accumulator.compute(), accumulator.protocol()
+
+    def from_stats(self, stats: Stats, run: Run) -> tuple[list[torch.Tensor], dict[str, Any]]:
+        arrays = stats.require("swd", {**self.settings(run.options), "seed": run.seed})  # positions drew on the seed
+        return [torch.from_numpy(arrays[f"level{i}"]).to(run.device) for i in range(len(arrays))], stats.protocol["swd"]
+
+    def stats_arrays(self, statistics: tuple[list[torch.Tensor], dict[str, Any]], run: Run
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        levels, protocol = statistics
+        return {f"level{i}": level.cpu().numpy() for i, level in enumerate(levels)}, protocol
+
+    def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
+        (levels_real, protocol_real), (levels_fake, protocol_fake) = statistics[REAL], statistics[FAKE]
+        if protocol_real["settings"]["image_shape"] != protocol_fake["settings"]["image_shape"]:
+            raise GanevalInputError(f"REAL images are {protocol_real['settings']['image_shape']} and FAKE images "
+                                    f"{protocol_fake['settings']['image_shape']} (H, W); SWD compares sets of one size")
+        if protocol_real["resolutions"] != protocol_fake["resolutions"]:
+            raise GanevalInputError(f"REAL has pyramid levels {protocol_real['resolutions']} but FAKE, of the same "
+                                    f"image size, {protocol_fake['resolutions']}: the REAL stats file comes from a "
+                                    "ganeval that counted the levels of non-square images from the narrow side; "
+                                    "recompute it")
+        options = run.options
+        distances = swd_from_descriptors(levels_real, levels_fake, seed=run.seed, normalize=options["normalize"],
+                                         dir_repeats=options["dir_repeats"],
+                                         dirs_per_repeat=options["dirs_per_repeat"])
+        swd_x1e3 = [1e3 * distance for distance in distances]
+        return {"metric": "swd", "resolutions": protocol_fake["resolutions"], "swd_x1e3": swd_x1e3,
+                "swd_x1e3_avg": float(np.mean(swd_x1e3)),
+                "num_images": [protocol_real["num_images"], protocol_fake["num_images"]],
+                "seed": run.seed, "device": str(run.device), "normalize": options["normalize"],
+                "dir_repeats": options["dir_repeats"], "dirs_per_repeat": options["dirs_per_repeat"],
+                **self.settings(options)}
 
 
 def swd(real: ImageSource | Stats, fake: ImageSource, *, num_images: int | None = None, batch_size: int = 64,
@@ -348,47 +436,11 @@ def swd(real: ImageSource | Stats, fake: ImageSource, *, num_images: int | None 
 
     Returns the JSON contract: resolutions (each level's height, highest first), swd_x1e3 per level, swd_x1e3_avg,
     num_images, seed, device and every setting. `num_images` caps each set; the two sets may differ in size.
+    One-metric call of `ganeval.evaluate`.
     """
-    check_seed(seed)
-    for name, value in (("nhoods_per_image", nhoods_per_image), ("dir_repeats", dir_repeats),
-                        ("dirs_per_repeat", dirs_per_repeat), ("min_resolution", min_resolution)):
-        check_at_least(name, value)
-    check_nhood_size(nhood_size)
-    device = resolve_device(device) if not isinstance(fake, torch.Tensor) or device else fake.device
-    settings = {"nhoods_per_image": nhoods_per_image, "nhood_size": nhood_size, "min_resolution": min_resolution}
-    open_options = {"num_images": num_images, "batch_size": batch_size, "value_range": value_range,
-                    "progress": progress}
-    levels_real, protocol_real = real_descriptors(real, seed=seed, settings=settings, device=device,
-                                                  **open_options)
-    levels_fake, protocol_fake = _descriptors_of(fake, seed=seed, stream=STREAM_FAKE, settings=settings,
-                                                 device=device, name="FAKE", **open_options)
-    if protocol_real["settings"]["image_shape"] != protocol_fake["settings"]["image_shape"]:
-        raise GanevalInputError(f"REAL images are {protocol_real['settings']['image_shape']} and FAKE images "
-                                f"{protocol_fake['settings']['image_shape']} (H, W); SWD compares sets of one size")
-    if protocol_real["resolutions"] != protocol_fake["resolutions"]:
-        raise GanevalInputError(f"REAL has pyramid levels {protocol_real['resolutions']} but FAKE, of the same image "
-                                f"size, {protocol_fake['resolutions']}: the REAL stats file comes from a ganeval that "
-                                f"counted the levels of non-square images from the narrow side; recompute it")
-    distances = swd_from_descriptors(levels_real, levels_fake, seed=seed, normalize=normalize,
-                                     dir_repeats=dir_repeats, dirs_per_repeat=dirs_per_repeat)
-    swd_x1e3 = [1e3 * distance for distance in distances]
-    return {"metric": "swd", "resolutions": protocol_fake["resolutions"], "swd_x1e3": swd_x1e3,
-            "swd_x1e3_avg": float(np.mean(swd_x1e3)),
-            "num_images": [protocol_real["num_images"], protocol_fake["num_images"]],
-            "seed": seed, "device": str(device), "normalize": normalize, "dir_repeats": dir_repeats,
-            "dirs_per_repeat": dirs_per_repeat, **settings}
+    from ganeval.evaluate import evaluate
 
-
-def swd_reference_stats(real: ImageSource, *, seed: int = 0, device: str | torch.device | None = None,
-                        nhoods_per_image: int = NHOODS_PER_IMAGE, nhood_size: int = NHOOD_SIZE,
-                        min_resolution: int = MIN_RESOLUTION, **open_options: Any
-                        ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The real set's SWD descriptors and protocol record, ready for `ganeval.stats.save_stats`."""
-    check_seed(seed)
-    check_at_least("nhoods_per_image", nhoods_per_image)
-    check_at_least("min_resolution", min_resolution)
-    check_nhood_size(nhood_size)
-    settings = {"nhoods_per_image": nhoods_per_image, "nhood_size": nhood_size, "min_resolution": min_resolution}
-    levels, protocol = _descriptors_of(real, seed=seed, stream=STREAM_REAL, settings=settings,
-                                       device=resolve_device(device), name="REAL", **open_options)
-    return {f"level{i}": level.cpu().numpy() for i, level in enumerate(levels)}, protocol
+    return evaluate(real, fake, metrics=("swd",), num_images=num_images, batch_size=batch_size, device=device,
+                    seed=seed, normalize=normalize, nhoods_per_image=nhoods_per_image, nhood_size=nhood_size,
+                    dir_repeats=dir_repeats, dirs_per_repeat=dirs_per_repeat, min_resolution=min_resolution,
+                    value_range=value_range, progress=progress)["swd"]

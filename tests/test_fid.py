@@ -11,8 +11,9 @@ import scipy.linalg
 import torch
 
 from ganeval.errors import GanevalInputError
+from ganeval.evaluate import reference_statistics
 from ganeval.features import FeatureStatistics
-from ganeval.fid import fid, frechet_distance, reference_stats
+from ganeval.fid import fid, frechet_distance
 from ganeval.inception import (
     TORCH_FIDELITY_WEIGHTS_FILE_NAME,
     WEIGHTS_ENV,
@@ -121,7 +122,7 @@ def test_fid_is_deterministic_on_the_same_device(image_folders, metric_options):
 
 def test_stats_file_reuse_gives_the_same_fid_and_refuses_other_settings(image_folders, metric_options, tmp_path):
     real, fake = image_folders
-    arrays, protocol = reference_stats(real, **metric_options)
+    arrays, protocol = reference_statistics(real, ("fid", "kid"), **metric_options)
     assert protocol["fid"]["num_images"] == 10 and arrays["kid"]["features"].shape == (10, 2048)
     path = tmp_path / "real.npz"
     save_stats(path, arrays, protocol)
@@ -138,7 +139,7 @@ def test_two_stats_files_need_no_network_and_must_agree(image_folders, metric_op
     paths = {}
     for name, folder in zip(("real", "fake"), image_folders):
         paths[name] = tmp_path / f"{name}.npz"
-        save_stats(paths[name], *reference_stats(folder, **metric_options))
+        save_stats(paths[name], *reference_statistics(folder, ("fid",), **metric_options))
     from_images = fid(*image_folders, **metric_options)
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "absent.pth"))  # any attempt to load a network would fail
     from_files = fid(paths["real"], paths["fake"])
@@ -146,7 +147,7 @@ def test_two_stats_files_need_no_network_and_must_agree(image_folders, metric_op
     assert from_files["num_images"] == [10, 10] and from_files["comparable_to_published"] is False
     assert from_files["weights_sha256"] == from_images["weights_sha256"]
     other = tmp_path / "fake-clean.npz"
-    save_stats(other, *reference_stats(image_folders[1], **{**metric_options, "resize": "clean"}))
+    save_stats(other, *reference_statistics(image_folders[1], ("fid",), **{**metric_options, "resize": "clean"}))
     with pytest.raises(GanevalInputError, match="fake-clean.npz: stats were computed with resize='clean' but "
                                                 "resize='tf' was asked for"):
         fid(paths["real"], other)

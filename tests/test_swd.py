@@ -11,6 +11,7 @@ import torch
 import ganeval
 from ganeval import pyramid
 from ganeval.errors import GanevalInputError
+from ganeval.evaluate import reference_statistics
 from ganeval.stats import save_stats
 from ganeval.swd import (
     STREAM_DIRECTIONS,
@@ -21,7 +22,6 @@ from ganeval.swd import (
     radix_sort,
     random_directions,
     sliced_wasserstein,
-    swd_reference_stats,
 )
 from tests import oracle_swd
 
@@ -71,14 +71,42 @@ def test_laplacian_pyramid_matches_oracle_and_reconstructs():
 
 def test_positions_cover_exactly_the_reference_range():
     # The reference draws randint(3, size - 3): centres 3 … size − 4, so a 7×7 patch stays inside.
-    positions = pyramid.sample_positions(np.random.default_rng(0), 400, 16, 20, 128, 7)
+    positions = pyramid.sample_positions([0, 0, 0], np.arange(400), 16, 20, 128, 7)
     assert positions[..., 0].min() == 3 and positions[..., 0].max() == 16 - 4
     assert positions[..., 1].min() == 3 and positions[..., 1].max() == 20 - 4
 
 
+def splitmix64_uniform(stream: int, counter: int) -> float:
+    """SplitMix64 (Steele, Lea and Flood 2014) in plain Python integers: output number counter + 1 of the generator
+    whose state starts at `stream`, its top 53 bits as a float in [0, 1)."""
+    mask = 2**64 - 1
+    state = (stream + (counter + 1) * 0x9E3779B97F4A7C15) & mask
+    state = ((state ^ (state >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    state = ((state ^ (state >> 27)) * 0x94D049BB133111EB) & mask
+    state ^= state >> 31
+    return (state >> 11) / 2**53
+
+
+def test_keyed_uniforms_are_splitmix64_of_the_image_counter():
+    key = [7, 1, 2]
+    stream = int(np.random.SeedSequence(key).generate_state(1, np.uint64)[0])
+    indices = np.array([0, 1, 5, 2**31 + 3])
+    ours = pyramid.keyed_uniforms(key, indices, 6)
+    expected = [[splitmix64_uniform(stream, index * 6 + j) for j in range(6)] for index in indices.tolist()]
+    assert ours.tolist() == expected  # bit for bit: integer arithmetic modulo 2**64, then one exact scaling
+
+
+def test_keyed_uniforms_are_uniform_and_do_not_depend_on_the_split():
+    values = pyramid.keyed_uniforms([3, 0, 1], np.arange(4000), 64)
+    assert scipy.stats.kstest(values.ravel(), "uniform").pvalue > 1e-3  # 256,000 draws: uniform on [0, 1)
+    # An image's row depends on its index alone: the odd images drawn by themselves get the rows they get in the set.
+    np.testing.assert_array_equal(pyramid.keyed_uniforms([3, 0, 1], np.arange(1, 4000, 2), 64), values[1::2])
+    assert not np.array_equal(values, pyramid.keyed_uniforms([3, 0, 2], np.arange(4000), 64))  # another key
+
+
 def test_descriptors_equal_oracle_neighbourhoods():
     level = np.random.default_rng(3).normal(size=(4, 3, 16, 24)).astype(np.float32)
-    positions = pyramid.sample_positions(np.random.default_rng(4), 4, 16, 24, 10, 7)
+    positions = pyramid.sample_positions([4], np.arange(4), 16, 24, 10, 7)
     ours = pyramid.extract_descriptors(torch.from_numpy(level), torch.from_numpy(positions), 7).numpy()
     np.testing.assert_array_equal(ours, oracle_swd.descriptors(level, positions))
 
@@ -91,7 +119,7 @@ def oracle_swd_x1e3(real, fake, seed, nhoods=128, dir_repeats=4, dirs_per_repeat
         sets = []
         for images, stream in ((real, STREAM_REAL), (fake, STREAM_FAKE)):
             pixels = oracle_swd.laplacian_pyramid(images, num_levels)[level]
-            positions = pyramid.sample_positions(np.random.default_rng([seed, stream, level]), len(images),
+            positions = pyramid.sample_positions([seed, stream, level], np.arange(len(images)),
                                                  pixels.shape[2], pixels.shape[3], nhoods, 7)
             sets.append(oracle_swd.normalize(oracle_swd.descriptors(pixels, positions))[0])
         rng = np.random.default_rng([seed, STREAM_DIRECTIONS, level])
@@ -235,8 +263,7 @@ def test_a_flat_set_is_refused_with_the_way_out():
 
 def test_stats_file_gives_the_same_number_and_refuses_other_settings(tmp_path):
     real, fake = smooth_images(8, 32, seed=17), smooth_images(8, 32, seed=18)
-    arrays, protocol = swd_reference_stats(real, seed=4, device="cpu")
-    save_stats(tmp_path / "real.npz", {"swd": arrays}, {"swd": protocol})
+    save_stats(tmp_path / "real.npz", *reference_statistics(real, ("swd",), seed=4, device="cpu"))
     direct = ganeval.swd(real, fake, seed=4, device="cpu")
     reused = ganeval.swd(tmp_path / "real.npz", fake, seed=4, device="cpu")
     assert reused["swd_x1e3"] == direct["swd_x1e3"] and reused["num_images"] == [8, 8]
@@ -247,7 +274,7 @@ def test_stats_file_gives_the_same_number_and_refuses_other_settings(tmp_path):
 def test_a_stats_file_with_the_old_portrait_levels_is_refused(tmp_path):
     # Before levels were counted from the height, 64×32 images had two levels (32, 16) instead of three.
     real, fake = smooth_images(4, 64, seed=31, width=32), smooth_images(4, 64, seed=32, width=32)
-    arrays, protocol = swd_reference_stats(real, device="cpu")
+    arrays, protocol = (part["swd"] for part in reference_statistics(real, ("swd",), device="cpu"))
     assert protocol["resolutions"] == [64, 32, 16]
     old_arrays = {"level0": arrays["level1"], "level1": arrays["level2"]}
     save_stats(tmp_path / "old.npz", {"swd": old_arrays}, {"swd": {**protocol, "resolutions": [32, 16]}})
