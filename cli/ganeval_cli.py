@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 import ganeval
-from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, common_options, emit
-from cli.inception_commands import fid_command, inception_options, inception_score_command, kid_command
+from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, emit
+from cli.eval_command import evaluate_command, stats
+from cli.inception_commands import fid_command, inception_score_command, kid_command
 from cli.msssim_command import msssim
+from cli.swd_command import swd, swd_rows
 from ganeval.demo import MAX_DEMO_RESOLUTION
-from ganeval.stats import save_stats
-from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, MIN_RESOLUTION, NHOODS_PER_IMAGE, swd_reference_stats
+from ganeval.swd import MIN_RESOLUTION
 
 
 @click.group(cls=CommandGroup)
@@ -21,6 +22,7 @@ def main() -> None:
     """Evaluate GAN samples the way the papers do.
 
     \b
+    ganeval eval REAL FAKE     every metric asked for (--metrics swd,msssim,fid,kid,is) in one pass
     ganeval swd REAL FAKE      sliced Wasserstein distance of PGGAN (Karras et al. 2018, Table 1)
     ganeval msssim FAKE        MS-SSIM diversity of a set (PGGAN protocol; lower = more varied)
     ganeval fid REAL FAKE      Fréchet Inception distance (TF Inception 2015-12-05, TF resize)
@@ -36,94 +38,6 @@ def main() -> None:
     Exit codes: 0 ok, 2 bad input (one `error:` line says which option or file and why),
     1 an unexpected error (a bug: please report the traceback), 130 interrupted.
     """
-
-
-def swd_rows(result: dict) -> list[tuple[str, str]]:
-    """The SWD result as table rows: one per pyramid level, then the average and the run's settings."""
-    rows = [(f"SWD x1e3 @ {resolution}px", f"{value:10.3f}")
-            for resolution, value in zip(result["resolutions"], result["swd_x1e3"])]
-    rows.append(("SWD x1e3 average", f"{result['swd_x1e3_avg']:10.3f}"))
-    rows.append(("images (real, fake)", f"{result['num_images'][0]}, {result['num_images'][1]}"))
-    rows.append(("seed, device", f"{result['seed']}, {result['device']}"))
-    return rows
-
-
-@main.command()
-@click.argument("real")
-@click.argument("fake")
-@common_options
-@click.option("--normalize", type=click.Choice(["per_set", "real"]), default="per_set", show_default=True,
-              help="per_set: each set by its own channel mean/std (the reference); real: both by the real set's.")
-@click.option("--nhoods-per-image", type=at_least(1), default=NHOODS_PER_IMAGE, show_default=True,
-              help="7×7 neighbourhoods drawn per image and pyramid level.")
-@click.option("--dir-repeats", type=at_least(1), default=DIR_REPEATS, show_default=True,
-              help="Sets of random directions averaged per level.")
-@click.option("--dirs-per-repeat", type=at_least(1), default=DIRS_PER_REPEAT, show_default=True,
-              help="Random unit directions per set.")
-def swd(real: str, fake: str, num_images: int | None, batch_size: int, device: str | None, seed: int,
-        value_range: tuple[float, float] | None, as_json: bool, progress: bool, normalize: str,
-        nhoods_per_image: int, dir_repeats: int, dirs_per_repeat: int) -> None:
-    """Sliced Wasserstein distance between REAL and FAKE (lower is closer), per pyramid level ×10³.
-
-    The protocol of Progressive Growing of GANs (§5): a Laplacian pyramid from full resolution down to
-    16 px, 128 random 7×7 neighbourhoods per image and level, each set normalised per colour channel,
-    4 × 128 random projections. The paper uses 16,384 images per set. The finest level measures detail,
-    the coarsest large-scale structure. REAL may be a stats file from `ganeval stats`.
-
-    \b
-    Example:  ganeval swd data/real/ runs/g/fakes/ --num-images 16384
-    """
-    result = ganeval.swd(real, fake, num_images=num_images, batch_size=batch_size, device=device, seed=seed,
-                         normalize=normalize, nhoods_per_image=nhoods_per_image, dir_repeats=dir_repeats,
-                         dirs_per_repeat=dirs_per_repeat, progress=progress, value_range=value_range)
-    emit(result, as_json, swd_rows(result))
-
-
-@main.command()
-@click.argument("real")
-@click.option("-o", "--output", required=True, type=OutputPath(suffixes=(".npz",)),
-              help="The stats file to write (.npz); written atomically, its folder checked before any work.")
-@common_options
-@click.option("--fid", "with_fid", is_flag=True,
-              help="Also store Inception statistics (FID mean/covariance and KID features).")
-@click.option("--no-swd", is_flag=True, help="Skip the SWD descriptors (they are large: 128×147 floats per "
-                                             "image and level).")
-@click.option("--nhoods-per-image", type=at_least(1), default=NHOODS_PER_IMAGE, show_default=True,
-              help="7×7 neighbourhoods drawn per image and pyramid level.")
-@inception_options
-def stats(real: str, output: str, num_images: int | None, batch_size: int, device: str | None, seed: int,
-          value_range: tuple[float, float] | None, as_json: bool, progress: bool, with_fid: bool, no_swd: bool,
-          nhoods_per_image: int, inception_weights: str | None, allow_unverified_weights: bool, resize: str,
-          tf32: bool) -> None:
-    """Compute the real set's statistics once and save them to OUTPUT for reuse as REAL.
-
-    The file records the protocol (settings, image count, ganeval version); a later metric run with other
-    settings is refused rather than silently wrong.
-
-    \b
-    Example:  ganeval stats data/real/ -o real_stats.npz && ganeval swd real_stats.npz fakes/
-    """
-    arrays, protocol = {}, {}
-    if no_swd and not with_fid:
-        raise click.UsageError("--no-swd without --fid leaves nothing to store")
-    open_options = {"num_images": num_images, "batch_size": batch_size, "progress": progress,
-                    "value_range": value_range}
-    if not no_swd:
-        arrays["swd"], protocol["swd"] = swd_reference_stats(
-            real, seed=seed, device=device, nhoods_per_image=nhoods_per_image, **open_options)
-    if with_fid:
-        from ganeval.fid import reference_stats
-
-        fid_arrays, fid_protocol = reference_stats(
-            real, device=device, inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
-            resize=resize, precision="tf32" if tf32 else "fp32", **open_options)
-        arrays.update(fid_arrays)
-        protocol.update(fid_protocol)
-    save_stats(output, arrays, protocol)
-    counts = {metric: record["num_images"] for metric, record in protocol.items()}
-    result = {"metric": "stats", "output": str(output), "metrics": sorted(protocol), "num_images": counts}
-    emit(result, as_json, [("wrote", str(output)), ("metrics", ", ".join(sorted(protocol))),
-                           ("images", ", ".join(f"{m}: {n}" for m, n in counts.items()))])
 
 
 @main.command()
@@ -151,7 +65,7 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
     emit(result, as_json, swd_rows(result))
 
 
-for command in (msssim, fid_command, kid_command, inception_score_command):
+for command in (swd, msssim, fid_command, kid_command, inception_score_command, evaluate_command, stats):
     main.add_command(command)
 
 

@@ -67,6 +67,24 @@ def protocol_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             ("comparable to published", "yes" if result["comparable_to_published"] else "no")]
 
 
+def fid_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The FID result as table rows."""
+    return [("FID", f"{result['fid']:.4f}"), *protocol_rows(result)]
+
+
+def kid_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The KID result as table rows."""
+    return [("KID", f"{result['kid_mean']:.6f} ± {result['kid_std']:.6f}"),
+            ("subsets", f"{result['num_subsets']} × {result['subset_size']} (seed {result['seed']})"),
+            *protocol_rows(result)]
+
+
+def is_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The Inception Score result as table rows."""
+    return [("IS", f"{result['inception_score_mean']:.4f} ± {result['inception_score_std']:.4f}"),
+            ("splits", str(result["splits"])), *protocol_rows(result)]
+
+
 @click.command("fid", epilog=WEIGHTS_EPILOG)
 @click.argument("real")
 @click.argument("fake")
@@ -86,13 +104,33 @@ def fid_command(real: str, fake: str, as_json: bool, seed: int, **options: Any) 
               ganeval stats data/cifar10-train/ -o cifar10.npz --fid && ganeval fid cifar10.npz samples/
     """
     result = fid(real, fake, **metric_arguments(options))
-    emit(result, as_json, [("FID", f"{result['fid']:.4f}"), *protocol_rows(result)])
+    emit(result, as_json, fid_rows(result))
+
+
+def splits_option(function: Callable) -> Callable:
+    """Add --splits (Inception Score)."""
+    return click.option("--splits", type=at_least(1), default=DEFAULT_SPLITS, show_default=True,
+                        help="Number of consecutive parts the images are cut into; the score is their mean ± "
+                             "std.")(function)
+
+
+def kid_options(function: Callable) -> Callable:
+    """Add --subsets and --subset-size (KID)."""
+    options = [
+        click.option("--subsets", "num_subsets", type=at_least(1), default=DEFAULT_NUM_SUBSETS, show_default=True,
+                     help="Number of random subsets the estimate is averaged over."),
+        click.option("--subset-size", type=at_least(2), default=DEFAULT_SUBSET_SIZE, show_default=True,
+                     help="Images drawn (without replacement) from each set per subset; both sets need at least "
+                          "this many."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 @click.command("is", epilog=WEIGHTS_EPILOG)
 @click.argument("images")
-@click.option("--splits", type=at_least(1), default=DEFAULT_SPLITS, show_default=True,
-              help="Number of consecutive parts the images are cut into; the score is their mean ± std.")
+@splits_option
 @common_options
 @inception_options
 def inception_score_command(images: str, splits: int, as_json: bool, seed: int, **options: Any) -> None:
@@ -107,17 +145,13 @@ def inception_score_command(images: str, splits: int, as_json: bool, seed: int, 
     Example:  ganeval is samples/ --num-images 50000
     """
     result = inception_score(images, splits=splits, **metric_arguments(options))
-    emit(result, as_json, [("IS", f"{result['inception_score_mean']:.4f} ± {result['inception_score_std']:.4f}"),
-                           ("splits", str(result["splits"])), *protocol_rows(result)])
+    emit(result, as_json, is_rows(result))
 
 
 @click.command("kid", epilog=WEIGHTS_EPILOG)
 @click.argument("real")
 @click.argument("fake")
-@click.option("--subsets", "num_subsets", type=at_least(1), default=DEFAULT_NUM_SUBSETS, show_default=True,
-              help="Number of random subsets the estimate is averaged over.")
-@click.option("--subset-size", type=at_least(2), default=DEFAULT_SUBSET_SIZE, show_default=True,
-              help="Images drawn (without replacement) from each set per subset; both sets need at least this many.")
+@kid_options
 @common_options
 @inception_options
 def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_json: bool, seed: int,
@@ -134,6 +168,4 @@ def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_jso
     """
     result = kid(real, fake, num_subsets=num_subsets, subset_size=subset_size, seed=seed,
                  **metric_arguments(options))
-    emit(result, as_json, [("KID", f"{result['kid_mean']:.6f} ± {result['kid_std']:.6f}"),
-                           ("subsets", f"{result['num_subsets']} × {result['subset_size']} (seed {seed})"),
-                           *protocol_rows(result)])
+    emit(result, as_json, kid_rows(result))

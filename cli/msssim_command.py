@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from cli.common import at_least, common_options, emit
@@ -19,15 +21,26 @@ def msssim_rows(result: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def msssim_options(function: Callable) -> Callable:
+    """Add --pairs and --num-pairs."""
+    options = [
+        click.option("--pairs", type=click.Choice(PAIRINGS), default=DEFAULT_PAIRS, show_default=True,
+                     help="consecutive: images 0&1, 2&3, … in file order (the reference protocol for a stream of "
+                          "generated images); random: seeded pairs of distinct images (the whole set is held in "
+                          "memory as uint8)."),
+        click.option("--num-pairs", type=at_least(1), default=None,
+                     help="Pairs to average (default: half the images, an odd last one left out; with IMAGES_B, one "
+                          "pair per image)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @click.command()
 @click.argument("images")
 @click.argument("images_b", required=False)
-@click.option("--pairs", type=click.Choice(PAIRINGS), default=DEFAULT_PAIRS, show_default=True,
-              help="consecutive: images 0&1, 2&3, … in file order (the reference protocol for a stream of "
-                   "generated images); random: seeded pairs of distinct images (the whole set is held in memory "
-                   "as uint8).")
-@click.option("--num-pairs", type=at_least(1), default=None,
-              help="Pairs to average (default: half the images; with IMAGES_B, one pair per image).")
+@msssim_options
 @common_options
 def msssim(images: str, images_b: str | None, pairs: str, num_pairs: int | None, num_images: int | None,
            batch_size: int, device: str | None, seed: int, value_range: tuple[float, float] | None, as_json: bool,

@@ -30,9 +30,9 @@ from PIL import Image
 from cli.common import fail
 from cli.ganeval_cli import main as ganeval_main
 from cli.pggan_cli import main as pggan_main
+from ganeval.evaluate import reference_statistics
 from ganeval.progress import Progress
 from ganeval.stats import load_stats, save_stats
-from ganeval.swd import swd_reference_stats
 from pggan.checkpoint import list_checkpoints, load_checkpoint, locked_run_dir
 from pggan.config import TrainConfig, make_config
 from pggan.train import train
@@ -62,7 +62,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_pngs(root / "fake", smooth_images(8, 32, seed=2))
     np.save(root / "images.npy", images.transpose(0, 2, 3, 1))
     np.save(root / "float.npy", images.astype(np.float32) / 127.5 - 1)
-    save_stats(root / "stats.npz", *[{"swd": part} for part in swd_reference_stats(images, device="cpu")])
+    save_stats(root / "stats.npz", *reference_statistics(images, ("swd",), device="cpu"))
     grey = smooth_images(64, 8, seed=3, channels=1)
     np.savez(root / "data8.npz", images=grey)
     with gzip.open(root / "train-images-idx3-ubyte.gz", "wb") as file:
@@ -296,8 +296,17 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
      "is a file"),
     ("stats-out-is-a-folder", G, lambda w: ["stats", w.path("real"), "-o", w.path("fake")], 2, ".npz"),
     ("stats-out-not-npz", G, lambda w: ["stats", w.path("real"), "-o", w.path("s.txt")], 2, ".npz"),
-    ("stats-nothing-to-store", G, lambda w: ["stats", w.path("real"), "-o", w.path("s.npz"), "--no-swd"], 2,
-     "nothing to store"),
+    ("stats-of-a-fake-set-metric", G, lambda w: ["stats", w.path("real"), "-o", w.path("s.npz"), "--metrics", "is"],
+     2, "--metrics"),
+    ("stats-no-metric", G, lambda w: ["stats", w.path("real"), "-o", w.path("s.npz"), "--metrics", ","], 2,
+     "--metrics"),
+    ("eval-unknown-metric", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "swd,fidd"], 2,
+     "fidd"),
+    ("eval-needs-real-for-fid", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "fid",
+                                              "--inception-weights", w.path("no.pth")], 2, "does not exist"),
+    ("eval-stats-lacks-fid", G, lambda w: ["eval", w.path("stats.npz"), w.path("fake"), "--metrics", "swd,kid",
+                                           "--inception-weights", w.write("w.pth", b"x"),
+                                           "--allow-unverified-weights"], 2, "not a readable PyTorch weights"),
     ("stats-other-seed", G, lambda w: ["swd", w.path("stats.npz"), w.path("fake"), "--seed", "3"], 2, "seed=0"),
     ("stats-other-nhoods", G, lambda w: ["swd", w.path("stats.npz"), w.path("fake"), "--nhoods-per-image", "8"], 2,
      "nhoods_per_image=128"),

@@ -56,11 +56,12 @@ def test_bad_input_exits_2_with_one_line(image_folders, weights_options, command
 
 
 def test_fid_of_two_stats_files_runs_without_weights(image_folders, metric_options, tmp_path):
-    from ganeval.fid import fid, reference_stats
+    from ganeval.evaluate import reference_statistics
+    from ganeval.fid import fid
     from ganeval.stats import save_stats
     paths = [tmp_path / "real.npz", tmp_path / "fake.npz"]
     for path, folder in zip(paths, image_folders):
-        save_stats(path, *reference_stats(folder, **metric_options))
+        save_stats(path, *reference_statistics(folder, ("fid",), **metric_options))
     result = run(fid_command, *paths, "--json")  # no --inception-weights: no image is processed
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == fid(*paths)
