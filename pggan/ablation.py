@@ -25,13 +25,10 @@ import torch
 
 import ganeval
 from ganeval.errors import GanevalInputError
-from ganeval.features import accumulate, open_extractor
-from ganeval.fid import frechet_distance, reference_stats
+from ganeval.evaluate import reference_statistics
 from ganeval.files import write_atomically
 from ganeval.inception import find_weights
-from ganeval.kid import kid_from_features
-from ganeval.stats import load_stats, save_stats
-from ganeval.swd import swd_reference_stats
+from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, PRESETS, make_config
 from pggan.data import load_images, reals_at
@@ -81,26 +78,18 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
                        fid_num_images: int, seed: int, device: str | None,
                        inception: dict[str, Any] | None = None) -> dict[str, Any]:
     """SWD (against the real set's stats file) and MS-SSIM (consecutive pairs) of a run's final EMA generator,
-    plus FID and KID when `inception` (the extractor's options) is given."""
+    plus FID and KID when `inception` (the extractor's options) is given: one ganeval.evaluate pass over the
+    generated images, each metric taking its own number of them."""
     fakes = generate(run_dir, max(swd_num_images, 2 * msssim_num_pairs, fid_num_images if inception else 0),
                      seed=seed, device=device)
-    swd = ganeval.swd(real_stats, fakes[:swd_num_images], seed=seed, device=device)
-    msssim = ganeval.msssim(fakes[:2 * msssim_num_pairs], num_pairs=msssim_num_pairs, pairs="consecutive",
-                            seed=seed, device=device)
-    row = table_row_scores(swd, msssim)
+    metrics = ["swd", "msssim", *(["fid", "kid"] if inception else [])]
+    counts = {"swd": swd_num_images, **({"fid": fid_num_images, "kid": fid_num_images} if inception else {})}
+    scores = ganeval.evaluate(real_stats, fakes, metrics=metrics, num_images=counts, num_pairs=msssim_num_pairs,
+                              seed=seed, device=device, subset_size=min(1000, fid_num_images), **(inception or {}))
+    row = table_row_scores(scores["swd"], scores["msssim"])
     if inception:
-        stats = load_stats(real_stats)
-        extractor = open_extractor(device=device, **inception)
-        fake_moments = accumulate(fakes[:fid_num_images], extractor, name="FAKE", num_images=None, batch_size=64,
-                                  progress=False, keep_features=True, min_images=2, needed_for="FID")
-        real_fid = stats.require("fid", extractor.settings())
-        real_features = stats.require("kid", extractor.settings())["features"]
-        subset_size = min(1000, len(real_features), fid_num_images)
-        kid_mean, kid_std = kid_from_features(real_features, fake_moments.features, subset_size=subset_size,
-                                              seed=seed)
-        row.update(fid=frechet_distance(real_fid["mu"], real_fid["sigma"], fake_moments.mu, fake_moments.sigma),
-                   kid_mean=kid_mean, kid_std=kid_std, fid_num_images=fid_num_images,
-                   comparable_to_published=extractor.comparable_to_published)
+        row.update(fid=scores["fid"]["fid"], kid_mean=scores["kid"]["kid_mean"], kid_std=scores["kid"]["kid_std"],
+                   fid_num_images=fid_num_images, comparable_to_published=scores["fid"]["comparable_to_published"])
     return row
 
 
@@ -300,16 +289,11 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                                                   allow_unverified_weights=allow_unverified_weights)
     evaluation["fid_num_images"] = min(fid_num_images or evaluation["swd_num_images"], len(reals))
     real_stats = out / "real_stats.npz"
-    if not real_stats.exists():
-        arrays, protocol = {}, {}
-        arrays["swd"], protocol["swd"] = swd_reference_stats(reals[:evaluation["swd_num_images"]], seed=seed,
-                                                             device=device)
-        if inception:
-            fid_arrays, fid_protocol = reference_stats(reals[:evaluation["fid_num_images"]], device=device,
-                                                       **inception)
-            arrays.update(fid_arrays)
-            protocol.update(fid_protocol)
-        save_stats(real_stats, arrays, protocol)
+    if not real_stats.exists():  # one pass over the reals, each metric taking its own number of them
+        counts = {"swd": evaluation["swd_num_images"],
+                  **({"fid": evaluation["fid_num_images"], "kid": evaluation["fid_num_images"]} if inception else {})}
+        save_stats(real_stats, *reference_statistics(reals, list(counts), num_images=counts, seed=seed,
+                                                     device=device, **(inception or {})))
     rows: dict[str, dict[str, Any]] = {}
     real_row_path = out / "real_evaluation.json"
     if not real_row_path.exists():

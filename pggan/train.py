@@ -27,11 +27,11 @@ import torch.distributed as dist
 from PIL import Image
 
 from ganeval.errors import GanevalInputError
+from ganeval.evaluate import evaluate as evaluate_metrics
 from ganeval.files import describe, read_json, reading, write_atomically
-from ganeval.msssim import msssim
 from ganeval.progress import draw_in_place
 from ganeval.sources import resolve_device
-from ganeval.swd import swd
+from ganeval.swd import MIN_RESOLUTION
 from pggan.checkpoint import (
     TRAINING_KEYS,
     list_checkpoints,
@@ -147,22 +147,21 @@ def evaluate(generator: Generator, images_uint8: torch.Tensor, state: ScheduleSt
     metrics_num_images = 0 skips the evaluation.
     """
     num_images = min(config.metrics_num_images, len(images_uint8))
-    if num_images == 0:
+    if num_images == 0 or config.resolution < MIN_RESOLUTION:  # both metrics need 16 px
         return {}
     latents = torch.randn(num_images, generator.latent_size, generator=torch.Generator().manual_seed(config.seed + 2))
     fakes = sample_images(generator, latents.to(device), state, config.resolution).numpy()
+    scores = evaluate_metrics(images_uint8[:num_images].cpu().numpy(), fakes, metrics=("swd", "msssim"),
+                              device=device, seed=0, skip_failures=True)  # e.g. flat samples: logged, training goes on
     result: dict[str, Any] = {"metrics_resolution": config.resolution, "metrics_num_images": num_images}
-    if config.resolution >= 16:
-        try:
-            scores = swd(images_uint8[:num_images].cpu().numpy(), fakes, device=device, seed=0)
-            result.update(swd_resolutions=scores["resolutions"], swd_x1e3=scores["swd_x1e3"],
-                          swd_x1e3_avg=scores["swd_x1e3_avg"])
-        except GanevalInputError as error:  # e.g. a collapsed generator's flat samples: logged, training goes on
-            result["swd_skipped"] = str(error)
-    try:
-        result["msssim"] = msssim(fakes, device=device, seed=0)["msssim"]
-    except GanevalInputError as error:  # e.g. images too small for five MS-SSIM scales
-        result["msssim_skipped"] = str(error)
+    for name, score in scores.items():
+        if "skipped" in score:
+            result[f"{name}_skipped"] = score["skipped"]
+    if "swd_x1e3" in scores["swd"]:
+        result.update(swd_resolutions=scores["swd"]["resolutions"], swd_x1e3=scores["swd"]["swd_x1e3"],
+                      swd_x1e3_avg=scores["swd"]["swd_x1e3_avg"])
+    if "msssim" in scores["msssim"]:
+        result["msssim"] = scores["msssim"]["msssim"]
     return result
 
 
