@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 import ganeval
-from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, common_options, emit
-from cli.inception_commands import fid_command, inception_options, inception_score_command, kid_command
-from cli.msssim_command import msssim
 from ganeval.demo import MAX_DEMO_RESOLUTION
 from ganeval.stats import save_stats
 from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, MIN_RESOLUTION, NHOODS_PER_IMAGE, swd_reference_stats
+from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, common_options, emit
+from ganeval_cli.inception_commands import fid_command, inception_options, inception_score_command, kid_command
+from ganeval_cli.msssim_command import msssim
 
 
 @click.group(cls=CommandGroup)

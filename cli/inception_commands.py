@@ -11,12 +11,12 @@ from typing import Any
 
 import click
 
-from cli.common import at_least, common_options, emit
 from ganeval.features import DEFAULT_RESIZE
 from ganeval.fid import fid
 from ganeval.inception import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.inception_score import DEFAULT_SPLITS, inception_score
 from ganeval.kid import DEFAULT_NUM_SUBSETS, DEFAULT_SUBSET_SIZE, kid
+from ganeval_cli.common import at_least, common_options, emit
 
 WEIGHTS_EPILOG = (
     f"Weights: the network is the TensorFlow Inception of 2015-12-05 as ported by pytorch-fid. Download "

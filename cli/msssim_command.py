@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cli.common import at_least, common_options, emit
 from ganeval.msssim import DEFAULT_PAIRS, PAIRINGS
 from ganeval.msssim import msssim as compute_msssim
+from ganeval_cli.common import at_least, common_options, emit
 
 
 def msssim_rows(result: dict) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least
+from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least
 from pggan.ablation import CONFIG_ORDER
 from pggan.config import BUDGETS, PRESETS, TrainConfig, make_config, parse_setting
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
