@@ -153,7 +153,3 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
 
 for command in (msssim, fid_command, kid_command, inception_score_command):
     main.add_command(command)
-
-
-if __name__ == "__main__":
-    main()

@@ -462,7 +462,7 @@ def run_row(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     try:
         if subprocess_:
-            completed = subprocess.run([sys.executable, "-m", f"ganeval_cli.{program}_cli", *arguments], cwd=REPO,
+            completed = subprocess.run([sys.executable, "-m", program, *arguments], cwd=REPO,
                                        capture_output=True, text=True, timeout=300, env={**os.environ})
             return completed.returncode, completed.stdout, completed.stderr, before, world.root
         result = CliRunner().invoke(ganeval_main if program == G else pggan_main, arguments)

@@ -88,7 +88,7 @@ def test_killed_run_resumes_bit_identically(dataset, tmp_path):
             "--latent-size", "8", "--kimg", "0.8", "--lod-training-kimg", "0.1", "--lod-transition-kimg", "0.1",
             "--kimg-per-tick", "0.1", "--snapshot-ticks", "1", "--metrics-images", "0", "--set", "grid_size=2",
             "--minibatch-repeats", "1", "--no-progress"]
-    command = [sys.executable, "-m", "ganeval_cli.pggan_cli"]
+    command = [sys.executable, "-m", "pggan"]
     uninterrupted = subprocess.run([*command, "train", *args, "--out", str(tmp_path / "whole")], cwd=REPO,
                                    env=ONE_THREAD, capture_output=True, text=True, timeout=300)
     assert uninterrupted.returncode == 0, uninterrupted.stderr
