@@ -7,9 +7,7 @@ from pathlib import Path
 import click
 
 import ganeval
-from ganeval.demo import MAX_DEMO_RESOLUTION
-from ganeval.stats import save_stats
-from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, MIN_RESOLUTION, NHOODS_PER_IMAGE, swd_reference_stats
+from ganeval.defaults import DIR_REPEATS, DIRS_PER_REPEAT, MAX_DEMO_RESOLUTION, MIN_RESOLUTION, NHOODS_PER_IMAGE
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, common_options, emit
 from ganeval_cli.inception_commands import fid_command, inception_options, inception_score_command, kid_command
 from ganeval_cli.msssim_command import msssim
@@ -103,6 +101,9 @@ def stats(real: str, output: str, num_images: int | None, batch_size: int, devic
     \b
     Example:  ganeval stats data/real/ -o real_stats.npz && ganeval swd real_stats.npz fakes/
     """
+    from ganeval.stats import save_stats
+    from ganeval.swd import swd_reference_stats
+
     arrays, protocol = {}, {}
     if no_swd and not with_fid:
         raise click.UsageError("--no-swd without --fid leaves nothing to store")

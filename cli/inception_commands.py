@@ -11,11 +11,17 @@ from typing import Any
 
 import click
 
-from ganeval.features import DEFAULT_RESIZE
-from ganeval.fid import fid
-from ganeval.inception import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
-from ganeval.inception_score import DEFAULT_SPLITS, inception_score
-from ganeval.kid import DEFAULT_NUM_SUBSETS, DEFAULT_SUBSET_SIZE, kid
+from ganeval.defaults import (
+    DEFAULT_NUM_SUBSETS,
+    DEFAULT_RESIZE,
+    DEFAULT_SPLITS,
+    DEFAULT_SUBSET_SIZE,
+    OFFLINE_ENV,
+    RESIZE_MODES,
+    WEIGHTS_ENV,
+    WEIGHTS_FILE_NAME,
+    WEIGHTS_URL,
+)
 from ganeval_cli.common import at_least, common_options, emit
 
 WEIGHTS_EPILOG = (
@@ -85,6 +91,8 @@ def fid_command(real: str, fake: str, as_json: bool, seed: int, **options: Any) 
     Example:  ganeval fid data/cifar10-train/ samples/ --num-images 50000
               ganeval stats data/cifar10-train/ -o cifar10.npz --fid && ganeval fid cifar10.npz samples/
     """
+    from ganeval.fid import fid
+
     result = fid(real, fake, **metric_arguments(options))
     emit(result, as_json, [("FID", f"{result['fid']:.4f}"), *protocol_rows(result)])
 
@@ -106,6 +114,8 @@ def inception_score_command(images: str, splits: int, as_json: bool, seed: int, 
     \b
     Example:  ganeval is samples/ --num-images 50000
     """
+    from ganeval.inception_score import inception_score
+
     result = inception_score(images, splits=splits, **metric_arguments(options))
     emit(result, as_json, [("IS", f"{result['inception_score_mean']:.4f} ± {result['inception_score_std']:.4f}"),
                            ("splits", str(result["splits"])), *protocol_rows(result)])
@@ -132,6 +142,8 @@ def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_jso
     \b
     Example:  ganeval kid data/train/ samples/ --num-images 10000
     """
+    from ganeval.kid import kid
+
     result = kid(real, fake, num_subsets=num_subsets, subset_size=subset_size, seed=seed,
                  **metric_arguments(options))
     emit(result, as_json, [("KID", f"{result['kid_mean']:.6f} ± {result['kid_std']:.6f}"),

@@ -21,8 +21,7 @@ from typing import Any
 import click
 
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least
-from pggan.ablation import CONFIG_ORDER
-from pggan.config import BUDGETS, PRESETS, TrainConfig, make_config, parse_setting
+from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config, parse_setting
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
 
 

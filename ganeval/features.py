@@ -20,7 +20,6 @@ from ganeval.sources import ImageSource, open_images, resolve_device
 from ganeval.stats import is_stats_file, load_stats
 
 DEFAULT_BATCH_SIZE = 64
-DEFAULT_RESIZE = "tf"
 DEFAULT_PRECISION = "fp32"
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganeval.defaults import MAX_SEED
 from ganeval.errors import GanevalInputError
 from ganeval.files import decode_image, describe, load_array_file
 from ganeval.progress import Progress
@@ -158,9 +159,6 @@ def to_uint8_rgb(batch: np.ndarray | torch.Tensor, *, value_range: tuple[float, 
     elif channels == 1:
         batch = batch.expand(-1, 3, -1, -1)
     return batch.to(device, non_blocking=True).contiguous()
-
-
-MAX_SEED = 2**32 - 1  # numpy's RandomState (KID's subsets) takes seeds below 2**32
 
 
 def check_seed(seed: int, name: str = "seed") -> int:

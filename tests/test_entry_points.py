@@ -1,4 +1,4 @@
-"""How the two programs are started: console scripts, `python -m ganeval` / `python -m pggan`, -h and --version."""
+"""How the two programs start: `python -m ganeval` / `python -m pggan`, torchrun, -h and --version, and fast help."""
 
 import json
 import os
@@ -31,6 +31,34 @@ def test_python_dash_m_runs_the_command(program):
     assert version.stdout.strip() == f"{program}, version {ganeval.__version__}"
     usage = run_module(program, "-h")
     assert usage.returncode == 0 and usage.stdout.startswith(f"Usage: python -m {program} ")
+
+
+# Imported by a metric or a training run, never by --help or an argument error: torch and torchvision alone take
+# 1.2–2.7 s to import on a small CPU, numpy and scipy another 0.1–0.2 s.
+HEAVY_PACKAGES = ("torch", "torchvision", "numpy", "scipy", "skimage", "matplotlib")
+HELP_WITHOUT_TORCH = """
+import sys
+from click.testing import CliRunner
+
+from ganeval_cli.ganeval_cli import main as ganeval_main
+from ganeval_cli.pggan_cli import main as pggan_main
+
+for group in (ganeval_main, pggan_main):
+    for arguments in (["--help"], ["--version"], *([command, "--help"] for command in group.commands)):
+        assert CliRunner().invoke(group, arguments).exit_code == 0, arguments
+assert CliRunner().invoke(ganeval_main, ["swd", "--seed", "-1", "a", "b"]).exit_code == 2
+assert CliRunner().invoke(pggan_main, ["train", "--minibatch", "0", "--data", "d.npz", "--out", "run"]).exit_code == 2
+print(" ".join(sorted({name.partition(".")[0] for name in sys.modules} & set(sys.argv[1:]))))
+"""
+
+
+def test_help_and_argument_errors_import_no_torch():
+    # In a fresh interpreter: help texts and option defaults come from ganeval.defaults and pggan.config, and the
+    # commands import the metrics and the trainer only when they run.
+    completed = subprocess.run([sys.executable, "-c", HELP_WITHOUT_TORCH, *HEAVY_PACKAGES], cwd=REPO,
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == [], "imported by the command line's help: " + completed.stdout
 
 
 def test_python_dash_m_reports_usage_errors_like_the_console_script():
