@@ -233,3 +233,13 @@ def test_flat_samples_skip_swd_and_the_run_goes_on(dataset, monkeypatch):
     result = pggan.train.evaluate(generator, reals, None, config, torch.device("cpu"))
     assert "swd_x1e3" not in result and "is constant over every descriptor" in result["swd_skipped"]
     assert result["msssim"] == pytest.approx(1.0)  # identical flat images
+
+
+def test_progress_in_a_log_is_one_line_per_tick(dataset, tmp_path, capsys):
+    # stderr redirected (not a terminal): ganeval's progress display writes one plain line at the end of each tick.
+    train(tiny("g", dataset), tmp_path, progress=True)
+    ticks = (tmp_path / "log.jsonl").read_text().splitlines()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == len(ticks) == 4 and "\r" not in "".join(lines)
+    assert lines[0].startswith("train: 0.1/0.3 kimg [ 25%, ") and "lod 1.00, 4×4, " in lines[0]
+    assert lines[-1].startswith("train: 0.3/0.3 kimg [100%, ") and lines[-1].endswith(" img/s")
