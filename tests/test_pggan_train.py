@@ -243,3 +243,15 @@ def test_progress_in_a_log_is_one_line_per_tick(dataset, tmp_path, capsys):
     assert len(lines) == len(ticks) == 4 and "\r" not in "".join(lines)
     assert lines[0].startswith("train: 0.1/0.3 kimg [ 25%, ") and "lod 1.00, 4×4, " in lines[0]
     assert lines[-1].startswith("train: 0.3/0.3 kimg [100%, ") and lines[-1].endswith(" img/s")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_sample_grid_is_grid_size_images_to_a_row_without_padding(tmp_path, channels):
+    images = torch.arange(5 * channels * 2 * 3, dtype=torch.uint8).reshape(5, channels, 2, 3)
+    pggan.train.save_grid(images, tmp_path / "grid.png", grid_size=2)
+    with Image.open(tmp_path / "grid.png") as file:
+        assert file.format == "PNG" and file.mode == ("L" if channels == 1 else "RGB")
+        grid = np.asarray(file)
+    rows = [torch.cat([images[0], images[1]], dim=2), torch.cat([images[2], images[3]], dim=2)]  # the 5th is left out
+    expected = torch.cat(rows, dim=1)
+    np.testing.assert_array_equal(grid, expected[0].numpy() if channels == 1 else expected.permute(1, 2, 0).numpy())
