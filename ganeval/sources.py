@@ -2,7 +2,8 @@
 
 Accepted sources: a folder of images (png/jpg/jpeg/bmp/webp, recursive, sorted by relative path), an
 `.npy`/`.npz` file, a numpy array or torch tensor (NHWC or NCHW; uint8 0-255, or float with an explicit
-`value_range`, which uint8 input ignores), an iterable of such batches, or a generator callable
+`value_range`, which uint8 input ignores), an iterable of such batches (or of `(images, labels, …)` tuples or
+lists, as a torch DataLoader yields them: the first element is used), or a generator callable
 `fn(batch_size) -> batch` together with `num_images`. Grayscale is expanded to RGB; an alpha channel is
 dropped with a warning.
 """
@@ -306,7 +307,8 @@ def open_images(source: ImageSource, *, name: str = "images", num_images: int | 
         return ImageBatches(next(batches), batches, num_images, name, min_size, progress)
 
     if isinstance(source, Iterable):
-        batches = (convert(batch) for batch in source)
+        # A data loader over (images, labels) pairs yields [images, labels]: the images are the first element.
+        batches = (convert(batch[0] if isinstance(batch, (tuple, list)) and batch else batch) for batch in source)
         first = next(batches, None)
         if first is None:
             raise GanevalInputError(f"{name}: the iterable of batches is empty")
