@@ -18,12 +18,12 @@ from typing import Any
 
 import click
 
+from ganeval.defaults import MAX_SEED
 from ganeval.errors import GanevalInputError
 from ganeval.progress import end_open_line
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-MAX_SEED = 2**32 - 1  # numpy's RandomState (KID's subsets) takes seeds below 2**32; every seed here shares the range
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
 

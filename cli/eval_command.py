@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from cli.common import OutputPath, common_options, emit
-from cli.inception_commands import (
+from ganeval_cli.common import OutputPath, common_options, emit
+from ganeval_cli.inception_commands import (
     WEIGHTS_EPILOG,
     fid_rows,
     inception_options,
@@ -17,8 +17,8 @@ from cli.inception_commands import (
     kid_rows,
     splits_option,
 )
-from cli.msssim_command import msssim_options, msssim_rows
-from cli.swd_command import nhoods_option, swd_options, swd_rows
+from ganeval_cli.msssim_command import msssim_options, msssim_rows
+from ganeval_cli.swd_command import nhoods_option, swd_options, swd_rows
 
 METRIC_NAMES = ("swd", "msssim", "fid", "kid", "is")
 STORED_METRICS = ("swd", "fid", "kid")

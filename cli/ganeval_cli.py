@@ -7,13 +7,12 @@ from pathlib import Path
 import click
 
 import ganeval
-from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, emit
-from cli.eval_command import evaluate_command, stats
-from cli.inception_commands import fid_command, inception_score_command, kid_command
-from cli.msssim_command import msssim
-from cli.swd_command import swd, swd_rows
-from ganeval.demo import MAX_DEMO_RESOLUTION
-from ganeval.swd import MIN_RESOLUTION
+from ganeval.defaults import MAX_DEMO_RESOLUTION, MIN_RESOLUTION
+from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, emit
+from ganeval_cli.eval_command import evaluate_command, stats
+from ganeval_cli.inception_commands import fid_command, inception_score_command, kid_command
+from ganeval_cli.msssim_command import msssim
+from ganeval_cli.swd_command import swd, swd_rows
 
 
 @click.group(cls=CommandGroup)
@@ -67,7 +66,3 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
 
 for command in (swd, msssim, fid_command, kid_command, inception_score_command, evaluate_command, stats):
     main.add_command(command)
-
-
-if __name__ == "__main__":
-    main()

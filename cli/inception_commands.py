@@ -11,12 +11,18 @@ from typing import Any
 
 import click
 
-from cli.common import at_least, common_options, emit
-from ganeval.features import DEFAULT_RESIZE
-from ganeval.fid import fid
-from ganeval.inception import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
-from ganeval.inception_score import DEFAULT_SPLITS, inception_score
-from ganeval.kid import DEFAULT_NUM_SUBSETS, DEFAULT_SUBSET_SIZE, kid
+from ganeval.defaults import (
+    DEFAULT_NUM_SUBSETS,
+    DEFAULT_RESIZE,
+    DEFAULT_SPLITS,
+    DEFAULT_SUBSET_SIZE,
+    OFFLINE_ENV,
+    RESIZE_MODES,
+    WEIGHTS_ENV,
+    WEIGHTS_FILE_NAME,
+    WEIGHTS_URL,
+)
+from ganeval_cli.common import at_least, common_options, emit
 
 WEIGHTS_EPILOG = (
     f"Weights: the network is the TensorFlow Inception of 2015-12-05 as ported by pytorch-fid. Download "
@@ -103,6 +109,8 @@ def fid_command(real: str, fake: str, as_json: bool, seed: int, **options: Any) 
     Example:  ganeval fid data/cifar10-train/ samples/ --num-images 50000
               ganeval stats data/cifar10-train/ -o cifar10.npz --fid && ganeval fid cifar10.npz samples/
     """
+    from ganeval.fid import fid
+
     result = fid(real, fake, **metric_arguments(options))
     emit(result, as_json, fid_rows(result))
 
@@ -144,6 +152,8 @@ def inception_score_command(images: str, splits: int, as_json: bool, seed: int, 
     \b
     Example:  ganeval is samples/ --num-images 50000
     """
+    from ganeval.inception_score import inception_score
+
     result = inception_score(images, splits=splits, **metric_arguments(options))
     emit(result, as_json, is_rows(result))
 
@@ -166,6 +176,8 @@ def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_jso
     \b
     Example:  ganeval kid data/train/ samples/ --num-images 10000
     """
+    from ganeval.kid import kid
+
     result = kid(real, fake, num_subsets=num_subsets, subset_size=subset_size, seed=seed,
                  **metric_arguments(options))
     emit(result, as_json, kid_rows(result))

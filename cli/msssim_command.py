@@ -6,9 +6,8 @@ from collections.abc import Callable
 
 import click
 
-from cli.common import at_least, common_options, emit
-from ganeval.msssim import DEFAULT_PAIRS, PAIRINGS
-from ganeval.msssim import msssim as compute_msssim
+from ganeval.defaults import DEFAULT_PAIRS, PAIRINGS
+from ganeval_cli.common import at_least, common_options, emit
 
 
 def msssim_rows(result: dict) -> list[tuple[str, str]]:
@@ -62,6 +61,8 @@ def msssim(images: str, images_b: str | None, pairs: str, num_pairs: int | None,
     Example:  ganeval msssim runs/g/fakes/ --num-pairs 10000
               ganeval msssim originals/ reconstructions/ --json
     """
+    from ganeval.msssim import msssim as compute_msssim
+
     result = compute_msssim(images, images_b, num_pairs=num_pairs, pairs=pairs, seed=seed, batch_size=batch_size,
                             device=device, progress=progress, num_images=num_images, value_range=value_range)
     emit(result, as_json, msssim_rows(result))

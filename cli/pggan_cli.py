@@ -20,9 +20,8 @@ from typing import Any
 
 import click
 
-from cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least
-from pggan.ablation import CONFIG_ORDER
-from pggan.config import BUDGETS, PRESETS, TrainConfig, make_config, parse_setting
+from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least
+from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config, parse_setting
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
 
 
@@ -137,7 +136,7 @@ def _add_switches(function: Callable) -> Callable:
 
 @main.command(epilog="Presets: " + ", ".join(PRESETS) + ". Budgets: " + ", ".join(BUDGETS)
               + ". Composition: defaults ← budget ← preset ← flags ← --set (each value checked against the "
-              "TrainConfig field's type and range). Multi-GPU: torchrun --nproc_per_node=N -m cli.pggan_cli train … "
+              "TrainConfig field's type and range). Multi-GPU: torchrun --nproc_per_node=N -m pggan train … "
               "(minibatch split across ranks). Exit codes: 0 done, 2 bad input, 3 training diverged (a loss, weight "
               "or optimiser statistic became NaN/inf; the last good checkpoint is kept).")
 @click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz (see `pggan prepare`).")
@@ -267,7 +266,3 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
                          inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
                          metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, **overrides)
     click.echo((Path(out) / "table1.md").read_text() if table["rows"] else "no rows")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import click
 
-from cli.common import at_least, common_options, emit
-from ganeval.swd import DIR_REPEATS, DIRS_PER_REPEAT, NHOODS_PER_IMAGE
+from ganeval.defaults import DIR_REPEATS, DIRS_PER_REPEAT, NHOODS_PER_IMAGE
+from ganeval_cli.common import at_least, common_options, emit
 
 
 def nhoods_option(function: Callable) -> Callable:

@@ -2,19 +2,57 @@
 
 Every metric takes a folder, an .npy/.npz file, an array, a tensor (also on the GPU), an iterable of batches
 or a generator callable, and returns a plain dict (the same one the CLI prints with --json).
+
+The names below are imported on first use (PEP 562), so that `import ganeval` (and the command line's --help)
+does not pay for torch until a metric is used.
 """
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import Any
 
 __version__ = "0.1.0"
 
-from ganeval.errors import GanevalInputError  # noqa: E402
-from ganeval.evaluate import evaluate, reference_statistics  # noqa: E402
-from ganeval.fid import fid  # noqa: E402
-from ganeval.inception_score import inception_score  # noqa: E402
-from ganeval.kid import kid  # noqa: E402
-from ganeval.msssim import MSSSIMAccumulator, msssim  # noqa: E402
-from ganeval.sources import open_images  # noqa: E402
-from ganeval.stats import Stats, load_stats, save_stats  # noqa: E402
-from ganeval.swd import SWDDescriptors, swd  # noqa: E402
+# Each public name → the module that defines it.
+_HOMES = {
+    "GanevalInputError": "ganeval.errors", "MSSSIMAccumulator": "ganeval.msssim", "SWDDescriptors": "ganeval.swd",
+    "Stats": "ganeval.stats", "evaluate": "ganeval.evaluate", "reference_statistics": "ganeval.evaluate",
+    "fid": "ganeval.fid", "inception_score": "ganeval.inception_score", "kid": "ganeval.kid",
+    "load_stats": "ganeval.stats", "msssim": "ganeval.msssim", "open_images": "ganeval.sources",
+    "save_stats": "ganeval.stats", "swd": "ganeval.swd",
+}
+__all__ = sorted(_HOMES)
 
-__all__ = ["GanevalInputError", "MSSSIMAccumulator", "SWDDescriptors", "Stats", "evaluate", "fid", "inception_score",
-           "kid", "load_stats", "msssim", "open_images", "reference_statistics", "save_stats", "swd"]
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module the first time it is asked for."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'ganeval' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the not yet imported public ones included."""
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The `ganeval` module: its metric functions keep their names when their modules are imported.
+
+    Importing a submodule binds it as an attribute of its package; `import ganeval.swd` anywhere would then turn
+    `ganeval.swd` from the function into the module. The functions own these names (`ganeval.swd(...)`); the
+    modules stay reachable through `from ganeval.swd import …` (sys.modules).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _HOMES.get(name) == value.__name__:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

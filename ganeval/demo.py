@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import scipy.ndimage
 
+from ganeval.defaults import MAX_DEMO_RESOLUTION
 from ganeval.errors import GanevalInputError
 
 PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field")
-MAX_DEMO_RESOLUTION = 150  # the smallest photograph, halved, is 150 px high
 
 
 def photo_crops(num_images: int, resolution: int, seed: int) -> np.ndarray:

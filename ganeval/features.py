@@ -14,13 +14,13 @@ import numpy as np
 import torch
 
 from ganeval.chunks import IndexedRows, next_indices
+from ganeval.defaults import DEFAULT_RESIZE
 from ganeval.errors import GanevalInputError
 from ganeval.inception import FEATURE_DIM, PRECISIONS, RESIZE_MODES, InceptionExtractor
 from ganeval.metric import Metric, Run, image_count
 from ganeval.stats import Stats
 
 DEFAULT_BATCH_SIZE = 64
-DEFAULT_RESIZE = "tf"
 DEFAULT_PRECISION = "fp32"
 
 

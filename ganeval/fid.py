@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from ganeval.defaults import DEFAULT_RESIZE
 from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
-    DEFAULT_RESIZE,
     FeatureMoments,
     InceptionMetric,
     extractor_description,

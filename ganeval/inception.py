@@ -29,22 +29,18 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
+from ganeval.defaults import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.errors import GanevalInputError
 from ganeval.files import load_torch_file, reading
 
-WEIGHTS_FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
-WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + WEIGHTS_FILE_NAME
 # SHA-256 of the published file (95,628,359 bytes); its first 8 hex digits are the name's suffix, as torch hub names
 # files. torch-fidelity's release of the weights is the same file under another name.
 WEIGHTS_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
-WEIGHTS_ENV = "GANEVAL_INCEPTION_WEIGHTS"
-OFFLINE_ENV = "GANEVAL_OFFLINE"
 EXTRACTOR_ID = "inception-v3-tf-2015-12-05/pool3"
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
 NUM_CLASSES = 1008
-RESIZE_MODES = ("tf", "clean")
 PRECISIONS = ("fp32", "tf32")
 
 

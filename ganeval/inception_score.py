@@ -15,17 +15,15 @@ from typing import Any
 import numpy as np
 import scipy.special
 
+from ganeval.defaults import DEFAULT_RESIZE, DEFAULT_SPLITS
 from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
-    DEFAULT_RESIZE,
     InceptionMetric,
     extractor_description,
 )
 from ganeval.metric import FAKE, Run
 from ganeval.sources import ImageSource, check_at_least
-
-DEFAULT_SPLITS = 10
 
 
 def inception_score_from_logits(logits: np.ndarray, splits: int = DEFAULT_SPLITS) -> tuple[float, float]:

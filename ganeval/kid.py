@@ -13,20 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from ganeval.defaults import DEFAULT_NUM_SUBSETS, DEFAULT_RESIZE, DEFAULT_SUBSET_SIZE
 from ganeval.errors import GanevalInputError
 from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
-    DEFAULT_RESIZE,
     FeatureMoments,
     InceptionMetric,
     extractor_description,
 )
 from ganeval.metric import FAKE, REAL, Run
 from ganeval.sources import ImageSource
-
-DEFAULT_NUM_SUBSETS = 100
-DEFAULT_SUBSET_SIZE = 1000
 
 
 def _check_subsets(num_subsets: int, subset_size: int) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ganeval.chunks import IndexedRows, next_indices
+from ganeval.defaults import DEFAULT_PAIRS, PAIRINGS
 from ganeval.errors import GanevalInputError
 from ganeval.metric import FAKE, Metric, Run, image_count
 from ganeval.sources import ImageBatches, ImageSource, check_at_least, check_seed, open_images
@@ -41,9 +42,7 @@ MAX_VALUE = 255.0
 C1, C2 = (K1 * MAX_VALUE) ** 2, (K2 * MAX_VALUE) ** 2  # the SSIM stabilisers
 MIN_SIZE = 2 ** (len(WEIGHTS) - 1)  # four 2×2 averagings leave the fifth level at least 1×1
 FIXED_WINDOW_MIN_SIZE = (FILTER_SIZE - 1) * 2 ** (len(WEIGHTS) - 1) + 1  # pytorch-msssim needs sides > 160
-PAIRINGS = ("consecutive", "random")
 Kernel = Literal["c", "torch"]
-DEFAULT_PAIRS = "consecutive"
 DEFAULT_SEED = 0
 DEFAULT_BATCH_SIZE = 64
 COMPUTE_DTYPE = torch.float64

@@ -2,7 +2,8 @@
 
 Accepted sources: a folder of images (png/jpg/jpeg/bmp/webp, recursive, sorted by relative path), an
 `.npy`/`.npz` file, a numpy array or torch tensor (NHWC or NCHW; uint8 0-255, or float with an explicit
-`value_range`, which uint8 input ignores), an iterable of such batches, or a generator callable
+`value_range`, which uint8 input ignores), an iterable of such batches (or of `(images, labels, …)` tuples or
+lists, as a torch DataLoader yields them: the first element is used), or a generator callable
 `fn(batch_size) -> batch` together with `num_images`. Grayscale is expanded to RGB; an alpha channel is
 dropped with a warning.
 """
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganeval.defaults import MAX_SEED
 from ganeval.errors import GanevalInputError
 from ganeval.files import decode_image, describe, load_array_file
 from ganeval.progress import Progress
@@ -159,9 +161,6 @@ def to_uint8_rgb(batch: np.ndarray | torch.Tensor, *, value_range: tuple[float, 
     elif channels == 1:
         batch = batch.expand(-1, 3, -1, -1)
     return batch.to(device, non_blocking=True).contiguous()
-
-
-MAX_SEED = 2**32 - 1  # numpy's RandomState (KID's subsets) takes seeds below 2**32
 
 
 def check_seed(seed: int, name: str = "seed") -> int:

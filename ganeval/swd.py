@@ -24,17 +24,13 @@ import numpy as np
 import torch
 
 from ganeval.chunks import IndexedRows, next_indices
+from ganeval.defaults import DIR_REPEATS, DIRS_PER_REPEAT, MIN_RESOLUTION, NHOOD_SIZE, NHOODS_PER_IMAGE
 from ganeval.errors import GanevalInputError
 from ganeval.metric import FAKE, REAL, Metric, Run
 from ganeval.pyramid import extract_descriptors, laplacian_pyramid, pyramid_resolutions, sample_positions
 from ganeval.sources import ImageSource, check_at_least
 from ganeval.stats import Stats
 
-NHOODS_PER_IMAGE = 128
-NHOOD_SIZE = 7
-DIR_REPEATS = 4
-DIRS_PER_REPEAT = 128
-MIN_RESOLUTION = 16
 STREAM_REAL, STREAM_FAKE, STREAM_DIRECTIONS = 0, 1, 2
 Normalize = Literal["per_set", "real"]
 SortMethod = Literal["torch", "radix", "numpy"]

@@ -30,12 +30,11 @@ from ganeval.files import write_atomically
 from ganeval.inception import find_weights
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
-from pggan.config import BUDGETS, PRESETS, make_config
+from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, make_config
 from pggan.data import load_images, reals_at
 from pggan.train import generate, to_uint8, train
 from pggan.train import resume as resume_run
 
-CONFIG_ORDER = ("a", "b", "c", "d", "e_star", "e", "f", "g", "h")
 ROW_LABELS = {
     "a": "(a) Gulrajani et al. (2017)", "b": "(b) + Progressive growing", "c": "(c) + Small minibatch",
     "d": "(d) + Revised training parameters", "e_star": "(e*) + Minibatch discrimination",

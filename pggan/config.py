@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganeval.defaults import MAX_SEED
 from pggan.errors import ConfigError
 
 
@@ -191,7 +192,6 @@ def parse_setting(text: str) -> tuple[str, Any]:
 
 
 BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
-MAX_SEED = 2**32 - 1
 
 
 def _power_of_two(value: int) -> bool:
@@ -293,6 +293,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "a": PRESET_A, "b": PRESET_B, "c": PRESET_C, "d": PRESET_D, "e_star": PRESET_E_STAR, "e": PRESET_E,
     "f": PRESET_F, "g": PRESET_G, "h": PRESET_H,
 }
+# Table 1's rows in the paper's order ((e*) before (e)): tables, figures and `pggan ablation --configs`.
+CONFIG_ORDER = tuple(PRESETS)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Budgets: size and length, disjoint from the preset switches so every preset composes with every budget.

@@ -16,7 +16,6 @@ import io
 import json
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from PIL import Image
 from ganeval.errors import GanevalInputError
 from ganeval.evaluate import evaluate as evaluate_metrics
 from ganeval.files import describe, read_json, reading, write_atomically
-from ganeval.progress import draw_in_place
+from ganeval.progress import Progress
 from ganeval.sources import resolve_device
 from ganeval.swd import MIN_RESOLUTION
 from pggan.checkpoint import (
@@ -126,15 +125,12 @@ def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleSt
 
 
 def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
-    """uint8 NCHW images as a grid_size × grid_size PNG (atomically written)."""
-    count = min(len(images), grid_size * grid_size)
-    rows = math.ceil(count / grid_size)
-    _, channels, height, width = images.shape
-    grid = torch.zeros(channels, rows * height, grid_size * width, dtype=torch.uint8)
-    for index in range(count):
-        row, col = divmod(index, grid_size)
-        grid[:, row * height:(row + 1) * height, col * width:(col + 1) * width] = images[index]
-    array = grid[0].numpy() if channels == 1 else grid.permute(1, 2, 0).numpy()
+    """The first grid_size² of uint8 NCHW images as a PNG grid, grid_size to a row, no padding (written atomically);
+    grey images give a grey PNG."""
+    from torchvision.utils import make_grid  # torchvision takes ~1.6 s to import: paid at the first grid, not at start
+
+    grid = make_grid(images[:grid_size * grid_size], nrow=grid_size, padding=0)  # grey is repeated into RGB
+    array = grid[0].numpy() if images.shape[1] == 1 else grid.permute(1, 2, 0).numpy()
     write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))
 
 
@@ -163,30 +159,6 @@ def evaluate(generator: Generator, images_uint8: torch.Tensor, state: ScheduleSt
     if "msssim" in scores["msssim"]:
         result["msssim"] = scores["msssim"]["msssim"]
     return result
-
-
-class ProgressLine:
-    """kimg, lod, resolution, img/s and ETA on stderr: redrawn in place on a terminal, one line per tick else."""
-
-    def __init__(self, total_images: int, enabled: bool):
-        self.total_images, self.enabled = total_images, enabled
-        self.on_terminal = sys.stderr.isatty()
-        self.last_draw = 0.0
-
-    def update(self, num_images: int, state: ScheduleState, images_per_second: float, end_of_tick: bool) -> None:
-        now = time.monotonic()
-        if not self.enabled or (not end_of_tick and (not self.on_terminal or now - self.last_draw < 0.5)):
-            return
-        self.last_draw = now
-        eta = max(self.total_images - num_images, 0) / max(images_per_second, 1e-9)
-        line = (f"kimg {num_images / 1000:8.1f}/{self.total_images / 1000:.0f}  lod {state.lod:5.2f}  "
-                f"{state.resolution}x{state.resolution}  {images_per_second:7.1f} img/s  "
-                f"ETA {int(eta // 3600):d}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s")
-        if self.on_terminal:
-            draw_in_place(sys.stderr, line)
-        else:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -271,7 +243,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         _truncate_log(run_dir / "log.jsonl", counters["tick"])
 
     total_images = round(config.effective_total_kimg * 1000)
-    progress_line = ProgressLine(total_images, progress and is_writer)
+    # kimg, lod, resolution and img/s on stderr: redrawn in place on a terminal, else one line per tick (logs).
+    bar = Progress(total_images / 1000, "train", unit="kimg", enabled=None if progress and is_writer else False,
+                   initial=counters["num_images"] / 1000)
     autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
                 else contextlib.nullcontext())
     tick_losses: dict[str, list[torch.Tensor]] = {}  # per-step loss values of this tick, kept on the device
@@ -287,6 +261,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         return {name: value[rank * local:(rank + 1) * local].to(device) for name, value in draws.items()}
 
     while counters["num_images"] < total_images:
+        step_start_images = counters["num_images"]
         state = schedule(counters["num_images"] / 1000, config)
         if state.minibatch % world_size:
             raise GanevalInputError(f"minibatch {state.minibatch} at {state.resolution}px does not split over "
@@ -337,7 +312,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         done = counters["num_images"] >= total_images
         tick_seconds = time.monotonic() - tick_start_time
         tick_images = counters["num_images"] - counters["tick_start_images"]
-        progress_line.update(counters["num_images"], state, tick_images / max(tick_seconds, 1e-9), False)
+        bar.update((counters["num_images"] - step_start_images) / 1000,
+                   f"lod {state.lod:.2f}, {state.resolution}×{state.resolution}, "
+                   f"{tick_images / max(tick_seconds, 1e-9):.1f} img/s")
         if not done and tick_images < config.kimg_per_tick * 1000:
             continue
         names = sorted(tick_losses)
@@ -376,9 +353,11 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     "generator_ema": generator_ema.state_dict(), "g_optimizer": g_optimizer.state_dict(),
                     "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
                     "rng": {"sampler": sampler.get_state(), "torch": torch.get_rng_state()}})
-        progress_line.update(counters["num_images"], state, record["images_per_second"], True)
+        bar.milestone()
         tick_losses = {}
         tick_start_time = time.monotonic()
+
+    bar.close()
 
     # The end: final metrics of the EMA generator.
     state = schedule(counters["num_images"] / 1000, config)

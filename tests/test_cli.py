@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import ganeval
-from cli.ganeval_cli import main
+from ganeval_cli.ganeval_cli import main
 from tests.test_swd import smooth_images
 
 

@@ -18,7 +18,6 @@ from click.testing import CliRunner
 
 import ganeval
 import ganeval.sources
-from cli.ganeval_cli import main
 from ganeval.errors import GanevalInputError
 from ganeval.evaluate import evaluate, reference_statistics
 from ganeval.features import FeatureStatistics
@@ -26,6 +25,7 @@ from ganeval.inception import InceptionExtractor, load_inception
 from ganeval.msssim import MSSSIMAccumulator
 from ganeval.stats import save_stats
 from ganeval.swd import SWDDescriptors
+from ganeval_cli.ganeval_cli import main
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
 from tests.test_inception_fixtures import make_images, write_folder
 from tests.test_swd import smooth_images

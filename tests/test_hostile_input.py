@@ -27,12 +27,12 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.common import fail
-from cli.ganeval_cli import main as ganeval_main
-from cli.pggan_cli import main as pggan_main
 from ganeval.evaluate import reference_statistics
 from ganeval.progress import Progress
 from ganeval.stats import load_stats, save_stats
+from ganeval_cli.common import fail
+from ganeval_cli.ganeval_cli import main as ganeval_main
+from ganeval_cli.pggan_cli import main as pggan_main
 from pggan.checkpoint import list_checkpoints, load_checkpoint, locked_run_dir
 from pggan.config import TrainConfig, make_config
 from pggan.train import train
@@ -471,7 +471,7 @@ def run_row(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     try:
         if subprocess_:
-            completed = subprocess.run([sys.executable, "-m", f"cli.{program}_cli", *arguments], cwd=REPO,
+            completed = subprocess.run([sys.executable, "-m", program, *arguments], cwd=REPO,
                                        capture_output=True, text=True, timeout=300, env={**os.environ})
             return completed.returncode, completed.stdout, completed.stderr, before, world.root
         result = CliRunner().invoke(ganeval_main if program == G else pggan_main, arguments)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from cli.ganeval_cli import main
+from ganeval_cli.ganeval_cli import main
 from tests.oracle_msssim import msssim_pairs as oracle_pairs
 
 

@@ -68,7 +68,7 @@ CLI_TINY = ["--budget", "quick", "--kimg", "0.6", "--device", "cpu", "--swd-imag
 
 def test_killed_grid_resumes_without_retraining_finished_configs(tiny_data, tmp_path):
     out = tmp_path / "grid"
-    command = [sys.executable, "-m", "cli.pggan_cli", "ablation", "--data", str(tiny_data), "--out", str(out),
+    command = [sys.executable, "-m", "pggan", "ablation", "--data", str(tiny_data), "--out", str(out),
                "--configs", "a,g", *CLI_TINY]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, cwd=Path(__file__).parents[1], env=environment,

@@ -17,8 +17,8 @@ from PIL import Image
 
 import pggan.networks
 import pggan.train
-from cli.pggan_cli import main
 from ganeval.swd import swd
+from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import PRESETS, make_config
 from pggan.train import TrainingDivergedError, generate, train
@@ -88,7 +88,7 @@ def test_killed_run_resumes_bit_identically(dataset, tmp_path):
             "--latent-size", "8", "--kimg", "0.8", "--lod-training-kimg", "0.1", "--lod-transition-kimg", "0.1",
             "--kimg-per-tick", "0.1", "--snapshot-ticks", "1", "--metrics-images", "0", "--set", "grid_size=2",
             "--minibatch-repeats", "1", "--no-progress"]
-    command = [sys.executable, "-m", "cli.pggan_cli"]
+    command = [sys.executable, "-m", "pggan"]
     uninterrupted = subprocess.run([*command, "train", *args, "--out", str(tmp_path / "whole")], cwd=REPO,
                                    env=ONE_THREAD, capture_output=True, text=True, timeout=300)
     assert uninterrupted.returncode == 0, uninterrupted.stderr
@@ -233,3 +233,25 @@ def test_flat_samples_skip_swd_and_the_run_goes_on(dataset, monkeypatch):
     result = pggan.train.evaluate(generator, reals, None, config, torch.device("cpu"))
     assert "swd_x1e3" not in result and "is constant over every descriptor" in result["swd_skipped"]
     assert result["msssim"] == pytest.approx(1.0)  # identical flat images
+
+
+def test_progress_in_a_log_is_one_line_per_tick(dataset, tmp_path, capsys):
+    # stderr redirected (not a terminal): ganeval's progress display writes one plain line at the end of each tick.
+    train(tiny("g", dataset), tmp_path, progress=True)
+    ticks = (tmp_path / "log.jsonl").read_text().splitlines()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == len(ticks) == 4 and "\r" not in "".join(lines)
+    assert lines[0].startswith("train: 0.1/0.3 kimg [ 25%, ") and "lod 1.00, 4×4, " in lines[0]
+    assert lines[-1].startswith("train: 0.3/0.3 kimg [100%, ") and lines[-1].endswith(" img/s")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_sample_grid_is_grid_size_images_to_a_row_without_padding(tmp_path, channels):
+    images = torch.arange(5 * channels * 2 * 3, dtype=torch.uint8).reshape(5, channels, 2, 3)
+    pggan.train.save_grid(images, tmp_path / "grid.png", grid_size=2)
+    with Image.open(tmp_path / "grid.png") as file:
+        assert file.format == "PNG" and file.mode == ("L" if channels == 1 else "RGB")
+        grid = np.asarray(file)
+    rows = [torch.cat([images[0], images[1]], dim=2), torch.cat([images[2], images[3]], dim=2)]  # the 5th is left out
+    expected = torch.cat(rows, dim=1)
+    np.testing.assert_array_equal(grid, expected[0].numpy() if channels == 1 else expected.permute(1, 2, 0).numpy())

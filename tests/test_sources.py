@@ -36,6 +36,20 @@ def test_every_source_kind_yields_the_same_nchw_batches(tmp_path, images):
         assert torch.equal(collect(source, batch_size=3), expected), type(source)
 
 
+def test_a_data_loader_of_images_and_labels_gives_its_images(images):
+    # torch-fidelity and torchmetrics users pass DataLoaders whose batches are [images, labels]: the first element.
+    expected = torch.from_numpy(images).permute(0, 3, 1, 2)
+    labels = torch.arange(len(images))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(expected, labels), batch_size=3)
+    assert isinstance(next(iter(loader)), list)
+    assert torch.equal(collect(loader), expected)
+    assert torch.equal(collect(loader, num_images=5), expected[:5])
+    floats = torch.utils.data.TensorDataset(expected.float() / 127.5 - 1, labels)
+    assert torch.equal(collect(torch.utils.data.DataLoader(floats, batch_size=4), value_range=(-1, 1)), expected)
+    pairs = ((images[i:i + 2], labels[i:i + 2]) for i in range(0, 7, 2))  # any iterable of tuples, NHWC too
+    assert torch.equal(collect(pairs), expected)
+
+
 def test_folders_are_read_recursively_in_sorted_order_and_hidden_files_skipped(tmp_path, images):
     write_folder(tmp_path / "b", images[:3])
     write_folder(tmp_path / "a", images[3:])

@@ -1,0 +1,38 @@
+"""The protocol constants that the command line shows in --help, in a module that imports nothing.
+
+The metric modules take their constants from here (and keep them importable: `from ganeval.swd import
+NHOODS_PER_IMAGE` still works); the CLI reads them here, so that `--help` and argument errors answer without
+importing torch and numpy (about 2–5 s on a small CPU), which the metric modules need.
+"""
+
+# Seeds: numpy's RandomState (KID's subsets) takes seeds below 2**32; every seed here shares its range.
+MAX_SEED = 2**32 - 1
+
+# SWD (the defaults of progressive_growing_of_gans/metrics/sliced_wasserstein.py).
+NHOODS_PER_IMAGE = 128  # 7×7 neighbourhoods drawn per image and pyramid level
+NHOOD_SIZE = 7
+DIR_REPEATS = 4  # sets of random directions averaged per level
+DIRS_PER_REPEAT = 128  # random unit directions per set
+MIN_RESOLUTION = 16  # the coarsest pyramid level
+
+# MS-SSIM: how images are paired.
+PAIRINGS = ("consecutive", "random")
+DEFAULT_PAIRS = "consecutive"
+
+# KID: subsets the estimate is averaged over, images drawn per subset.
+DEFAULT_NUM_SUBSETS = 100
+DEFAULT_SUBSET_SIZE = 1000
+
+# Inception Score: consecutive splits (the CIFAR-10 protocol).
+DEFAULT_SPLITS = 10
+
+# The Inception network of FID, KID and IS: input resizes, and where its weights file is found.
+RESIZE_MODES = ("tf", "clean")
+DEFAULT_RESIZE = "tf"
+WEIGHTS_FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
+WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + WEIGHTS_FILE_NAME
+WEIGHTS_ENV = "GANEVAL_INCEPTION_WEIGHTS"
+OFFLINE_ENV = "GANEVAL_OFFLINE"
+
+# `ganeval demo`: the smallest bundled photograph, halved, is 150 px high.
+MAX_DEMO_RESOLUTION = 150

@@ -1,0 +1,101 @@
+"""How the two programs start: `python -m ganeval` / `python -m pggan`, torchrun, -h and --version, and fast help."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ganeval
+from ganeval_cli.ganeval_cli import main as ganeval_main
+from ganeval_cli.pggan_cli import main as pggan_main
+
+REPO = Path(__file__).resolve().parents[1]
+PROGRAMS = {"ganeval": ganeval_main, "pggan": pggan_main}
+
+
+def run_module(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m <arguments>` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", *arguments], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env=env)
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_python_dash_m_runs_the_command(program):
+    version = run_module(program, "--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"{program}, version {ganeval.__version__}"
+    usage = run_module(program, "-h")
+    assert usage.returncode == 0 and usage.stdout.startswith(f"Usage: python -m {program} ")
+
+
+# Imported by a metric or a training run, never by --help or an argument error: torch and torchvision alone take
+# 1.2–2.7 s to import on a small CPU, numpy and scipy another 0.1–0.2 s.
+HEAVY_PACKAGES = ("torch", "torchvision", "numpy", "scipy", "skimage", "matplotlib")
+HELP_WITHOUT_TORCH = """
+import sys
+from click.testing import CliRunner
+
+from ganeval_cli.ganeval_cli import main as ganeval_main
+from ganeval_cli.pggan_cli import main as pggan_main
+
+for group in (ganeval_main, pggan_main):
+    for arguments in (["--help"], ["--version"], *([command, "--help"] for command in group.commands)):
+        assert CliRunner().invoke(group, arguments).exit_code == 0, arguments
+assert CliRunner().invoke(ganeval_main, ["swd", "--seed", "-1", "a", "b"]).exit_code == 2
+assert CliRunner().invoke(pggan_main, ["train", "--minibatch", "0", "--data", "d.npz", "--out", "run"]).exit_code == 2
+print(" ".join(sorted({name.partition(".")[0] for name in sys.modules} & set(sys.argv[1:]))))
+"""
+
+
+def test_help_and_argument_errors_import_no_torch():
+    # In a fresh interpreter: help texts and option defaults come from ganeval.defaults and pggan.config, and the
+    # commands import the metrics and the trainer only when they run.
+    completed = subprocess.run([sys.executable, "-c", HELP_WITHOUT_TORCH, *HEAVY_PACKAGES], cwd=REPO,
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == [], "imported by the command line's help: " + completed.stdout
+
+
+def test_python_dash_m_reports_usage_errors_like_the_console_script():
+    completed = run_module("ganeval", "swd", "--seed", "-1", "a", "b")
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr.splitlines() == [
+        "error: Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295. "
+        "(see 'python -m ganeval swd --help')"]
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize("option", ["-h", "--help"])
+def test_help_options_of_both_programs_and_their_commands(program, option):
+    group = PROGRAMS[program]
+    result = CliRunner().invoke(group, [option], prog_name=program)
+    assert result.exit_code == 0 and result.stdout.startswith(f"Usage: {program} [OPTIONS] COMMAND")
+    for command in group.commands:
+        result = CliRunner().invoke(group, [command, option], prog_name=program)
+        assert result.exit_code == 0 and result.stdout.startswith(f"Usage: {program} {command} "), command
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_version_of_both_programs(program):
+    result = CliRunner().invoke(PROGRAMS[program], ["--version"], prog_name=program)
+    assert result.exit_code == 0 and result.stdout == f"{program}, version {ganeval.__version__}\n"
+
+
+@pytest.mark.slow
+def test_torchrun_dash_m_pggan_trains_on_two_gloo_ranks(tmp_path):
+    # The README's multi-process command, as torchrun runs it (`torchrun` is `python -m torch.distributed.run`).
+    data = tmp_path / "data.npz"
+    np.savez(data, images=np.random.default_rng(0).integers(0, 256, (64, 1, 8, 8), dtype=np.uint8))
+    completed = run_module(
+        "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "pggan", "train", "--data", str(data),
+        "--out", str(tmp_path / "run"), "--resolution", "8", "--fmap-base", "16", "--fmap-max", "8", "--latent-size",
+        "8", "--kimg", "0.128", "--lod-training-kimg", "0.032", "--lod-transition-kimg", "0.032", "--kimg-per-tick",
+        "0.064", "--metrics-images", "0", "--minibatch-repeats", "1", "--set", "grid_size=2", "--device", "cpu",
+        "--no-progress", env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["kimg"] == 0.128
