@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +32,7 @@ from ganeval.defaults import DEFAULT_PAIRS, PAIRINGS
 from ganeval.errors import GanevalInputError
 from ganeval.metric import FAKE, Metric, Run, image_count
 from ganeval.sources import ImageBatches, ImageSource, check_at_least, check_seed, open_images
+from ganeval.threads import available_cpus, parallel_map
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 FILTER_SIZE = 11
@@ -118,7 +118,7 @@ def _window_taps(height: int, width: int) -> tuple[np.ndarray, tuple[int, ...]]:
 
 
 def _msssim_pairs_c(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tensor:
-    """Per-pair MS-SSIM with the C kernel (ganeval/_msssim.c), the pairs shared among torch's CPU threads."""
+    """Per-pair MS-SSIM with the C kernel (ganeval/_msssim.c), the pairs shared among ganeval's CPU threads."""
     from_uint8 = images_a.dtype == torch.uint8 and images_b.dtype == torch.uint8  # converted per pair, in C
     arrays = [(images if from_uint8 else images.to(COMPUTE_DTYPE)).contiguous().numpy()
               for images in (images_a, images_b)]
@@ -131,10 +131,9 @@ def _msssim_pairs_c(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Ten
         _msssim.msssim(arrays[0][first:last], arrays[1][first:last], from_uint8, values[first:last],
                        (last - first, channels, height, width), taps, sizes, WEIGHTS, C1, C2)
 
-    workers = max(1, min(torch.get_num_threads(), num_pairs))
-    shares = [range(num_pairs * i // workers, num_pairs * (i + 1) // workers) for i in range(workers)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # the kernel releases the GIL
-        list(pool.map(run, shares))
+    # Many small shares (about 4 per CPU) in ganeval's pool: a worker that the OS descheduled takes fewer of them.
+    per_share = max(1, num_pairs // (4 * available_cpus()))
+    parallel_map(run, [range(start, min(start + per_share, num_pairs)) for start in range(0, num_pairs, per_share)])
     return torch.from_numpy(values)
 
 

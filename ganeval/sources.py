@@ -27,6 +27,7 @@ from ganeval.defaults import MAX_SEED
 from ganeval.errors import GanevalInputError
 from ganeval.files import decode_image, describe, load_array_file
 from ganeval.progress import Progress
+from ganeval.threads import available_cpus
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 ImageSource = str | os.PathLike | np.ndarray | torch.Tensor | Iterable | Callable[[int], Any]
@@ -275,14 +276,6 @@ def _folder_batches(files: list[Path], spans: list[tuple[int, int]], device: tor
                         f"{name}: {path} is {image.shape[0]}×{image.shape[1]} but {first_path} is "
                         f"{first_shape[0]}×{first_shape[1]}; all images in a set must have one size")
             yield start, torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one), not the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 GENERATOR_STREAM = 3  # the seed stream of generator callables (SWD uses 0–2)

@@ -16,8 +16,10 @@ choice comes from `seed`, so the same seed gives the same number on the same dev
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +32,7 @@ from ganeval.metric import FAKE, REAL, Metric, Run
 from ganeval.pyramid import extract_descriptors, laplacian_pyramid, pyramid_resolutions, sample_positions
 from ganeval.sources import ImageSource, check_at_least
 from ganeval.stats import Stats
+from ganeval.threads import available_cpus, parallel_map, torch_single_threaded
 
 STREAM_REAL, STREAM_FAKE, STREAM_DIRECTIONS = 0, 1, 2
 Normalize = Literal["per_set", "real"]
@@ -90,11 +93,26 @@ class SWDDescriptors:
         elif (height, width) != self.image_shape:
             raise GanevalInputError(f"a batch of {height}×{width} images follows {self.image_shape[0]}×"
                                     f"{self.image_shape[1]} ones; all images in a set must have one size")
+        if images.device.type == "cpu":  # small tasks in ganeval's pool, torch single-threaded (ganeval.threads)
+            step = max(1, images.shape[0] // (4 * available_cpus()))
+            with torch_single_threaded():
+                parts = parallel_map(lambda start: (indices[start:start + step], self._descriptors(
+                    images[start:start + step], indices[start:start + step])), range(0, images.shape[0], step))
+        else:
+            parts = [(indices, self._descriptors(images, indices))]
+        for part_indices, levels in parts:  # kept as parts: compute() concatenates each level once
+            for rows, descriptors in zip(self._levels, levels, strict=True):
+                rows.add(descriptors, part_indices)
+
+    def _descriptors(self, images: torch.Tensor, indices: torch.Tensor) -> list[torch.Tensor]:
+        """Each level's descriptors of the images `indices`, at positions drawn from their indices."""
+        levels = []
         for level, pixels in enumerate(laplacian_pyramid(images, len(self._levels))):
             positions = sample_positions([self.seed, self.stream, level], indices.numpy(), pixels.shape[2],
                                          pixels.shape[3], self.nhoods_per_image, self.nhood_size)
-            positions = torch.from_numpy(positions).to(images.device)
-            self._levels[level].add(extract_descriptors(pixels, positions, self.nhood_size), indices)
+            levels.append(extract_descriptors(pixels, torch.from_numpy(positions).to(images.device),
+                                              self.nhood_size))
+        return levels
 
     def merge(self, other: SWDDescriptors) -> None:
         """Add the descriptors `other` (same settings, other images of the same set) holds."""
@@ -145,16 +163,21 @@ def channel_moments(descriptors: torch.Tensor, channels: int = 3,
     Column sums over chunks of `rows_per_chunk` descriptors (default: 2,048 on a CPU, so each float64 copy stays
     in cache; 65,536 on a GPU, to keep kernel launches few).
     """
-    rows_per_chunk = rows_per_chunk or (2048 if descriptors.device.type == "cpu" else 65536)
+    on_cpu = descriptors.device.type == "cpu"
+    rows_per_chunk = rows_per_chunk or (2048 if on_cpu else 65536)
     count = descriptors.shape[0] * (descriptors.shape[1] // channels)
-    column_sums = torch.zeros(descriptors.shape[1], dtype=torch.float64, device=descriptors.device)
-    for chunk in descriptors.split(rows_per_chunk):
-        column_sums += chunk.sum(dim=0, dtype=torch.float64)
-    mean = column_sums.reshape(channels, -1).sum(dim=1) / count
-    per_component_mean = mean.repeat_interleave(descriptors.shape[1] // channels)
-    centered_squares = torch.zeros_like(column_sums)
-    for chunk in descriptors.split(rows_per_chunk):
-        centered_squares += ((chunk.double() - per_component_mean) ** 2).sum(dim=0)
+    chunks = descriptors.split(rows_per_chunk)
+    # Chunk sums are taken in parallel on a CPU (ganeval's pool) and added in chunk order either way.
+    sums_of = (lambda function: parallel_map(function, chunks)) if on_cpu else (lambda function: map(function, chunks))
+    with torch_single_threaded() if on_cpu else contextlib.nullcontext():
+        column_sums = torch.zeros(descriptors.shape[1], dtype=torch.float64, device=descriptors.device)
+        for chunk_sum in sums_of(lambda chunk: chunk.sum(dim=0, dtype=torch.float64)):
+            column_sums += chunk_sum
+        mean = column_sums.reshape(channels, -1).sum(dim=1) / count
+        per_component_mean = mean.repeat_interleave(descriptors.shape[1] // channels)
+        centered_squares = torch.zeros_like(column_sums)
+        for chunk_sum in sums_of(lambda chunk: ((chunk.double() - per_component_mean) ** 2).sum(dim=0)):
+            centered_squares += chunk_sum
     return mean, (centered_squares.reshape(channels, -1).sum(dim=1) / count).sqrt()
 
 
@@ -182,10 +205,31 @@ def random_directions(rng: np.random.Generator, num_components: int, num_directi
 
 
 def default_sort_method(device: torch.device) -> SortMethod:
-    """torch.sort on a GPU; on a CPU ganeval's C radix sort where it was built (see pyproject.toml), else numpy."""
+    """torch.sort on a GPU; on a CPU the faster of ganeval's C radix sort (where it was built) and numpy's sort."""
     if device.type != "cpu":
         return "torch"
-    return "radix" if _radix is not None else "numpy"
+    return "numpy" if _radix is None else fastest_cpu_sort()
+
+
+@functools.lru_cache(maxsize=1)
+def fastest_cpu_sort() -> SortMethod:
+    """"radix" or "numpy", whichever sorts SWD-sized float32 rows faster on this CPU, measured once per process.
+
+    Both give exactly the same values; which is faster depends on the CPU and numpy's build: on the AVX-512 Zen 4
+    of benchmarks/RESULTS.md the radix sort was ≈ 5× np.sort on rows of 2¹⁸ keys, on an AVX2 Zen 3 numpy 2.4's
+    SIMD sort is ≈ 2× the radix sort. Timing four rows of 2¹⁶ keys each way takes a few milliseconds.
+    """
+    rows = np.random.default_rng(0).standard_normal((2, 5, 1 << 16)).astype(np.float32)
+    scratch = np.empty(1 << 16, np.float32)
+    seconds = []
+    for method, batch in zip(("radix", "numpy"), rows):
+        sort = (lambda row: radix_sort(row, scratch)) if method == "radix" else np.ndarray.sort
+        sort(batch[0])  # warm-up: caches, first-touch of the scratch buffer
+        start = time.perf_counter()
+        for row in batch[1:]:
+            sort(row)
+        seconds.append(time.perf_counter() - start)
+    return "radix" if seconds[0] < seconds[1] else "numpy"
 
 
 def radix_sort(values: np.ndarray, scratch: np.ndarray | None = None) -> None:
@@ -227,8 +271,7 @@ def _cpu_wasserstein_per_direction(projections_a: np.ndarray, projections_b: np.
         difference -= shifts[row]
         return float(np.abs(difference, out=difference).mean(dtype=np.float64))
 
-    with ThreadPoolExecutor(max_workers=torch.get_num_threads()) as pool:  # both sorts release the GIL
-        return np.array(list(pool.map(distance, range(projections_a.shape[0]))))
+    return np.array(parallel_map(distance, range(projections_a.shape[0])))  # both sorts release the GIL
 
 
 def quantile_coupling(num_a: int, num_b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
