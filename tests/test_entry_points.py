@@ -99,3 +99,21 @@ def test_torchrun_dash_m_pggan_trains_on_two_gloo_ranks(tmp_path):
         "--no-progress", env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert completed.returncode == 0, completed.stderr
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["kimg"] == 0.128
+
+
+@pytest.mark.parametrize("others, environment, expected", [
+    (1, {}, "1000"),  # another process running: threads sleep after 1,000 spins
+    (0, {}, None),  # an idle machine keeps libgomp's default (faster idle)
+    (2, {"GOMP_SPINCOUNT": "50"}, "50"),  # the user's choice stands
+    (2, {"OMP_WAIT_POLICY": "ACTIVE"}, None),
+])
+def test_openmp_threads_sleep_sooner_only_on_a_busy_machine(monkeypatch, others, environment, expected):
+    from ganeval_cli import common
+
+    for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(common, "other_work_on_this_machine", lambda: others)
+    common.sleep_sooner_when_shared()
+    assert os.environ.get("GOMP_SPINCOUNT") == expected
