@@ -11,15 +11,18 @@ G_fwd + 6·D_fwd (D step: G forward, D forward+backward on reals and fakes) + 9�
 gradient, and the backward through both ≈ 2×) + (3·G_fwd + 3·D_fwd)/n_critic (G step); backward = 2× forward.
 
     python benchmarks/bench_train.py --threads 1 --seconds 6     # output recorded in benchmarks/RESULTS.md
+    GOMP_SPINCOUNT=1000 python benchmarks/bench_train.py --busy 0 1 2 --seconds 3   # on a shared machine
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import os
 import platform
 import resource
 import subprocess
+import sys
 import time
 
 import torch
@@ -99,8 +102,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="timing window per measurement")
     parser.add_argument("--peak-gflops-per-core", type=float, default=83.0,
                         help="fp32 peak of one core (default: Zen 4, 2.6 GHz × 32 FLOP/cycle)")
+    parser.add_argument("--busy", type=int, nargs="+", default=None,
+                        help="instead of the table: img/s of preset g at 16×16 with this many busy processes beside "
+                             "(each a Python loop on one core), the faster of 3 windows per load")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.busy is not None:
+        print(f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '(unset: libgomp default 300000)')}, "
+              f"{args.threads} threads")
+        for count in args.busy:
+            others = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+            try:
+                time.sleep(0.5)
+                rate = max(measure("g", 16, args.seconds)[0] for _ in range(3))
+            finally:
+                for process in others:
+                    process.kill()
+                    process.wait()
+            print(f"busy processes {count}: {rate:.0f} img/s", flush=True)
+        return
     cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True,
                 text=True).stdout.splitlines() if line.startswith("Model name")), platform.processor())
     load = open("/proc/loadavg").read().split()[0]
