@@ -101,6 +101,24 @@ def test_torchrun_dash_m_pggan_trains_on_two_gloo_ranks(tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["kimg"] == 0.128
 
 
+def test_torchrun_dash_m_ganeval_eval_prints_the_one_process_numbers_once(tmp_path):
+    # 13 images in batches of 4 over 2 ranks: rank 0 reads batches 0 and 2, rank 1 batches 1 and 3.
+    from tests.test_swd import smooth_images
+
+    for name, seed in (("real", 1), ("fake", 2)):
+        np.save(tmp_path / f"{name}.npy", smooth_images(13, 32, seed=seed))
+    arguments = ["eval", str(tmp_path / "real.npy"), str(tmp_path / "fake.npy"), "--metrics", "swd,msssim",
+                 "--batch-size", "4", "--device", "cpu", "--json", "--no-progress"]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    completed = run_module("torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ganeval",
+                           *arguments, env=environment)
+    assert completed.returncode == 0, completed.stderr
+    printed = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    assert len(printed) == 1  # rank 0 prints; rank 1 returns the same dict silently
+    one_process = run_module("ganeval", *arguments, env=environment)
+    assert json.loads(printed[0]) == json.loads(one_process.stdout)
+
+
 @pytest.mark.parametrize("others, environment, expected", [
     (1, {}, "1000"),  # another process running: threads sleep after 1,000 spins
     (0, {}, None),  # an idle machine keeps libgomp's default (faster idle)
