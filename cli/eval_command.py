@@ -10,6 +10,7 @@ import click
 from ganeval_cli.common import OutputPath, common_options, emit
 from ganeval_cli.inception_commands import (
     WEIGHTS_EPILOG,
+    feature_options,
     fid_rows,
     inception_options,
     is_rows,
@@ -68,6 +69,7 @@ def evaluation_options(as_given: dict[str, Any]) -> dict[str, Any]:
 @common_options
 @swd_options
 @msssim_options
+@feature_options
 @inception_options
 @kid_options
 @splits_option
@@ -101,6 +103,7 @@ def evaluate_command(real: str, fake: str, metrics: list[str], as_json: bool, **
                    "kid (features).")
 @common_options
 @nhoods_option
+@feature_options
 @inception_options
 def stats(real: str, output: str, metrics: list[str], as_json: bool, **options: Any) -> None:
     """Compute the real set's statistics once, in one pass, and save them to OUTPUT for reuse as REAL.

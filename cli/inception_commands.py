@@ -12,10 +12,14 @@ from typing import Any
 import click
 
 from ganeval.defaults import (
+    DEFAULT_FEATURES,
     DEFAULT_NUM_SUBSETS,
     DEFAULT_RESIZE,
     DEFAULT_SPLITS,
     DEFAULT_SUBSET_SIZE,
+    DINOV2_FILE_NAME,
+    DINOV2_WEIGHTS_ENV,
+    FEATURE_EXTRACTORS,
     OFFLINE_ENV,
     RESIZE_MODES,
     WEIGHTS_ENV,
@@ -55,27 +59,52 @@ def inception_options(function: Callable) -> Callable:
     return function
 
 
+def feature_options(function: Callable) -> Callable:
+    """Add --features and --dinov2-weights (the extractor of FID, KID, PR and DC)."""
+    options = [
+        click.option("--features", type=click.Choice(FEATURE_EXTRACTORS), default=DEFAULT_FEATURES,
+                     show_default=True,
+                     help="inception-v3-tf: the TF Inception behind published FID/KID; dinov2-vit-l14: DINOv2 "
+                          "ViT-L/14 class tokens (FD-DINOv2, Stein et al. 2023; needs `pip install "
+                          "\"ganeval-pggan[dinov2]\"`), preprocessed as dgm-eval does."),
+        click.option("--dinov2-weights", type=click.Path(dir_okay=False), default=None,
+                     help=f"The DINOv2 ViT-L/14 weights ({DINOV2_FILE_NAME} or timm's model.safetensors); "
+                          f"default: ${DINOV2_WEIGHTS_ENV}, then the torch hub and Hugging Face caches (never "
+                          "downloaded)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def metric_arguments(options: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments every Inception metric takes, from the parsed common and Inception options."""
-    return {"num_images": options["num_images"], "batch_size": options["batch_size"], "device": options["device"],
-            "inception_weights": options["inception_weights"],
-            "allow_unverified_weights": options["allow_unverified_weights"], "resize": options["resize"],
-            "precision": "tf32" if options["tf32"] else "fp32", "progress": options["progress"],
-            "value_range": options["value_range"]}
+    """The keyword arguments the Inception metric functions take, from the parsed common and feature options."""
+    arguments = {"num_images": options["num_images"], "batch_size": options["batch_size"],
+                 "device": options["device"], "inception_weights": options["inception_weights"],
+                 "allow_unverified_weights": options["allow_unverified_weights"], "resize": options["resize"],
+                 "precision": "tf32" if options["tf32"] else "fp32", "progress": options["progress"],
+                 "value_range": options["value_range"]}
+    for name in ("features", "dinov2_weights"):  # the commands of metrics that take other extractors
+        if name in options:
+            arguments[name] = options[name]
+    return arguments
 
 
 def protocol_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """The table rows that say how a number was computed and whether it is comparable to published ones."""
     return [("images", " vs ".join(map(str, result["num_images"])) if isinstance(result["num_images"], list)
              else str(result["num_images"])),
-            ("resize", result["resize"]), ("precision", result["precision"]), ("device", result["device"]),
+            *([("features", result["features"])] if "features" in result else []), ("resize", result["resize"]),
+            ("precision", result["precision"]), ("device", result["device"]),
             ("weights sha256", result["weights_sha256"][:16] + "…"),
             ("comparable to published", "yes" if result["comparable_to_published"] else "no")]
 
 
 def fid_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """The FID result as table rows."""
-    return [("FID", f"{result['fid']:.4f}"), *protocol_rows(result)]
+    features = result.get("features", DEFAULT_FEATURES)
+    label = "FID" if features == DEFAULT_FEATURES else f"FD ({features})"
+    return [(label, f"{result['fid']:.4f}"), *protocol_rows(result)]
 
 
 def kid_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
@@ -95,6 +124,7 @@ def is_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
 @click.argument("real")
 @click.argument("fake")
 @common_options
+@feature_options
 @inception_options
 def fid_command(real: str, fake: str, as_json: bool, seed: int, **options: Any) -> None:
     """Fréchet Inception Distance between REAL and FAKE (lower is better; 0 = identical feature statistics).
@@ -163,6 +193,7 @@ def inception_score_command(images: str, splits: int, as_json: bool, seed: int, 
 @click.argument("fake")
 @kid_options
 @common_options
+@feature_options
 @inception_options
 def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_json: bool, seed: int,
                 **options: Any) -> None:

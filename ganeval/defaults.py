@@ -36,3 +36,11 @@ OFFLINE_ENV = "GANEVAL_OFFLINE"
 
 # `ganeval demo`: the smallest bundled photograph, halved, is 150 px high.
 MAX_DEMO_RESOLUTION = 150
+
+# Feature extractors of FID, KID, precision/recall and density/coverage (IS needs Inception's class logits).
+FEATURE_EXTRACTORS = ("inception-v3-tf", "dinov2-vit-l14")
+DEFAULT_FEATURES = "inception-v3-tf"
+DINOV2_FILE_NAME = "dinov2_vitl14_pretrain.pth"  # the official release's name (torch hub's cache keeps it)
+DINOV2_URL = "https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/" + DINOV2_FILE_NAME
+DINOV2_TIMM_HUB_ID = "timm/vit_large_patch14_dinov2.lvd142m"  # the same weights as timm publishes them
+DINOV2_WEIGHTS_ENV = "GANEVAL_DINOV2_WEIGHTS"

@@ -1,4 +1,4 @@
-"""The shared feature-statistics accumulator of FID, KID and IS: stream image batches through Inception, keep moments.
+"""The shared feature-statistics accumulator of FID, KID and IS: stream image batches through a feature extractor.
 
 `FeatureStatistics.update(images)` runs one uint8 batch through the network and merges the batch's pool3 mean and
 scatter matrix into the running ones in float64 (Chan et al.'s pairwise update, so no sum-of-squares cancellation);
@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from ganeval.chunks import IndexedRows, next_indices
-from ganeval.defaults import DEFAULT_RESIZE
+from ganeval.defaults import DEFAULT_FEATURES, DEFAULT_RESIZE
 from ganeval.errors import GanevalInputError
-from ganeval.inception import FEATURE_DIM, PRECISIONS, RESIZE_MODES, InceptionExtractor
+from ganeval.extractors import FeatureExtractor, check_features
+from ganeval.inception import PRECISIONS, RESIZE_MODES
 from ganeval.metric import Metric, Run, image_count
 from ganeval.stats import Stats
 
@@ -36,13 +37,13 @@ class FeatureMoments:
 
 
 class FeatureStatistics:
-    """Streaming pool3 statistics (torchmetrics-style `update()`/`compute()`) over uint8 NCHW RGB batches.
+    """Streaming feature statistics (torchmetrics-style `update()`/`compute()`) over uint8 NCHW RGB batches.
 
     Moments merge by Chan et al.'s pairwise rule (also across processes, `merge`); kept features and logits are
     held with their image indices and returned in image order. `limit`: images with an index ≥ limit are ignored.
     """
 
-    def __init__(self, extractor: InceptionExtractor, *, keep_features: bool = False, keep_logits: bool = False,
+    def __init__(self, extractor: FeatureExtractor, *, keep_features: bool = False, keep_logits: bool = False,
                  limit: int | None = None) -> None:
         self.extractor = extractor
         self.keep_features, self.keep_logits, self.limit = keep_features, keep_logits, limit
@@ -51,8 +52,8 @@ class FeatureStatistics:
     def reset(self) -> None:
         """Forget every image seen."""
         self.count = 0
-        self.mean = torch.zeros(FEATURE_DIM, dtype=torch.float64, device=self.extractor.device)
-        self.scatter = torch.zeros(FEATURE_DIM, FEATURE_DIM, dtype=torch.float64, device=self.extractor.device)
+        self.mean: torch.Tensor | None = None  # float64 (D,) and (D, D), made with the first features seen
+        self.scatter: torch.Tensor | None = None
         self.kept_features = IndexedRows()
         self.kept_logits = IndexedRows()
         self._next_index = 0
@@ -71,6 +72,9 @@ class FeatureStatistics:
         if self.keep_features:
             self.kept_features.add(features.cpu(), indices)
         if self.keep_logits:
+            if logits is None:
+                raise GanevalInputError(f"the {self.extractor.name} features have no class logits (the Inception "
+                                        "Score needs inception-v3-tf)")
             self.kept_logits.add(logits.cpu(), indices)
         batch = features.to(torch.float64)
         batch_mean = batch.mean(dim=0)
@@ -79,6 +83,9 @@ class FeatureStatistics:
 
     def _merge_moments(self, count: int, mean: torch.Tensor, scatter: torch.Tensor) -> None:
         """Chan et al.'s pairwise update of (count, mean, scatter) by another part's moments."""
+        if self.mean is None:
+            self.mean = torch.zeros_like(mean, device=self.extractor.device)
+            self.scatter = torch.zeros_like(scatter, device=self.extractor.device)
         total = self.count + count
         delta = mean.to(self.mean.device) - self.mean
         self.scatter += scatter.to(self.scatter.device) + torch.outer(delta, delta) * (self.count * count / total)
@@ -88,14 +95,16 @@ class FeatureStatistics:
     def merge(self, other: FeatureStatistics) -> None:
         """Add the moments, features and logits `other` (same extractor settings, other images) holds."""
         if other.extractor.settings() != self.extractor.settings():
-            raise GanevalInputError("cannot merge Inception statistics of other extractor settings")
+            raise GanevalInputError("cannot merge feature statistics of other extractor settings")
         if other.count:
             self._merge_moments(other.count, other.mean, other.scatter)
         self.kept_features.merge(other.kept_features)
         self.kept_logits.merge(other.kept_logits)
 
     def compute(self) -> FeatureMoments:
-        """Mean and unbiased covariance (float64), plus the kept float32 features/logits (N×2048, N×1008)."""
+        """Mean and unbiased covariance (float64), plus the kept float32 features/logits (N×D, N×classes)."""
+        if self.mean is None:
+            return FeatureMoments(num_images=0)
         sigma = self.scatter / max(self.count - 1, 1)
         return FeatureMoments(
             num_images=self.count, mu=self.mean.cpu().numpy(), sigma=sigma.cpu().numpy(),
@@ -104,7 +113,8 @@ class FeatureStatistics:
 
     def state_dict(self) -> dict[str, Any]:
         """Moments, kept features and logits (on the CPU), to send to another process or save."""
-        return {"count": self.count, "mean": self.mean.cpu(), "scatter": self.scatter.cpu(),
+        return {"count": self.count, "mean": None if self.mean is None else self.mean.cpu(),
+                "scatter": None if self.scatter is None else self.scatter.cpu(),
                 "features": self.kept_features.state_dict() if self.kept_features.num_images else None,
                 "logits": self.kept_logits.state_dict() if self.kept_logits.num_images else None}
 
@@ -112,38 +122,53 @@ class FeatureStatistics:
         """Replace the contents by those of `state_dict()` (the extractor stays)."""
         self.reset()
         self.count = int(state["count"])
-        self.mean, self.scatter = (state[key].to(self.extractor.device) for key in ("mean", "scatter"))
+        self.mean, self.scatter = (None if state[key] is None else state[key].to(self.extractor.device)
+                                   for key in ("mean", "scatter"))
         for rows, key in ((self.kept_features, "features"), (self.kept_logits, "logits")):
             if state[key] is not None:
                 rows.load_state_dict(state[key])
 
 
-class InceptionMetric(Metric):
-    """What FID, KID and IS share in ganeval.evaluate: the extractor's options, and one Inception accumulator per
-    set that all of them feed (so each image goes through the network once)."""
+class FeatureMetric(Metric):
+    """What FID, KID and IS (and every metric on extractor features) share in ganeval.evaluate: the extractor's
+    options, and one feature accumulator per set that all of them feed (so each image goes through the network
+    once)."""
 
-    options = {"inception_weights": None, "allow_unverified_weights": False, "resize": DEFAULT_RESIZE,
+    options = {"features": DEFAULT_FEATURES, "features_name": None, "inception_weights": None,
+               "dinov2_weights": None, "allow_unverified_weights": False, "resize": DEFAULT_RESIZE,
                "precision": DEFAULT_PRECISION}
     keep_features: ClassVar[bool] = False
     keep_logits: ClassVar[bool] = False
     minimum_stored = 2  # a covariance (FID) or a subset of two features (KID) at the least
+    names: ClassVar[set[str]] = set()  # every feature metric's name (they share one image count)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in vars(cls):
+            FeatureMetric.names.add(cls.name)
 
     def check(self, options: dict[str, Any]) -> None:
+        check_features(options["features"], options["features_name"])
         if options["resize"] not in RESIZE_MODES:
             raise GanevalInputError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {options['resize']!r}")
+        if options["resize"] != DEFAULT_RESIZE and options["features"] != "inception-v3-tf":
+            raise GanevalInputError(f"resize={options['resize']!r} applies to the inception-v3-tf features; "
+                                    "dinov2-vit-l14 resizes as dgm-eval does, and a features module takes the "
+                                    "images at their own size")
         if options["precision"] not in PRECISIONS:
             raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {options['precision']!r}")
 
     def limit(self, options: dict[str, Any], set_name: str) -> int | None:
-        counts = {image_count(options, name) for name in INCEPTION_METRICS if name in options["metrics"]}
+        counts = {image_count(options, name) for name in FeatureMetric.names if name in options["metrics"]}
         if len(counts) > 1:
-            raise GanevalInputError(f"FID, KID and IS share one Inception pass over each set: give them one image "
-                                    f"count (got {sorted(counts, key=str)})")
+            raise GanevalInputError(f"the feature metrics ({', '.join(sorted(FeatureMetric.names))}) share one pass "
+                                    f"of the feature extractor over each set: give them one image count (got "
+                                    f"{sorted(counts, key=str)})")
         return image_count(options, self.name)
 
     def accumulator(self, set_name: str, run: Run) -> FeatureStatistics:
-        return run.inception(set_name, limit=self.limit(run.options, set_name), keep_features=self.keep_features,
-                             keep_logits=self.keep_logits)
+        return run.feature_statistics(set_name, limit=self.limit(run.options, set_name),
+                                      keep_features=self.keep_features, keep_logits=self.keep_logits)
 
     def from_stats(self, stats: Stats, run: Run) -> FeatureMoments:
         arrays = stats.require(self.name, run.extractor().settings())
@@ -151,16 +176,8 @@ class InceptionMetric(Metric):
                               sigma=arrays.get("sigma"), features=arrays.get("features"))
 
     def stats_record(self, moments: FeatureMoments, run: Run) -> dict[str, Any]:
-        """The protocol record of stored Inception statistics: the extractor's identity and the image count."""
+        """The protocol record of stored feature statistics: the extractor's identity and the image count."""
         extractor = run.extractor()
         return {"settings": extractor.settings(), "num_images": moments.num_images,
                 "comparable_to_published": extractor.comparable_to_published}
 
-
-INCEPTION_METRICS = ("fid", "kid", "is")
-
-
-def extractor_description(extractor: InceptionExtractor) -> dict[str, Any]:
-    """The fields every Inception metric result carries about how it was computed."""
-    return {"weights_sha256": extractor.weights_sha256, "comparable_to_published": extractor.comparable_to_published,
-            "resize": extractor.resize, "precision": extractor.precision, "device": str(extractor.device)}

@@ -13,13 +13,12 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ganeval.defaults import DEFAULT_RESIZE
+from ganeval.defaults import DEFAULT_FEATURES, DEFAULT_RESIZE
 from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
+    FeatureMetric,
     FeatureMoments,
-    InceptionMetric,
-    extractor_description,
 )
 from ganeval.metric import FAKE, REAL, Run
 from ganeval.sources import ImageSource
@@ -54,7 +53,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
                  - 2 * trace_sqrt_product(sigma1, sigma2))
 
 
-class FIDMetric(InceptionMetric):
+class FIDMetric(FeatureMetric):
     """`fid` in ganeval.evaluate: Fréchet distance of the two sets' pool3 moments."""
 
     name = "fid"
@@ -70,36 +69,36 @@ class FIDMetric(InceptionMetric):
     def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
         real, fake = statistics[REAL], statistics[FAKE]
         return {"metric": "fid", "fid": frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma),
-                "num_images": [real.num_images, fake.num_images], **extractor_description(run.extractor())}
+                "num_images": [real.num_images, fake.num_images], **run.extractor().description()}
 
 
 def fid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
-        inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
+        batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None, features: str | Any = DEFAULT_FEATURES,
+        features_name: str | None = None, inception_weights: str | os.PathLike | None = None,
+        dinov2_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
         allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION,
         progress: bool = False, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """FID between two image sets; either may be a stats file from `ganeval stats --metrics fid` (lower is better).
 
-    Two stats files need no Inception network: their settings are checked against each other (and against
-    `resize` and `precision`) and the Fréchet distance is taken from their statistics. Otherwise a one-metric call
-    of `ganeval.evaluate` (a stats file in the place of FAKE is read as the fake set's statistics).
+    `features`: the extractor (inception-v3-tf, the default and that of published FID; dinov2-vit-l14 for
+    FD-DINOv2; or a torch.nn.Module with `features_name`). Two stats files need no network: their settings are
+    checked against each other (and against `resize` and `precision`) and the Fréchet distance is taken from their
+    statistics. Otherwise a one-metric call of `ganeval.evaluate` (a stats file in the place of FAKE is read as the
+    fake set's statistics).
     """
     if is_stats_file(real) and is_stats_file(fake):
         return _fid_of_stats_files(real, fake, resize=resize, precision=precision)
+    options = dict(num_images=num_images, batch_size=batch_size, device=device, features=features,
+                   features_name=features_name, inception_weights=inception_weights, dinov2_weights=dinov2_weights,
+                   resize=resize, allow_unverified_weights=allow_unverified_weights, precision=precision,
+                   progress=progress, value_range=value_range)
     if is_stats_file(fake):  # FID is symmetric: the stats file takes the real set's place
-        real, fake = fake, real
-        result = fid(real, fake, num_images=num_images, batch_size=batch_size, device=device,
-                     inception_weights=inception_weights, resize=resize,
-                     allow_unverified_weights=allow_unverified_weights, precision=precision, progress=progress,
-                     value_range=value_range)
+        result = fid(fake, real, **options)
         result["num_images"].reverse()
         return result
     from ganeval.evaluate import evaluate
 
-    return evaluate(real, fake, metrics=("fid",), num_images=num_images, batch_size=batch_size, device=device,
-                    inception_weights=inception_weights, resize=resize,
-                    allow_unverified_weights=allow_unverified_weights, precision=precision, progress=progress,
-                    value_range=value_range)["fid"]
+    return evaluate(real, fake, metrics=("fid",), **options)["fid"]
 
 
 def _fid_of_stats_files(real: ImageSource, fake: ImageSource, *, resize: str, precision: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, In
 
 from ganeval.defaults import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.errors import GanevalInputError
+from ganeval.extractors import FeatureExtractor
 from ganeval.files import load_torch_file, reading
 
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -240,7 +241,7 @@ def float32_precision(precision: str) -> Iterator[None]:
 
 
 @dataclass
-class InceptionExtractor:
+class InceptionExtractor(FeatureExtractor):
     """The loaded network with its input protocol: uint8 NCHW RGB batches → (pool3 features, unbiased logits)."""
 
     network: InceptionV3TF
@@ -249,6 +250,17 @@ class InceptionExtractor:
     resize: str
     precision: str
     device: torch.device
+    name = "inception-v3-tf"
+    input_size = INPUT_SIZE
+    feature_dim = FEATURE_DIM
+    has_logits = True
+
+    @property
+    def preprocessing(self) -> str:
+        """What is done to the pixels, in words."""
+        how = {"tf": "TF1 bilinear (align_corners=False, no half-pixel centres)",
+               "clean": "PIL bicubic, antialiased, per channel in float32 (clean-fid)"}[self.resize]
+        return f"resize to 299×299: {how}; then (x − 128) / 128"
 
     @property
     def weights_verified(self) -> bool:
@@ -262,8 +274,7 @@ class InceptionExtractor:
 
     def settings(self) -> dict[str, str]:
         """The extractor's identity, as stored with reference statistics and checked when they are reused."""
-        return {"extractor": EXTRACTOR_ID, "weights_sha256": self.weights_sha256, "resize": self.resize,
-                "precision": self.precision}
+        return {**super().settings(), "extractor": EXTRACTOR_ID}
 
     def network_input(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 NCHW images → float32 299×299 in [-1, 1] as the protocol resizes them, then (x − 128) / 128."""

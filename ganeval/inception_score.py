@@ -16,11 +16,11 @@ import numpy as np
 import scipy.special
 
 from ganeval.defaults import DEFAULT_RESIZE, DEFAULT_SPLITS
+from ganeval.errors import GanevalInputError
 from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
-    InceptionMetric,
-    extractor_description,
+    FeatureMetric,
 )
 from ganeval.metric import FAKE, Run
 from ganeval.sources import ImageSource, check_at_least
@@ -38,7 +38,7 @@ def inception_score_from_logits(logits: np.ndarray, splits: int = DEFAULT_SPLITS
     return float(np.mean(scores)), float(np.std(scores))
 
 
-class ISMetric(InceptionMetric):
+class ISMetric(FeatureMetric):
     """`is` in ganeval.evaluate: the Inception Score of the fake set, from its logits in image order."""
 
     name = "is"
@@ -49,6 +49,9 @@ class ISMetric(InceptionMetric):
     def check(self, options: dict[str, Any]) -> None:
         super().check(options)
         check_at_least("splits", options["splits"])
+        if options["features"] != "inception-v3-tf":
+            raise GanevalInputError("the Inception Score reads Inception's 1008 class logits: it takes the "
+                                    "inception-v3-tf features only")
 
     def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
         return options["splits"], f"the Inception Score in {options['splits']} splits (lower it with --splits)"
@@ -58,7 +61,7 @@ class ISMetric(InceptionMetric):
         mean, std = inception_score_from_logits(moments.logits, run.options["splits"])
         return {"metric": "is", "inception_score_mean": mean, "inception_score_std": std,
                 "num_images": moments.num_images, "splits": run.options["splits"],
-                **extractor_description(run.extractor())}
+                **run.extractor().description()}
 
 
 def inception_score(images: ImageSource, *, splits: int = DEFAULT_SPLITS, num_images: int | None = None,

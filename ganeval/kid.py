@@ -13,14 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from ganeval.defaults import DEFAULT_NUM_SUBSETS, DEFAULT_RESIZE, DEFAULT_SUBSET_SIZE
+from ganeval.defaults import DEFAULT_FEATURES, DEFAULT_NUM_SUBSETS, DEFAULT_RESIZE, DEFAULT_SUBSET_SIZE
 from ganeval.errors import GanevalInputError
 from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
+    FeatureMetric,
     FeatureMoments,
-    InceptionMetric,
-    extractor_description,
 )
 from ganeval.metric import FAKE, REAL, Run
 from ganeval.sources import ImageSource
@@ -56,7 +55,7 @@ def kid_from_features(real: np.ndarray, fake: np.ndarray, *, num_subsets: int = 
     return float(np.mean(estimates)), float(np.std(estimates))
 
 
-class KIDMetric(InceptionMetric):
+class KIDMetric(FeatureMetric):
     """`kid` in ganeval.evaluate: the subset MMD² estimates on the two sets' pool3 features."""
 
     name = "kid"
@@ -82,22 +81,24 @@ class KIDMetric(InceptionMetric):
                                       subset_size=options["subset_size"], seed=run.seed)
         return {"metric": "kid", "kid_mean": mean, "kid_std": std, "num_images": [real.num_images, fake.num_images],
                 "num_subsets": options["num_subsets"], "subset_size": options["subset_size"], "seed": run.seed,
-                **extractor_description(run.extractor())}
+                **run.extractor().description()}
 
 
 def kid(real: ImageSource, fake: ImageSource, *, num_images: int | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None,
-        inception_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
+        batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None, features: str | Any = DEFAULT_FEATURES,
+        features_name: str | None = None, inception_weights: str | os.PathLike | None = None,
+        dinov2_weights: str | os.PathLike | None = None, resize: str = DEFAULT_RESIZE,
         allow_unverified_weights: bool = False, precision: str = DEFAULT_PRECISION, progress: bool = False,
         num_subsets: int = DEFAULT_NUM_SUBSETS, subset_size: int = DEFAULT_SUBSET_SIZE,
         seed: int = 0, value_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """KID between two image sets; `real` may be a stats file made with KID features (lower is better).
 
-    One-metric call of `ganeval.evaluate`.
+    `features` as in `ganeval.fid`. One-metric call of `ganeval.evaluate`.
     """
     from ganeval.evaluate import evaluate
 
     return evaluate(real, fake, metrics=("kid",), num_images=num_images, batch_size=batch_size, device=device,
-                    inception_weights=inception_weights, resize=resize,
-                    allow_unverified_weights=allow_unverified_weights, precision=precision, progress=progress,
-                    num_subsets=num_subsets, subset_size=subset_size, seed=seed, value_range=value_range)["kid"]
+                    features=features, features_name=features_name, inception_weights=inception_weights,
+                    dinov2_weights=dinov2_weights, resize=resize, allow_unverified_weights=allow_unverified_weights,
+                    precision=precision, progress=progress, num_subsets=num_subsets, subset_size=subset_size,
+                    seed=seed, value_range=value_range)["kid"]

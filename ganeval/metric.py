@@ -3,7 +3,8 @@ takes the real set from a stats file, and how it turns the accumulated statistic
 
 A metric module defines one `Metric` subclass; `ganeval.evaluate` keeps the registry and drives the pass. A `Run`
 is what one evaluation shares among its metrics: the settings, the opened image streams, the stats file, and the one
-Inception accumulator per set that FID, KID and IS feed together (one network pass per image for all of them).
+feature accumulator per set that FID, KID, IS (and every metric on extractor features) feed together: one network
+pass per image for all of them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Run:
     streams: dict[str, ImageBatches] = field(default_factory=dict)
     stats: Stats | None = None
     _extractor: Any = None
-    _inception: dict[str, Any] = field(default_factory=dict)
+    _features: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seed(self) -> int:
@@ -42,24 +43,21 @@ class Run:
         return f"{set_name.upper()} ({self.stats.path})" if self.stats is not None else set_name.upper()
 
     def extractor(self) -> Any:
-        """The Inception network, loaded once per run from the options (weights, resize, precision)."""
+        """The feature extractor the options ask for (Inception by default), loaded once per run."""
         if self._extractor is None:
-            from ganeval.inception import load_inception
+            from ganeval.extractors import open_extractor
 
-            self._extractor = load_inception(
-                self.options["inception_weights"], device=self.device, resize=self.options["resize"],
-                allow_unverified_weights=self.options["allow_unverified_weights"],
-                precision=self.options["precision"])
+            self._extractor = open_extractor(self.options, self.device)
         return self._extractor
 
-    def inception(self, set_name: str, *, limit: int | None, keep_features: bool = False,
-                  keep_logits: bool = False) -> Any:
-        """The set's one Inception accumulator, shared by every metric that reads Inception features of it."""
+    def feature_statistics(self, set_name: str, *, limit: int | None, keep_features: bool = False,
+                           keep_logits: bool = False) -> Any:
+        """The set's one feature accumulator, shared by every metric that reads the extractor's features of it."""
         from ganeval.features import FeatureStatistics
 
-        statistics = self._inception.get(set_name)
-        if statistics is None:  # the image counts of FID, KID and IS are one (InceptionMetric.limit checks it)
-            statistics = self._inception[set_name] = FeatureStatistics(self.extractor(), limit=limit)
+        statistics = self._features.get(set_name)
+        if statistics is None:  # the feature metrics share one image count (FeatureMetric.limit checks it)
+            statistics = self._features[set_name] = FeatureStatistics(self.extractor(), limit=limit)
         statistics.keep_features |= keep_features
         statistics.keep_logits |= keep_logits
         return statistics

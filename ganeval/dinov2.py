@@ -1,0 +1,163 @@
+"""DINOv2 ViT-L/14 features (Oquab et al. 2023) for FD-DINOv2 and friends (Stein et al., NeurIPS 2023; dgm-eval).
+
+The architecture is timm's `vit_large_patch14_dinov2` (an optional extra: `pip install "ganeval-pggan[dinov2]"`);
+the feature is the class token after the final layer norm, 1024-d, as the official model returns it. Preprocessing
+is dgm-eval's: each image resized to 224×224 by PIL's bicubic filter on its uint8 pixels (torchvision's `Resize` of a
+PIL image), scaled to [0, 1], normalised by the ImageNet mean and standard deviation. The official weights are
+trained at 518×518 (37×37 patches); at 224×224 (16×16 patches) their position embeddings are resampled once, at
+load time, exactly as the official model does at every forward pass: bicubic, scale factor (16 + 0.1) / 37, no
+antialiasing.
+
+Weights are never downloaded. Looked up in order: the `dinov2_weights` argument (`--dinov2-weights`),
+$GANEVAL_DINOV2_WEIGHTS, torch hub's checkpoint folder (`dinov2_vitl14_pretrain.pth`, the official release, where
+`torch.hub.load("facebookresearch/dinov2", "dinov2_vitl14")` leaves it), and the Hugging Face cache of timm's copy
+(`timm/vit_large_patch14_dinov2.lvd142m`). Either format (official or timm) is read.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganeval.defaults import DINOV2_FILE_NAME, DINOV2_TIMM_HUB_ID, DINOV2_URL, DINOV2_WEIGHTS_ENV
+from ganeval.errors import GanevalInputError
+from ganeval.extractors import FeatureExtractor
+from ganeval.files import load_torch_file, reading
+from ganeval.inception import file_sha256, float32_precision
+from ganeval.threads import available_cpus
+
+ARCHITECTURE = "vit_large_patch14_dinov2"
+INPUT_SIZE = 224
+PATCH_SIZE = 14
+FEATURE_DIM = 1024
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+INTERPOLATE_OFFSET = 0.1  # the official model's position-embedding interpolation (dinov2/models/vision_transformer.py)
+
+
+def weights_help() -> str:
+    """Where the DINOv2 weights are looked for, as one sentence for error messages."""
+    return (f"put {DINOV2_FILE_NAME} ({DINOV2_URL}) in {Path(torch.hub.get_dir()) / 'checkpoints'}, or pass "
+            f"--dinov2-weights PATH (dinov2_weights=PATH), or set {DINOV2_WEIGHTS_ENV}=PATH; timm's copy "
+            f"({DINOV2_TIMM_HUB_ID}) in the Hugging Face cache is found too")
+
+
+def find_dinov2_weights(path: str | os.PathLike | None = None) -> Path:
+    """The weights file: explicit path, then $GANEVAL_DINOV2_WEIGHTS, the torch hub cache, the Hugging Face cache."""
+    explicit = path if path is not None else os.environ.get(DINOV2_WEIGHTS_ENV) or None
+    if explicit is not None:
+        origin = "--dinov2-weights" if path is not None else DINOV2_WEIGHTS_ENV
+        if not Path(explicit).is_file():
+            raise GanevalInputError(f"{origin}: DINOv2 weights file {explicit} does not exist")
+        return Path(explicit)
+    candidates = [Path(torch.hub.get_dir()) / "checkpoints" / DINOV2_FILE_NAME]
+    hugging_face = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache"
+                                                                             / "huggingface")) / "hub")
+    snapshots = hugging_face / f"models--{DINOV2_TIMM_HUB_ID.replace('/', '--')}" / "snapshots"
+    candidates += sorted(snapshots.glob("*/model.safetensors")) + sorted(snapshots.glob("*/pytorch_model.bin"))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise GanevalInputError(f"the DINOv2 weights are not here (ganeval never downloads them); {weights_help()}")
+
+
+def read_dinov2_state(path: Path) -> dict[str, torch.Tensor]:
+    """A weights file (official .pth, timm .safetensors/.bin) as a state dict in timm's names, 37×37 or 16×16 grid."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        with reading(path, "safetensors weights file"):
+            state = load_file(str(path))
+    else:
+        state = load_torch_file(path, "DINOv2 weights file")
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise GanevalInputError(f"{path}: expected a DINOv2 state dict (name → tensor)")
+    # The official release also holds the masked-image-modelling token, which feature extraction does not use.
+    return {key.removeprefix("module."): value for key, value in state.items() if key != "mask_token"}
+
+
+def dinov2_position_embeddings(position_embeddings: torch.Tensor, grid: int) -> torch.Tensor:
+    """(1, 1 + M², D) embeddings resampled to a grid×grid patch grid as DINOv2's `interpolate_pos_encoding` does:
+    bicubic with the scale factor (grid + 0.1) / M, no antialiasing, in float32; the class token's stays."""
+    count = position_embeddings.shape[1] - 1
+    side = math.isqrt(count)
+    if side * side != count:
+        raise GanevalInputError(f"DINOv2 position embeddings of {count} patches are not a square grid")
+    if side == grid:
+        return position_embeddings
+    patches = position_embeddings[:, 1:].float().reshape(1, side, side, -1).permute(0, 3, 1, 2)
+    scale = (grid + INTERPOLATE_OFFSET) / side
+    patches = F.interpolate(patches, scale_factor=(scale, scale), mode="bicubic", antialias=False)
+    patches = patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)
+    return torch.cat([position_embeddings[:, :1].float(), patches], dim=1).to(position_embeddings.dtype)
+
+
+def _pil_bicubic_224(image: np.ndarray) -> np.ndarray:
+    """One HWC uint8 image resized to 224×224 by PIL's bicubic filter on its uint8 pixels (dgm-eval's resize)."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BICUBIC))
+
+
+class DINOv2Extractor(FeatureExtractor):
+    """DINOv2 ViT-L/14: uint8 NCHW RGB batches → 1024-d class-token features (no logits)."""
+
+    name = "dinov2-vit-l14"
+    input_size = INPUT_SIZE
+    resize = "pil-bicubic"
+    preprocessing = ("resize to 224×224: PIL bicubic on uint8 (dgm-eval); x / 255; ImageNet mean/std "
+                     "normalisation")
+    feature_dim = FEATURE_DIM
+
+    def __init__(self, network: torch.nn.Module, weights_sha256: str, device: torch.device, precision: str) -> None:
+        self.network, self.weights_sha256, self.device, self.precision = network, weights_sha256, device, precision
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(8, available_cpus())))
+        self._mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+
+    def network_input(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 NCHW → float32 N×3×224×224 as dgm-eval feeds the model (PIL resize, /255, normalise)."""
+        resized = np.stack(list(self._pool.map(_pil_bicubic_224, images.permute(0, 2, 3, 1).cpu().numpy())))
+        pixels = torch.from_numpy(resized).to(self.device).permute(0, 3, 1, 2).float().div(255)
+        return (pixels - self._mean) / self._std
+
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Class-token features (N×1024), float32 on the extractor's device."""
+        with torch.inference_mode(), float32_precision(self.precision):
+            return self.network(self.network_input(images)).float(), None
+
+
+def load_dinov2(weights: str | os.PathLike | None = None, *, device: torch.device, precision: str = "fp32",
+                **_: Any) -> DINOv2Extractor:
+    """Find and load DINOv2 ViT-L/14 into timm's architecture at 224×224 (see the module docstring)."""
+    try:
+        import timm
+    except ImportError:
+        raise GanevalInputError("features 'dinov2-vit-l14' need the timm package: pip install "
+                                "\"ganeval-pggan[dinov2]\" (or pip install timm)") from None
+    path = find_dinov2_weights(weights)
+    state = read_dinov2_state(path)
+    if "pos_embed" in state:
+        state["pos_embed"] = dinov2_position_embeddings(state["pos_embed"], INPUT_SIZE // PATCH_SIZE)
+    network = timm.create_model(ARCHITECTURE, pretrained=False, img_size=INPUT_SIZE, num_classes=0)
+    expected = set(network.state_dict())
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unexpected:
+        raise GanevalInputError(f"{path}: not DINOv2 ViT-L/14 weights (missing {missing[:3]}, unexpected "
+                                f"{unexpected[:3]}; {len(missing)} missing, {len(unexpected)} unexpected)")
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as error:
+        detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
+        raise GanevalInputError(f"{path}: weights do not fit DINOv2 ViT-L/14 ({detail})") from None
+    network.requires_grad_(False).eval().to(device)
+    return DINOv2Extractor(network, file_sha256(path), device, precision)
