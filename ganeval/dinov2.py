@@ -82,7 +82,8 @@ def read_dinov2_state(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
         raise GanevalInputError(f"{path}: expected a DINOv2 state dict (name → tensor)")
     # The official release also holds the masked-image-modelling token, which feature extraction does not use.
-    return {key.removeprefix("module."): value for key, value in state.items() if key != "mask_token"}
+    return {key.removeprefix("module."): value.float() if value.is_floating_point() else value
+            for key, value in state.items() if key != "mask_token"}
 
 
 def dinov2_position_embeddings(position_embeddings: torch.Tensor, grid: int) -> torch.Tensor:
@@ -148,14 +149,15 @@ def load_dinov2(weights: str | os.PathLike | None = None, *, device: torch.devic
     state = read_dinov2_state(path)
     if "pos_embed" in state:
         state["pos_embed"] = dinov2_position_embeddings(state["pos_embed"], INPUT_SIZE // PATCH_SIZE)
-    network = timm.create_model(ARCHITECTURE, pretrained=False, img_size=INPUT_SIZE, num_classes=0)
+    with torch.device("meta"):  # no random initialisation of 300 M parameters the weights then replace
+        network = timm.create_model(ARCHITECTURE, pretrained=False, img_size=INPUT_SIZE, num_classes=0)
     expected = set(network.state_dict())
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
         raise GanevalInputError(f"{path}: not DINOv2 ViT-L/14 weights (missing {missing[:3]}, unexpected "
                                 f"{unexpected[:3]}; {len(missing)} missing, {len(unexpected)} unexpected)")
     try:
-        network.load_state_dict(state)
+        network.load_state_dict(state, assign=True)
     except RuntimeError as error:
         detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
         raise GanevalInputError(f"{path}: weights do not fit DINOv2 ViT-L/14 ({detail})") from None

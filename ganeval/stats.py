@@ -37,7 +37,7 @@ class Stats:
         if metric not in self.protocol:
             have = ", ".join(sorted(self.protocol)) or "nothing"
             raise GanevalInputError(f"{self.path}: this stats file holds no {metric} statistics (it holds {have}); "
-                                    f"make them with `ganeval stats ... {'--fid' if metric != 'swd' else ''}`")
+                                    f"make them with `ganeval stats REAL -o FILE --metrics {metric}`")
         stored = self.protocol[metric]["settings"]
         for key, wanted in settings.items():
             if key in stored and _jsonable(stored[key]) != _jsonable(wanted):

@@ -321,6 +321,24 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("weights-nowhere-offline", G, lambda w, mp: (mp.setenv("TORCH_HOME", w.path("torch-home")),
                                                   ["fid", w.path("real"), w.path("fake")])[1], 2,
      "Inception weights are not here"),
+    # --- feature extractors: --features and the DINOv2 weights
+    ("features-unknown", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features", "dinov3"], 2,
+     "inception-v3-tf"),
+    ("features-resize-of-inception", G, lambda w: ["kid", w.path("real"), w.path("fake"), "--features",
+                                                   "dinov2-vit-l14", "--resize", "clean"], 2, "resize='clean' applies"),
+    ("dinov2-weights-missing", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features", "dinov2-vit-l14",
+                                             "--dinov2-weights", w.path("no.pth")], 2, "does not exist"),
+    ("dinov2-weights-garbage", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "fid",
+                                             "--features", "dinov2-vit-l14", "--dinov2-weights",
+                                             w.write("d.pth", b"garbage")], 2, "not a readable DINOv2 weights"),
+    ("dinov2-weights-of-inception", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features",
+                                                  "dinov2-vit-l14", "--dinov2-weights",
+                                                  w.write("other.pth", _torch_bytes())], 2,
+     "not DINOv2 ViT-L/14 weights"),
+    ("dinov2-weights-nowhere", G, lambda w, mp: (mp.setenv("TORCH_HOME", w.path("torch-home")),
+                                                 mp.setenv("HF_HUB_CACHE", w.path("hf")),
+                                                 ["fid", w.path("real"), w.path("fake"), "--features",
+                                                  "dinov2-vit-l14"])[2], 2, "DINOv2 weights are not here"),
     # --- pggan train: --set values and switches, checked against TrainConfig's field types and ranges
     ("set-int-field-text", P, lambda w: ["train", *train_args(w), "--set", "minibatch_base=abc"], 2,
      "minibatch_base must be an integer"),
@@ -435,6 +453,15 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _torch_bytes() -> bytes:
+    """A readable PyTorch state dict of some other network."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save({"conv.weight": torch.zeros(2, 2)}, buffer)
+    return buffer.getvalue()
+
+
 def _npy_bytes(array: np.ndarray) -> bytes:
     import io
 
@@ -469,6 +496,7 @@ def run_row(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row
     before = snapshot(world.root)
     monkeypatch.setenv("GANEVAL_OFFLINE", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("GANEVAL_DINOV2_WEIGHTS", raising=False)
     try:
         if subprocess_:
             completed = subprocess.run([sys.executable, "-m", program, *arguments], cwd=REPO,

@@ -68,9 +68,11 @@ def metric_options(inception_weights: Path) -> dict:
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test may download weights or find a real checkpoint in the user's torch hub cache."""
+    """No test may download weights or find a real checkpoint in the user's torch hub or Hugging Face cache."""
     monkeypatch.setenv("GANEVAL_OFFLINE", "1")
     monkeypatch.delenv("GANEVAL_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.delenv("GANEVAL_DINOV2_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hugging-face"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
 
 
