@@ -46,6 +46,12 @@ def downsample2x(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 2)
 
 
+def fading(alpha: float | torch.Tensor) -> bool:
+    """Whether the newest block is being faded in: α < 1, or α given as a tensor (not looked at, so that
+    torch.compile does not specialise the graph on its value)."""
+    return isinstance(alpha, torch.Tensor) or alpha < 1.0
+
+
 class Generator(nn.Module):
     """Table 2 generator: latent → 4×4 (dense + 3×3 conv) → [2× upsample, 3×3 conv, 3×3 conv]* → 1×1 toRGB."""
 
@@ -81,8 +87,9 @@ class Generator(nn.Module):
                 EqualizedConv2d(nf(res - 1), nf(res - 1), 3, equalized=equalized_lr), *post(nf(res - 1))))
             self.to_rgb.append(EqualizedConv2d(nf(res - 1), num_channels, 1, gain=1.0, equalized=equalized_lr))
 
-    def forward(self, latents: torch.Tensor, resolution: int, alpha: float = 1.0) -> torch.Tensor:
-        """Images at `resolution`; the newest block is blended with the upsampled previous toRGB by `alpha`."""
+    def forward(self, latents: torch.Tensor, resolution: int, alpha: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """Images at `resolution`; the newest block is blended with the upsampled previous toRGB by `alpha` (a
+        0-dim tensor always blends: torch.compile then keeps one graph for the whole fade-in)."""
         res_log2 = resolution_log2(resolution)
         if res_log2 > self.resolution_log2:
             raise ValueError(f"generator resolution {resolution} exceeds its maximum {2**self.resolution_log2}")
@@ -95,7 +102,7 @@ class Generator(nn.Module):
             previous = x
             x = self.blocks[index](x if index == 0 else upsample2x(x))
         images = self.to_rgb[res_log2 - 2](x)
-        if res_log2 > 2 and alpha < 1.0:  # Figure 2(b): (1-α)·upsample(toRGB_old) + α·toRGB_new
+        if res_log2 > 2 and fading(alpha):  # Figure 2(b): (1-α)·upsample(toRGB_old) + α·toRGB_new
             images = torch.lerp(upsample2x(self.to_rgb[res_log2 - 3](previous)), images, alpha)
         return torch.tanh(images) if self.tanh_at_end else images
 
@@ -136,7 +143,7 @@ class Discriminator(nn.Module):
                                          else nn.Identity())
         self.score = EqualizedLinear(nf(0) + mbdisc_kernels, 1, gain=1.0, equalized=equalized_lr)
 
-    def forward(self, images: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, alpha: float | torch.Tensor = 1.0) -> torch.Tensor:
         """Scores [N] for images at any grown resolution; fromRGB of the half resolution blended by 1 − α."""
         res_log2 = resolution_log2(images.shape[-1])
         if res_log2 > self.resolution_log2:
@@ -145,7 +152,7 @@ class Discriminator(nn.Module):
         x = self.from_rgb[res_log2 - 2](images)
         if res_log2 > 2:
             x = self.blocks[res_log2 - 2](x)
-            if alpha < 1.0:  # mirror of the generator's fade-in (Figure 2)
+            if fading(alpha):  # mirror of the generator's fade-in (Figure 2)
                 x = torch.lerp(self.from_rgb[res_log2 - 3](downsample2x(images)), x, alpha)
             for index in range(res_log2 - 3, 0, -1):
                 x = self.blocks[index](x)

@@ -85,13 +85,21 @@ def _average_gradients(module: torch.nn.Module, world_size: int) -> None:
 
 
 def _optimizer_step(loss: torch.Tensor, network: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    scaler: torch.amp.GradScaler, world_size: int) -> None:
-    """Backward through the (loss-scaled) loss, average gradients over ranks, step and update the scale."""
+                    scaler: torch.amp.GradScaler, world_size: int) -> bool:
+    """Backward through the (loss-scaled) loss, average gradients over ranks, step and update the scale.
+
+    Returns False where fp16's scaler skipped the step (non-finite gradients; it halves the scale and the weights
+    and Adam's statistics stay as they were), True otherwise.
+    """
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     _average_gradients(network, world_size)
     scaler.step(optimizer)
+    if not scaler.is_enabled():
+        return True
+    scale = scaler.get_scale()
     scaler.update()
+    return scaler.get_scale() >= scale
 
 
 def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
@@ -213,6 +221,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                                 generator=torch.Generator().manual_seed(config.seed + 1)).to(device)
     amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[config.amp]
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    if config.compile:  # one graph per resolution × {stable, fading} × {grad, no grad}
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
     g_train = torch.compile(generator) if config.compile else generator
     # The gradient penalty's double backward is not supported by torch.compile: D is compiled without it only.
     d_train = torch.compile(discriminator) if config.compile and config.loss == "logistic" else discriminator
@@ -249,6 +259,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
                 else contextlib.nullcontext())
     tick_losses: dict[str, list[torch.Tensor]] = {}  # per-step loss values of this tick, kept on the device
+    skipped_steps = 0  # fp16 steps of this tick the scaler skipped
     tick_start_time = time.monotonic()
 
     def draw_minibatch(minibatch: int) -> dict[str, torch.Tensor]:
@@ -277,6 +288,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             group["lr"] = state.g_lr
         for group in d_optimizer.param_groups:
             group["lr"] = state.d_lr
+        # Compiled networks get a fade-in's α as a tensor, so the graph is not specialised on each value of α.
+        alpha = torch.tensor(state.alpha, device=device) if config.compile and state.alpha < 1 else state.alpha
 
         for _repeat in range(config.minibatch_repeats):
             # Discriminator: n_critic steps, each on fresh reals and fakes.
@@ -288,13 +301,16 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     reals = torch.where(draws["flips"].reshape(-1, 1, 1, 1), reals.flip(3), reals)
                 with autocast:
                     with torch.no_grad():
-                        fakes = g_train(draws["latents"], state.resolution, state.alpha)
+                        fakes = g_train(draws["latents"], state.resolution, alpha)
                     d_loss, parts = discriminator_loss(
-                        functools.partial(d_train, alpha=state.alpha), reals, fakes.to(reals.dtype), kind=config.loss,
+                        functools.partial(d_train, alpha=alpha), reals, fakes.to(reals.dtype), kind=config.loss,
                         mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
                         wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon)
-                _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
+                stepped = _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
                 counters["num_images"] += state.minibatch
+                if not stepped:  # an fp16 overflow the scaler skipped: its losses are not the run's
+                    skipped_steps += 1
+                    continue
                 for name, value in parts.items():
                     tick_losses.setdefault(name, []).append(value)
 
@@ -302,11 +318,13 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             discriminator.requires_grad_(False)
             latents = draw_minibatch(state.minibatch)["latents"]
             with autocast:
-                g_loss = generator_loss(functools.partial(d_train, alpha=state.alpha),
-                                        g_train(latents, state.resolution, state.alpha), kind=config.loss)
-            _optimizer_step(g_loss, generator, g_optimizer, scaler, world_size)
+                g_loss = generator_loss(functools.partial(d_train, alpha=alpha),
+                                        g_train(latents, state.resolution, alpha), kind=config.loss)
+            if _optimizer_step(g_loss, generator, g_optimizer, scaler, world_size):
+                tick_losses.setdefault("g_loss", []).append(g_loss.detach())
+            else:
+                skipped_steps += 1
             _update_ema(generator_ema, generator, config.g_ema_beta)
-            tick_losses.setdefault("g_loss", []).append(g_loss.detach())
 
         # End of a tick: log line, sample grid, metrics, checkpoint.
         done = counters["num_images"] >= total_images
@@ -317,13 +335,17 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                    f"{tick_images / max(tick_seconds, 1e-9):.1f} img/s")
         if not done and tick_images < config.kimg_per_tick * 1000:
             continue
+        # Mean losses of the steps taken (fp16: a tick whose steps the scaler all skipped logs none). The skip
+        # decisions are the same on every rank (they see the same averaged gradients), so are the names.
         names = sorted(tick_losses)
-        losses = torch.stack([torch.stack(tick_losses[name]).float().mean() for name in names])
-        if world_size > 1:
+        losses = torch.stack([torch.stack(tick_losses[name]).float().mean() for name in names]) if names else None
+        if world_size > 1 and losses is not None:
             dist.all_reduce(losses)
             losses /= world_size
-        losses_by_name = dict(zip(names, losses.tolist(), strict=True))
+        losses_by_name = dict(zip(names, losses.tolist(), strict=True)) if losses is not None else {}
         bad = [name for name, value in losses_by_name.items() if not math.isfinite(value)]
+        if scaler.is_enabled() and scaler.get_scale() < 1:  # gradients overflow fp16 even unscaled
+            bad.append(f"fp16 gradients (loss scale {scaler.get_scale():g})")
         bad += _non_finite_state({"G": (generator, g_optimizer), "D": (discriminator, d_optimizer)})
         if bad:
             last = list_checkpoints(run_dir)
@@ -338,6 +360,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             alpha=state.alpha, minibatch=state.minibatch, g_lr=state.g_lr, d_lr=state.d_lr, **losses_by_name,
             tick_seconds=tick_seconds, images_per_second=tick_images / max(tick_seconds, 1e-9),
             train_seconds=counters["train_seconds"])
+        if scaler.is_enabled():  # fp16: steps the scaler skipped this tick, and the loss scale it ends at
+            record.update(amp_skipped_steps=skipped_steps, amp_loss_scale=scaler.get_scale())
         if is_writer:
             save_grid(sample_images(generator_ema, fixed_latents, state, config.resolution),
                       run_dir / "samples" / f"tick-{counters['tick']:05d}.png", config.grid_size)
@@ -354,7 +378,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
                     "rng": {"sampler": sampler.get_state(), "torch": torch.get_rng_state()}})
         bar.milestone()
-        tick_losses = {}
+        tick_losses, skipped_steps = {}, 0
         tick_start_time = time.monotonic()
 
     bar.close()

@@ -1,6 +1,8 @@
 """The trainer end to end on tiny networks: every preset, kill-and-resume, divergence, generate, SWD, CLI."""
 
+import functools
 import json
+import math
 import os
 import signal
 import subprocess
@@ -83,11 +85,18 @@ def test_every_preset_trains_a_few_steps(preset, dataset, tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["kimg"] == log[-1]["kimg"]
 
 
-def test_killed_run_resumes_bit_identically(dataset, tmp_path):
+# Every precision path: fp32 (the default), bf16 and fp16 autocast (fp16 with its GradScaler, whose state is in the
+# checkpoint), and torch.compile (fp32; each process compiles its own graphs). On CPU each is deterministic, so a
+# resumed run must equal the uninterrupted one bit for bit in all four.
+PRECISION_PATHS = {"fp32": [], "bf16": ["--amp", "bf16"], "fp16": ["--amp", "fp16"], "compile": ["--compile"]}
+
+
+@pytest.mark.parametrize("path", list(PRECISION_PATHS))
+def test_killed_run_resumes_bit_identically(dataset, tmp_path, path):
     args = ["--data", str(dataset), "--config", "g", "--resolution", "8", "--fmap-base", "16", "--fmap-max", "8",
             "--latent-size", "8", "--kimg", "0.8", "--lod-training-kimg", "0.1", "--lod-transition-kimg", "0.1",
             "--kimg-per-tick", "0.1", "--snapshot-ticks", "1", "--metrics-images", "0", "--set", "grid_size=2",
-            "--minibatch-repeats", "1", "--no-progress"]
+            "--minibatch-repeats", "1", "--no-progress", *PRECISION_PATHS[path]]
     command = [sys.executable, "-m", "pggan"]
     uninterrupted = subprocess.run([*command, "train", *args, "--out", str(tmp_path / "whole")], cwd=REPO,
                                    env=ONE_THREAD, capture_output=True, text=True, timeout=300)
@@ -122,6 +131,10 @@ def test_killed_run_resumes_bit_identically(dataset, tmp_path):
     logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
              for line in (run / "log.jsonl").read_text().splitlines()] for run in (tmp_path / "whole", killed_dir)]
     assert logs[0] == logs[1]  # same losses every tick, no duplicated ticks
+    assert all(math.isfinite(entry[key]) for entry in logs[0] for key in ("d_loss", "g_loss") if key in entry)
+    if path == "fp16":
+        assert "grad_scaler" in whole and whole["grad_scaler"] == again["grad_scaler"]
+        assert all("amp_loss_scale" in entry for entry in logs[0])
 
 
 def test_kill_right_after_a_checkpoint_keeps_that_ticks_log_line(dataset, tmp_path, monkeypatch):
@@ -222,6 +235,19 @@ def test_bf16_autocast_trains_with_finite_losses(dataset, tmp_path):
     assert all(np.isfinite(entry["d_loss"]) and np.isfinite(entry["g_loss"]) for entry in log)
     state = load_checkpoint(list_checkpoints(tmp_path)[-1])
     assert all(value.dtype == torch.float32 for value in state["generator"].values() if value.is_floating_point())
+
+
+def test_fp16_overflow_is_skipped_by_the_scaler_not_a_divergence(dataset, tmp_path, monkeypatch):
+    # A loss scale of 2⁴⁰ overflows fp16 gradients: the scaler skips those steps (weights and Adam untouched) and
+    # halves the scale until steps go through; ticks whose steps were all skipped log no losses, and the run ends.
+    monkeypatch.setattr(torch.amp, "GradScaler", functools.partial(torch.amp.GradScaler, init_scale=2.0**40))
+    train(tiny("g", dataset, amp="fp16"), tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    skipped = [entry["amp_skipped_steps"] for entry in log]
+    assert skipped[0] == 8 and "d_loss" not in log[0]  # 4 D + 4 G steps in the first tick, all skipped
+    assert log[-1]["amp_loss_scale"] < 2.0**40 / 2**20 and math.isfinite(log[-1]["d_loss"])
+    state = load_checkpoint(list_checkpoints(tmp_path)[-1])
+    assert all(torch.isfinite(value).all() for value in weights(state).values())
 
 
 def test_flat_samples_skip_swd_and_the_run_goes_on(dataset, monkeypatch):
