@@ -31,7 +31,7 @@ from pggan.config import make_config
 from pggan.data import reals_at
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import build_networks
-from pggan.train import _update_ema
+from pggan.train import _update_ema, ema_beta
 
 
 def conv_macs(network: torch.nn.Module, resolution: int, latent_size: int, is_generator: bool) -> int:
@@ -82,7 +82,7 @@ def measure(preset: str, resolution: int, seconds: float) -> tuple[float, float]
         g_opt.zero_grad(set_to_none=True)
         loss.backward()
         g_opt.step()
-        _update_ema(ema, generator, config.g_ema_beta)
+        _update_ema(ema, generator, ema_beta(config, minibatch * config.n_critic, 10**9))
         return minibatch * config.n_critic
 
     cycle()  # warm-up

@@ -112,7 +112,9 @@ _SWITCHES: list[tuple[str, str, Any, str]] = [
     ("--fmap-base", "fmap_base", int, "Feature maps: nf(s) = min(fmap_base / 2**s, fmap_max)."),
     ("--fmap-max", "fmap_max", int, "Largest feature-map count."),
     ("--latent-size", "latent_size", int, "Latent dimensions."),
-    ("--ema-beta", "g_ema_beta", float, "Decay of the generator's weight average per G step."),
+    ("--ema-kimg", "ema_kimg", float, "Half-life of G's weight average in kimg (paper: 11.085 = 0.999 per step "
+                                      "of 16 images; 0 = raw G)."),
+    ("--ema-rampup", "ema_rampup", float, "Cap the EMA half-life at this fraction of the images seen (0 = off)."),
     ("--mirror/--no-mirror", "mirror_augment", None, "Random left-right flips of the reals."),
     ("--kimg-per-tick", "kimg_per_tick", float, "kimg between log lines / sample grids."),
     ("--snapshot-ticks", "snapshot_ticks", int, "Ticks between checkpoints (the newest two are kept)."),

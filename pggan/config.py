@@ -19,6 +19,11 @@ from typing import Any
 from ganeval.defaults import MAX_SEED
 from pggan.errors import ConfigError
 
+# The paper's EMA, β = 0.999 per G step of 16 images, as a half-life: 16 · ln ½ / ln 0.999 images ≈ 11.085 kimg.
+# The reference's per-row decays of (a)–(c) (0.999**20 at 64 × 5 images per G step, 0.999**5 at 16 × 5) span the
+# same images, so every row has this half-life.
+EMA_KIMG_PAPER = 16 * math.log(0.5) / math.log(0.999) / 1000
+
 
 @dataclass
 class TrainConfig:
@@ -66,7 +71,11 @@ class TrainConfig:
     adam_beta2: float = 0.99
     adam_epsilon: float = 1e-8
     reset_optimizer_on_grow: bool = True  # Adam state reset when a fade-in starts and when it ends
-    g_ema_beta: float = 0.999  # §A.1: exponential moving average of G's weights, decay 0.999 per G step
+    # §A.1: exponential moving average of G's weights, "decay 0.999" per G step at minibatch 16 — held here as a
+    # half-life in images (as StyleGAN2-ADA's ema_kimg), so it spans the same images whatever the minibatch,
+    # n_critic or number of steps. ema_rampup > 0 caps the half-life at ema_rampup × the images seen so far.
+    ema_kimg: float = EMA_KIMG_PAPER
+    ema_rampup: float = 0.0
 
     # Loss (§A.1: WGAN-GP, λ = 10, target 1, drift ε = 0.001).
     loss: str = "wgangp"  # "wgangp" or "logistic" (non-saturating, no penalty)
@@ -129,11 +138,15 @@ def _field_types() -> dict[str, Any]:
 
 
 FIELD_TYPES = _field_types()
+# Settings of earlier versions, and what replaced them (a run directory of an earlier version names them).
+RENAMED = {"g_ema_beta": "ema_kimg, the EMA's half-life in kimg (β = 0.999 per G step of 16 images is 11.085)"}
 
 
 def coerce_setting(name: str, value: Any) -> Any:
     """`value` as TrainConfig field `name`'s type: ints stay ints (1.5 is refused), dict keys become ints."""
     if name not in FIELD_TYPES:
+        if name in RENAMED:
+            raise ConfigError(name, f"setting {name!r} was replaced by {RENAMED[name]}")
         close = difflib.get_close_matches(name, FIELD_TYPES, n=1)
         raise ConfigError(name, f"unknown setting {name!r}" + (f" (did you mean {close[0]}?)" if close else "")
                           + "; the settings are TrainConfig's fields, listed in pggan/config.py")
@@ -238,7 +251,8 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "adam_beta1": (_finite(0, 1), "in [0, 1)"),
     "adam_beta2": (_finite(0, 1), "in [0, 1)"),
     "adam_epsilon": (_finite(0, low_open=True), "a finite number > 0"),
-    "g_ema_beta": (_finite(0, 1), "in [0, 1)"),
+    "ema_kimg": (_finite(0), "a finite number ≥ 0 (0 = the EMA is G itself)"),
+    "ema_rampup": (_finite(0), "a finite number ≥ 0 (0 = no ramp-up)"),
     "loss": (lambda value: value in ("wgangp", "logistic"), "'wgangp' or 'logistic'"),
     "wgan_lambda": (_finite(0), "a finite number ≥ 0"),
     "wgan_target": (_finite(0, low_open=True), "a finite number > 0"),
@@ -259,17 +273,16 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 # (a) "Gulrajani et al. (2017)": "the training configuration of Gulrajani et al. ... batch normalization in G,
 # layer normalization in D, minibatch 64" and their optimiser (Adam lr 1e-4, β1 = 0, β2 = 0.9, n_critic = 5).
 # Also, as the reference, their G: 128-d unnormalised latents, ReLU and tanh output; no drift term; no growing.
-# Choice beside "exponential moving average": the reference raises the per-step decay to 0.999**20 because G
-# takes 64·5/16 = 20× fewer steps per image than in (d)–(g), so the average spans the same number of images.
+# The reference raises the per-step EMA decay to 0.999**20 because G takes 64·5/16 = 20× fewer steps per image than
+# in (d)–(g): the same half-life in images, EMA_KIMG_PAPER, which the trainer turns into each step's decay.
 PRESET_A: dict[str, Any] = dict(
     progressive=False, g_batchnorm=True, d_layernorm=True, minibatch_base=64, n_critic=5,
     g_lr=1e-4, d_lr=1e-4, adam_beta2=0.9, wgan_epsilon=0.0, latent_size=128, normalize_latents=False,
-    g_activation="relu", tanh_at_end=True, mbstd_group_size=0, equalized_lr=False, pixelnorm=False,
-    g_ema_beta=0.999**20)
+    g_activation="relu", tanh_at_end=True, mbstd_group_size=0, equalized_lr=False, pixelnorm=False)
 # (b) "+ Progressive growing".
 PRESET_B: dict[str, Any] = {**PRESET_A, "progressive": True}
-# (c) "+ Small minibatch": 64 → 16. EMA decay 0.999**5 (16·5/16 = 5× fewer G steps per image than in (d)).
-PRESET_C: dict[str, Any] = {**PRESET_B, "minibatch_base": 16, "g_ema_beta": 0.999**5}
+# (c) "+ Small minibatch": 64 → 16 (the reference's EMA decay 0.999**5 here is the same half-life in images).
+PRESET_C: dict[str, Any] = {**PRESET_B, "minibatch_base": 16}
 # (d) "+ Revised training parameters": n_critic 1, β2 = 0.99, ε = 1e-8, drift ε = 0.001, BN/LN removed, the
 # paper's G (512-d normalised latents, leaky ReLU, linear output). Choice: the learning rate stays 1e-4 as in the
 # reference's Table 1 configs, which switch to 0.001 only together with the equalized learning rate (f) — the
@@ -277,7 +290,7 @@ PRESET_C: dict[str, Any] = {**PRESET_B, "minibatch_base": 16, "g_ema_beta": 0.99
 PRESET_D: dict[str, Any] = {
     **PRESET_C, "g_batchnorm": False, "d_layernorm": False, "n_critic": 1, "adam_beta2": 0.99,
     "adam_epsilon": 1e-8, "wgan_epsilon": 0.001, "latent_size": 512, "normalize_latents": True,
-    "g_activation": "lrelu", "tanh_at_end": False, "g_ema_beta": 0.999}
+    "g_activation": "lrelu", "tanh_at_end": False}
 # (e*) "+ Minibatch discrimination" (Salimans et al. 2016) instead of stddev: 100 kernels of dim 5 (reference).
 PRESET_E_STAR: dict[str, Any] = {**PRESET_D, "mbdisc_kernels": 100}
 # (e) "+ Minibatch stddev" (§3), group size 4.

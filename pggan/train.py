@@ -102,6 +102,15 @@ def _optimizer_step(loss: torch.Tensor, network: torch.nn.Module, optimizer: tor
     return scaler.get_scale() >= scale
 
 
+def ema_beta(config: TrainConfig, images_per_g_step: int, num_images: int) -> float:
+    """This G step's EMA decay: 0.5 ** (images per G step / half-life in images), the half-life capped by the
+    ramp-up at ema_rampup × images seen (StyleGAN2-ADA's form); half-life 0 → β = 0, the EMA is G."""
+    half_life = config.ema_kimg * 1000
+    if config.ema_rampup > 0:
+        half_life = min(half_life, num_images * config.ema_rampup)
+    return 0.5 ** (images_per_g_step / half_life) if half_life > 0 else 0.0
+
+
 def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
     """θ_ema ← β·θ_ema + (1 − β)·θ (buffers, e.g. batch-norm statistics, are copied)."""
     with torch.no_grad():
@@ -324,7 +333,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                 tick_losses.setdefault("g_loss", []).append(g_loss.detach())
             else:
                 skipped_steps += 1
-            _update_ema(generator_ema, generator, config.g_ema_beta)
+            _update_ema(generator_ema, generator,
+                        ema_beta(config, state.minibatch * config.n_critic, counters["num_images"]))
 
         # End of a tick: log line, sample grid, metrics, checkpoint.
         done = counters["num_images"] >= total_images

@@ -2,8 +2,9 @@
 
 import pytest
 
-from pggan.config import TrainConfig
+from pggan.config import TrainConfig, make_config
 from pggan.schedule import schedule
+from pggan.train import ema_beta
 
 CONFIG = TrainConfig(resolution=32, lod_training_kimg=600, lod_transition_kimg=600, minibatch_base=16,
                      minibatch_dict={32: 8}, g_lr=0.001, d_lr=0.002, lr_dict={16: 0.0015})
@@ -38,3 +39,22 @@ def test_zero_transition_jumps_resolution():
     # training 100, transition 0: phase = floor(kimg / 100); at kimg 150 → phase 1 → lod 3 − 1 = 2 → 8×8, α 1.
     state = schedule(150.0, CONFIG.replace(lod_training_kimg=100, lod_transition_kimg=0))
     assert (state.lod, state.resolution, state.alpha) == (2.0, 8, 1.0)
+
+
+@pytest.mark.parametrize(("preset", "per_step_decay"), [("a", 0.999**20), ("b", 0.999**20), ("c", 0.999**5),
+                                                       ("d", 0.999), ("g", 0.999), ("h", 0.999)])
+def test_ema_half_life_gives_the_references_per_step_decay_of_every_row(preset, per_step_decay):
+    # The reference's decays: 0.999 per G step of 16 images in (d)–(h), raised to the 20th power for 64 × 5 images
+    # per G step in (a)–(b) and the 5th for 16 × 5 in (c): one half-life in images, 16 · ln ½ / ln 0.999.
+    config = make_config(preset)
+    images_per_g_step = config.minibatch_base * config.n_critic
+    assert ema_beta(config, images_per_g_step, 10**9) == pytest.approx(per_step_decay, rel=1e-12)
+
+
+def test_ema_rampup_caps_the_half_life_and_zero_is_raw_g():
+    config = make_config("g", ema_rampup=0.05)
+    # After 1,600 images the half-life is 0.05 · 1,600 = 80 images: β = 0.5^(16/80).
+    assert ema_beta(config, 16, 1600) == pytest.approx(0.5 ** (16 / 80), rel=1e-15)
+    assert ema_beta(config, 16, 10**9) == pytest.approx(0.999, rel=1e-12)  # the cap no longer binds
+    assert ema_beta(config, 16, 0) == 0.0  # the first step copies G
+    assert ema_beta(make_config("g", ema_kimg=0.0), 16, 10**6) == 0.0
