@@ -133,6 +133,28 @@ class DeviceType(click.ParamType):
         return value
 
 
+class SeedList(click.ParamType):
+    """Comma-separated seeds, each 0 … 2³² − 1, at least one, no repeats."""
+
+    name = "seeds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[int]:
+        if isinstance(value, list):
+            return value
+        seeds = []
+        for part in str(value).split(","):
+            try:
+                seed = int(part.strip())
+            except ValueError:
+                self.fail(f"{part.strip()!r} is not an integer seed (give e.g. 1000,1001,1002)", param, ctx)
+            if not 0 <= seed <= MAX_SEED:
+                self.fail(f"seed {seed} is outside 0 … {MAX_SEED}", param, ctx)
+            if seed in seeds:
+                self.fail(f"seed {seed} is given twice", param, ctx)
+            seeds.append(seed)
+        return seeds
+
+
 class OutputPath(click.ParamType):
     """A file (with one of `suffixes`) or folder to be written: its place is checked to be writable when parsed,
     before any work is done for it."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least
+from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, SeedList, at_least
 from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config, parse_setting
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
 
@@ -230,26 +230,30 @@ def resume(run_dir: str, progress: bool) -> None:
               help="Configurations trained at once, one process each (e.g. 2 on a 2-core CPU, or several on a GPU "
                    "with room); the CPU threads are shared out between them.")
 @click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
-@click.option("--seed", type=SEED, default=1000, show_default=True, help="Seed of every run and of the evaluation.")
+@click.option("--seeds", type=SeedList(), default="1000", show_default=True,
+              help="Comma-separated seeds: every row is trained and evaluated once per seed (OUT/seed-S/ROW), and "
+                   "the table gives mean ± standard deviation, e.g. --seeds 1000,1001,1002.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any TrainConfig field, for every row.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress lines on stderr.")
 def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float | None, lod_training_kimg: float | None,
              lod_transition_kimg: float | None, kimg_per_tick: float | None, metrics_ticks: int,
              metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None, fid_images: int | None,
-             inception_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None, seed: int,
-             settings: tuple[str, ...], progress: bool) -> None:
+             inception_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None,
+             seeds: list[int], settings: tuple[str, ...], progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each.
 
-    Every row trains with the same data, seed and image budget, one after another; each final EMA generator is
-    scored with ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs,
-    FID/KID when Inception weights are at hand). Writes OUT/table1.{md,csv,json} after every row (atomically),
-    figure_samples.png (a row of fixed-latent samples per configuration) and figure_swd.png (SWD against kimg).
-    Run it again after an interruption: finished rows are skipped, an interrupted one resumes.
+    Every row trains with the same data and image budget, once per seed; each final EMA generator is scored with
+    ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs, FID/KID when
+    Inception weights are at hand; the raw generator's SWD beside it). Writes OUT/table1.{md,csv,json} (mean ±
+    standard deviation over the seeds, and a check of each trend the paper states), table1_per_seed.csv after
+    every run (atomically), figure_samples.png (a row of fixed-latent samples per configuration) and
+    figure_swd.png (SWD against kimg). Run it again after an interruption: finished runs are skipped, an
+    interrupted one resumes; the tables are rebuilt from OUT/seed-S/ROW/evaluation.json alone.
 
     \b
     Example (Fashion-MNIST, 2 CPU cores):
       pggan prepare ../shared/data/fashion-mnist/train-images-idx3-ubyte.gz data/fmnist32.npz
-      pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2
+      pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2 --seeds 1000,1001,1002
     """
     from pggan.ablation import run_ablation
 
@@ -263,7 +267,7 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
     for preset in configs:  # every row's settings are checked before the first row trains
         config_from_options(preset, budget, {**overrides, **({"total_kimg": kimg} if kimg is not None else {})},
                             options)
-    table = run_ablation(data, out, configs=configs, budget=budget, kimg=kimg, device=device, seed=seed,
+    table = run_ablation(data, out, configs=configs, budget=budget, kimg=kimg, device=device, seeds=seeds,
                          swd_num_images=swd_images, msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
                          inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
                          metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, **overrides)

@@ -1,10 +1,12 @@
 """The Table 1 grid of Progressive Growing of GANs: train each configuration, score it with ganeval, tabulate.
 
-`run_ablation` trains rows (a)–(h) and (e*) one after another on the same data, seed and image budget,
-evaluates each final EMA generator under the paper's protocol (SWD of generated against real images per
-pyramid level, MS-SSIM over consecutive pairs of generated images; FID/KID when Inception weights are at
-hand), and rewrites table1.{md,csv,json} atomically after every configuration. It is resumable: a finished
-configuration (its `evaluation.json` exists) is skipped, an interrupted one resumes from its checkpoint.
+`run_ablation` trains rows (a)–(h) and (e*) for each seed on the same data and image budget, evaluates each
+final EMA generator under the paper's protocol (SWD of generated against real images per pyramid level, MS-SSIM
+over consecutive pairs of generated images; FID/KID when Inception weights are at hand) and the raw generator's
+SWD beside it, and rewrites table1.{md,csv,json} (mean ± standard deviation over seeds), table1_per_seed.csv and
+the check of the paper's trends atomically after every run. Layout: OUT/seed-S/ROW/ is one run and its
+`evaluation.json`. It is resumable per seed and row: a finished run (its `evaluation.json` exists) is skipped, an
+interrupted one resumes from its checkpoint, and the tables can be rebuilt from the `evaluation.json` files alone.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import multiprocessing
 import os
+import statistics
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -86,6 +90,10 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
     scores = ganeval.evaluate(real_stats, fakes, metrics=metrics, num_images=counts, num_pairs=msssim_num_pairs,
                               seed=seed, device=device, subset_size=min(1000, fid_num_images), **(inception or {}))
     row = table_row_scores(scores["swd"], scores["msssim"])
+    raw = generate(run_dir, swd_num_images, seed=seed, device=device, ema=False)  # the generator itself, for the CSV
+    raw_swd = ganeval.evaluate(real_stats, raw, metrics=("swd",), num_images=swd_num_images, seed=seed,
+                               device=device)["swd"]
+    row.update(raw_swd_x1e3=raw_swd["swd_x1e3"], raw_swd_x1e3_avg=raw_swd["swd_x1e3_avg"])
     if inception:
         row.update(fid=scores["fid"]["fid"], kid_mean=scores["kid"]["kid_mean"], kid_std=scores["kid"]["kid_std"],
                    fid_num_images=fid_num_images, comparable_to_published=scores["fid"]["comparable_to_published"])
@@ -102,56 +110,148 @@ def real_reference_row(reals: np.ndarray, *, swd_num_images: int, msssim_num_pai
     return table_row_scores(swd, msssim)
 
 
-def table_rows(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Flat rows in Table 1 order ("real" first), one column per SWD level, the paper's CelebA figures beside."""
+# The trends the paper states for Table 1 (§6.1), each as (what, measure, row, reference row, the paper's direction
+# of row − reference): checked on the measured numbers below every table.
+TRENDS = [
+    ("progressive growing beats the baseline", "swd_x1e3_avg", "b", "a", -1),
+    ("a small minibatch hurts before the revised parameters", "swd_x1e3_avg", "c", "b", +1),
+    ("the revised training parameters recover", "swd_x1e3_avg", "d", "c", -1),
+    ("minibatch discrimination does not help", "swd_x1e3_avg", "e_star", "d", +1),
+    ("minibatch stddev improves SWD", "swd_x1e3_avg", "e", "d", -1),
+    ("minibatch stddev lowers MS-SSIM", "msssim", "e", "d", -1),
+    ("the equalized learning rate improves SWD", "swd_x1e3_avg", "f", "e", -1),
+    ("pixelwise normalization improves SWD", "swd_x1e3_avg", "g", "f", -1),
+    ("training longer (h) improves SWD", "swd_x1e3_avg", "h", "g", -1),
+]
+
+
+def row_measures(row: dict[str, Any]) -> dict[str, float]:
+    """The numbers of one evaluated run that the table shows: SWD per level and average, MS-SSIM, FID/KID."""
+    measures = {f"swd_x1e3_{resolution}": value for resolution, value in zip(row["resolutions"], row["swd_x1e3"])}
+    measures.update(swd_x1e3_avg=row["swd_x1e3_avg"], msssim=row["msssim"])
+    for key in ("raw_swd_x1e3_avg", "fid", "kid_mean"):
+        if key in row:
+            measures[key] = row[key]
+    return measures
+
+
+def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One flat row per configuration in Table 1 order ("real" first): each measure's mean over the seeds that
+    finished it and, with two or more, its sample standard deviation (`…_std`); the paper's CelebA figures beside."""
     flat = []
     for name in ("real", *CONFIG_ORDER):
-        if name not in rows:
+        runs = [rows[name] for rows in rows_by_seed.values() if name in rows]
+        if not runs:
             continue
-        row = rows[name]
-        entry: dict[str, Any] = {"config": name, "label": ROW_LABELS.get(name, "Training data (real vs real)")}
-        for resolution, value in zip(row["resolutions"], row["swd_x1e3"]):
-            entry[f"swd_x1e3_{resolution}"] = round(value, 3)
-        entry["swd_x1e3_avg"] = round(row["swd_x1e3_avg"], 3)
-        entry["msssim"] = round(row["msssim"], 4)
-        if "fid" in row:
-            entry["fid"], entry["kid_mean"] = round(row["fid"], 3), round(row["kid_mean"], 5)
-        entry["kimg"] = row.get("kimg")
-        entry["train_minutes"] = round(row["train_seconds"] / 60, 1) if "train_seconds" in row else None
+        entry: dict[str, Any] = {"config": name, "label": ROW_LABELS.get(name, "Training data (real vs real)"),
+                                 "num_seeds": len(runs)}
+        per_run = [row_measures(row) for row in runs]
+        for key in per_run[0]:
+            values = [measures[key] for measures in per_run if key in measures]
+            digits = 4 if key == "msssim" else 5 if key == "kid_mean" else 3
+            entry[key] = round(statistics.fmean(values), digits)
+            if len(values) > 1:
+                entry[f"{key}_std"] = round(statistics.stdev(values), digits)
+        if name != "real":
+            entry["kimg"] = runs[0].get("kimg")
+            entry["train_minutes"] = round(statistics.fmean(row["train_seconds"] for row in runs) / 60, 1)
         if name in PAPER_CELEBA:
             entry["paper_celeba_swd_x1e3_avg"], entry["paper_celeba_msssim"] = PAPER_CELEBA[name][1:]
         flat.append(entry)
     return flat
 
 
-def write_tables(out: Path, rows: dict[str, dict[str, Any]], header: dict[str, Any]) -> None:
-    """table1.json, table1.csv and table1.md, each written atomically."""
-    flat = table_rows(rows)
-    write_json(out / "table1.json", {**header, "rows": flat})
-    columns = list(dict.fromkeys(key for entry in flat for key in entry))
+def per_seed_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per (seed, configuration): every measure, the raw generator's SWD beside the EMA's."""
+    return [{"seed": seed, "config": name, **{key: round(value, 6) for key, value in row_measures(rows[name]).items()},
+             **({"kimg": rows[name]["kimg"]} if "kimg" in rows[name] else {})}
+            for seed, rows in sorted(rows_by_seed.items()) for name in ("real", *CONFIG_ORDER) if name in rows]
+
+
+def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each stated trend on the seeds that finished both rows: the mean paired difference (row − reference), its
+    standard error (sd of the per-seed differences / √n), and the verdict — "as the paper" or "against the paper"
+    where |difference| exceeds twice its standard error, else "not resolved" (or "one seed" without an error)."""
+    checks = []
+    for claim, measure, name, reference, direction in TRENDS:
+        differences = [rows[name][measure] - rows[reference][measure]
+                       for rows in rows_by_seed.values() if name in rows and reference in rows]
+        if not differences:
+            continue
+        mean = statistics.fmean(differences)
+        error = statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else None
+        if error is None:
+            verdict = "one seed"
+        elif abs(mean) > 2 * error:
+            verdict = "as the paper" if math.copysign(1, mean) == direction else "against the paper"
+        else:
+            verdict = "not resolved"
+        paper = None
+        if measure in ("swd_x1e3_avg", "msssim") and name in PAPER_CELEBA and reference in PAPER_CELEBA:
+            index = 1 if measure == "swd_x1e3_avg" else 2
+            paper = round(PAPER_CELEBA[name][index] - PAPER_CELEBA[reference][index], 4)
+        checks.append({"claim": claim, "measure": measure, "row": name, "reference": reference,
+                       "difference": round(mean, 4), "standard_error": None if error is None else round(error, 4),
+                       "num_seeds": len(differences), "verdict": verdict, "paper_celeba_difference": paper})
+    return checks
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV text, the columns in order of first appearance."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
     writer.writeheader()
-    writer.writerows(flat)
-    write_atomically(out / "table1.csv", lambda temporary: temporary.write_text(buffer.getvalue()))
-    swd_columns = [key for key in columns if key.startswith("swd_x1e3_") and key != "swd_x1e3_avg"]
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], header: dict[str, Any]) -> None:
+    """table1.json, table1.csv, table1.md and table1_per_seed.csv, each written atomically."""
+    flat, checks = table_rows(rows_by_seed), trend_checks(rows_by_seed)
+    write_json(out / "table1.json", {**header, "rows": flat, "trends": checks})
+    for name, rows in (("table1.csv", flat), ("table1_per_seed.csv", per_seed_rows(rows_by_seed))):
+        text = _csv_text(rows)
+        write_atomically(out / name, lambda temporary, text=text: temporary.write_text(text))
+    columns = list(dict.fromkeys(key for entry in flat for key in entry))
+    swd_columns = [key for key in columns if key.startswith("swd_x1e3_") and key[9:].isdigit()]
     extra = [key for key in ("fid", "kid_mean") if key in columns]
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
               + [key.upper().replace("_MEAN", "") for key in extra]
               + ["kimg", "train min", "paper SWD avg", "paper MS-SSIM"])
+    seeds = sorted(rows_by_seed)
     lines = [f"# Table 1 — {header['data']} at {header['resolution']}×{header['resolution']}", "",
              f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration ((h): "
-             f"{header['kimg_h']} kimg), seed {header['seed']}. SWD on {header['swd_num_images']} generated vs real "
-             f"images, MS-SSIM over {header['msssim_num_pairs']} consecutive pairs"
+             f"{header['kimg_h']} kimg), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+             + (": mean ± standard deviation over the seeds" if len(seeds) > 1 else "")
+             + f". EMA generators. SWD on {header['swd_num_images']} generated vs real images, MS-SSIM over "
+             f"{header['msssim_num_pairs']} consecutive pairs"
              + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
-             + ". The last two columns are the "
-             "paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for reading trends side by side, not for "
-             "comparing values.", "",
+             + ". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
+             "reading trends side by side, not for comparing values. Per seed, with the raw generator's SWD: "
+             "table1_per_seed.csv.", "",
              "| configuration | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
+
+    def cell(entry: dict[str, Any], key: str) -> str:
+        if entry.get(key) is None:
+            return ""
+        return f"{entry[key]} ± {entry[key + '_std']}" if f"{key}_std" in entry else str(entry[key])
+
     for entry in flat:
-        cells = [entry.get(key, "") for key in [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg",
-                                                "train_minutes", "paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"]]
-        lines.append(f"| {entry['label']} | " + " | ".join("" if cell is None else str(cell) for cell in cells) + " |")
+        keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "paper_celeba_swd_x1e3_avg",
+                "paper_celeba_msssim"]
+        lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
+    if checks:
+        lines += ["", "## The paper's trends, checked", "",
+                  "Mean paired difference row − reference over the seeds that finished both (standard error = sd of "
+                  "the per-seed differences / √n); a trend is decided only where the difference exceeds twice its "
+                  "standard error.", "",
+                  "| trend | measure | row − reference | difference | standard error | seeds | verdict | "
+                  "paper (CelebA) |", "|---|---|---|---|---|---|---|---|"]
+        for check in checks:
+            lines.append(f"| {check['claim']} | {check['measure']} | ({check['row']}) − ({check['reference']}) | "
+                         f"{check['difference']} | {'' if check['standard_error'] is None else check['standard_error']}"
+                         f" | {check['num_seeds']} | {check['verdict']} | "
+                         f"{'' if check['paper_celeba_difference'] is None else check['paper_celeba_difference']} |")
     text = "\n".join(lines) + "\n"
     write_atomically(out / "table1.md", lambda temporary: temporary.write_text(text))
 
@@ -226,10 +326,11 @@ def _save_figure(figure: Any, path: Path) -> None:
 def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: int, metrics_ticks: int,
                        device: str | None, overrides: dict[str, Any], real_stats: Path, inception: dict | None,
                        evaluation: dict[str, int], progress: bool, threads: int | None = None) -> dict[str, Any]:
-    """Train configuration `name` (or resume it, or reuse its finished run), evaluate it, write evaluation.json."""
+    """Train configuration `name` with `seed` (or resume it, or reuse its finished run), evaluate it, write
+    OUT/seed-SEED/NAME/evaluation.json."""
     if threads is not None:
         torch.set_num_threads(threads)
-    run_dir = out / name
+    run_dir = seed_dir(out, seed) / name
     started = time.monotonic()
     if (run_dir / "metrics.json").exists():
         metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -246,17 +347,23 @@ def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: in
     return row
 
 
-def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = CONFIG_ORDER,
-                 budget: str = "quick", kimg: float | None = None, device: str | None = None, seed: int = 1000,
-                 swd_num_images: int | None = None, msssim_num_pairs: int | None = None,
-                 fid_num_images: int | None = None, inception_weights: str | Path | None = None,
-                 allow_unverified_weights: bool = False, metrics_ticks: int = 2, jobs: int = 1,
-                 progress: bool = True, **overrides: Any) -> dict[str, Any]:
-    """Train and evaluate every configuration in `configs` into `out`; return the table as a dict.
+def seed_dir(out: Path, seed: int) -> Path:
+    """Where one seed's runs live: OUT/seed-SEED."""
+    return out / f"seed-{seed}"
 
-    FID and KID are added when Inception weights are at hand (`inception_weights`, $GANEVAL_INCEPTION_WEIGHTS or
-    the torch hub cache; nothing is downloaded), on `fid_num_images` generated images (default: as for SWD).
-    `jobs` > 1 trains that many configurations at once, each in its own process.
+
+def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = CONFIG_ORDER,
+                 budget: str = "quick", kimg: float | None = None, device: str | None = None,
+                 seeds: Sequence[int] = (1000,), swd_num_images: int | None = None,
+                 msssim_num_pairs: int | None = None, fid_num_images: int | None = None,
+                 inception_weights: str | Path | None = None, allow_unverified_weights: bool = False,
+                 metrics_ticks: int = 2, jobs: int = 1, progress: bool = True, **overrides: Any) -> dict[str, Any]:
+    """Train and evaluate every configuration in `configs` for every seed into `out`; return the table as a dict.
+
+    Each seed seeds its runs' training and their evaluation (SWD positions, latents). FID and KID are added when
+    Inception weights are at hand (`inception_weights`, $GANEVAL_INCEPTION_WEIGHTS or the torch hub cache; nothing
+    is downloaded), on `fid_num_images` generated images (default: as for SWD). `jobs` > 1 trains that many runs
+    at once, each in its own process.
     """
     unknown = [name for name in configs if name not in PRESETS]
     if unknown:
@@ -266,6 +373,9 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
         raise GanevalInputError(f"--jobs must be at least 1, got {jobs}")
     if budget not in BUDGETS:
         raise GanevalInputError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
+    seeds = list(dict.fromkeys(seeds))
+    if not seeds:
+        raise GanevalInputError("--seeds: give at least one seed")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     evaluation = {**EVALUATION[budget]}
@@ -275,7 +385,7 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
         evaluation["msssim_num_pairs"] = msssim_num_pairs
     if kimg is not None:
         overrides["total_kimg"] = kimg
-    base = make_config("g", budget, data=str(data), seed=seed, metrics_ticks=metrics_ticks,
+    base = make_config("g", budget, data=str(data), seed=seeds[0], metrics_ticks=metrics_ticks,
                        device=device or "auto", **overrides)
     reals = load_images(data)
     if reals.shape[-1] != base.resolution:
@@ -287,50 +397,58 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     inception = None if weights is None else dict(inception_weights=weights, resize="tf", precision="fp32",
                                                   allow_unverified_weights=allow_unverified_weights)
     evaluation["fid_num_images"] = min(fid_num_images or evaluation["swd_num_images"], len(reals))
-    real_stats = out / "real_stats.npz"
-    if not real_stats.exists():  # one pass over the reals, each metric taking its own number of them
-        counts = {"swd": evaluation["swd_num_images"],
-                  **({"fid": evaluation["fid_num_images"], "kid": evaluation["fid_num_images"]} if inception else {})}
-        save_stats(real_stats, *reference_statistics(reals, list(counts), num_images=counts, seed=seed,
-                                                     device=device, **(inception or {})))
-    rows: dict[str, dict[str, Any]] = {}
-    real_row_path = out / "real_evaluation.json"
-    if not real_row_path.exists():
-        write_json(real_row_path, real_reference_row(reals, seed=seed, device=device,
-                                                     swd_num_images=evaluation["swd_num_images"],
-                                                     msssim_num_pairs=evaluation["msssim_num_pairs"]))
-    rows["real"] = json.loads(real_row_path.read_text())
+    order = [name for name in CONFIG_ORDER if name in configs]
+    rows_by_seed: dict[int, dict[str, dict[str, Any]]] = {}
+    pending: list[tuple[int, str]] = []
+    for seed in seeds:
+        folder = seed_dir(out, seed)
+        folder.mkdir(exist_ok=True)
+        rows = rows_by_seed[seed] = {}
+        real_row_path = folder / "real_evaluation.json"
+        if not real_row_path.exists():
+            write_json(real_row_path, real_reference_row(reals, seed=seed, device=device,
+                                                         swd_num_images=evaluation["swd_num_images"],
+                                                         msssim_num_pairs=evaluation["msssim_num_pairs"]))
+        rows["real"] = json.loads(real_row_path.read_text())
+        for name in order:
+            if (folder / name / "evaluation.json").exists():
+                rows[name] = json.loads((folder / name / "evaluation.json").read_text())
+            else:
+                pending.append((seed, name))
+        if any(pending_seed == seed for pending_seed, _ in pending) and not (folder / "real_stats.npz").exists():
+            # One pass over the reals for this seed's SWD positions, each metric taking its own number of them.
+            counts = {"swd": evaluation["swd_num_images"], **({"fid": evaluation["fid_num_images"],
+                                                               "kid": evaluation["fid_num_images"]} if inception
+                                                              else {})}
+            save_stats(folder / "real_stats.npz", *reference_statistics(
+                reals, list(counts), num_images=counts, seed=seed, device=device, **(inception or {})))
     header = {"data": Path(data).name, "resolution": base.resolution, "budget": budget,
               "kimg_per_config": base.total_kimg, "kimg_h": base.total_kimg * PRESETS["h"].get("kimg_factor", 1.0),
-              "seed": seed, "inception_weights": str(weights) if weights else None, **evaluation}
+              "seeds": seeds, "inception_weights": str(weights) if weights else None, **evaluation}
 
-    order = [name for name in CONFIG_ORDER if name in configs]
-    runs = {name: out / name for name in order}
-    job = dict(out=out, data=str(data), budget=budget, seed=seed, metrics_ticks=metrics_ticks, device=device,
-               overrides=overrides, real_stats=real_stats, inception=inception, evaluation=evaluation)
-    pending = [name for name in order if not (out / name / "evaluation.json").exists()]
-    for name in order:
-        if name not in pending:
-            rows[name] = json.loads((out / name / "evaluation.json").read_text())
+    job = dict(out=out, data=str(data), budget=budget, metrics_ticks=metrics_ticks, device=device,
+               overrides=overrides, inception=inception, evaluation=evaluation)
     if jobs == 1:
-        for name in pending:
+        for seed, name in pending:
             if progress:
-                print(f"== {ROW_LABELS[name]} → {runs[name]}", flush=True)
-            rows[name] = train_and_evaluate(name, progress=progress, **job)
-            write_tables(out, rows, header)
-    else:  # several configurations at once: one process each, the CPU threads shared out between them
+                print(f"== {ROW_LABELS[name]}, seed {seed} → {seed_dir(out, seed) / name}", flush=True)
+            rows_by_seed[seed][name] = train_and_evaluate(name, seed=seed, progress=progress,
+                                                          real_stats=seed_dir(out, seed) / "real_stats.npz", **job)
+            write_tables(out, rows_by_seed, header)
+    else:  # several runs at once: one process each, the CPU threads shared out between them
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(train_and_evaluate, name, progress=False, threads=threads, **job): name
-                       for name in pending}
-            for future in as_completed(futures):
-                name = futures[future]
-                rows[name] = future.result()
+            futures = {pool.submit(train_and_evaluate, name, seed=seed, progress=False, threads=threads,
+                                   real_stats=seed_dir(out, seed) / "real_stats.npz", **job): (seed, name)
+                       for seed, name in pending}
+            for done, future in enumerate(as_completed(futures), 1):
+                seed, name = futures[future]
+                rows_by_seed[seed][name] = future.result()
                 if progress:
-                    print(f"== finished {ROW_LABELS[name]} ({len(rows) - 1}/{len(order)})", flush=True)
-                write_tables(out, rows, header)
-    write_tables(out, rows, header)
-    draw_samples_figure(out, runs, reals, device)
-    draw_swd_figure(out, runs)
-    return {**header, "rows": table_rows(rows)}
-
+                    print(f"== finished {ROW_LABELS[name]}, seed {seed} ({done}/{len(pending)})", flush=True)
+                write_tables(out, rows_by_seed, header)
+    write_tables(out, rows_by_seed, header)
+    runs = {name: seed_dir(out, seeds[0]) / name for name in order}  # the figures show the first seed's runs
+    draw_samples_figure(out, {name: run for name, run in runs.items() if list_checkpoints(run)}, reals, device)
+    draw_swd_figure(out, {name: run for name, run in runs.items() if (run / "config.json").exists()})
+    return {**header, "rows": table_rows(rows_by_seed), "trends": trend_checks(rows_by_seed)}

@@ -458,8 +458,9 @@ def resume(run_dir: str | os.PathLike, *, progress: bool = True) -> dict[str, An
 # Sampling a trained generator.
 
 def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathLike | None = None, *,
-             seed: int = 0, batch_size: int = 64, device: str | None = None) -> np.ndarray:
-    """N uint8 NCHW images of the EMA generator of `checkpoint` (or a run dir's newest); optionally saved.
+             seed: int = 0, batch_size: int = 64, device: str | None = None, ema: bool = True) -> np.ndarray:
+    """N uint8 NCHW images of the EMA generator (`ema=False`: the raw one) of `checkpoint` (or a run dir's
+    newest); optionally saved.
 
     Images come at the resolution/α the checkpoint was training at, nearest-upsampled to the final resolution
     (as the reference). `out`: a folder (PNG files 000000.png, …) or an .npz (key "images").
@@ -482,7 +483,7 @@ def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathL
     target = resolve_device(device)
     generator, _ = build_networks(config, saved["num_channels"])
     try:
-        generator.load_state_dict(saved["generator_ema"])
+        generator.load_state_dict(saved["generator_ema" if ema else "generator"])
     except (RuntimeError, TypeError) as error:
         raise GanevalInputError(f"{path}: damaged checkpoint ({describe(error)})") from None
     generator.to(target).eval()

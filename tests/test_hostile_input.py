@@ -434,6 +434,14 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                                 "--set", "fmap_base=0"], 2, "fmap_base"),
     ("ablation-kimg-negative", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
                                              "--kimg", "-1"], 2, "--kimg"),
+    ("ablation-seeds-repeated", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                              "--seeds", "1000,1000"], 2, "given twice"),
+    ("ablation-seeds-text", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                          "--seeds", "1000,x"], 2, "'x' is not an integer seed"),
+    ("ablation-seeds-negative", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                              "--seeds", "-1"], 2, "outside 0"),
+    ("ablation-seeds-empty", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
+                                           "--seeds", ""], 2, "--seeds"),
 ]
 ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
     ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,

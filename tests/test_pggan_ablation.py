@@ -1,7 +1,10 @@
 """The Table 1 grid end to end on a tiny data set: tables, figures, resumption after a kill, and honest numbers."""
 
+import csv
+import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,12 +55,15 @@ def test_tiny_grid_writes_all_tables_and_figures(finished_grid):
 def test_table_swd_equals_ganeval_swd_by_hand(finished_grid, tiny_data):
     out, table = finished_grid
     row = next(row for row in table["rows"] if row["config"] == "g")
-    evaluation = json.loads((out / "g" / "evaluation.json").read_text())
-    fakes = generate(out / "g", 128, seed=1000, device="cpu")
+    evaluation = json.loads((out / "seed-1000" / "g" / "evaluation.json").read_text())
+    fakes = generate(out / "seed-1000" / "g", 128, seed=1000, device="cpu")
     reals = np.load(tiny_data)["images"].transpose(0, 3, 1, 2)[:128]
     by_hand = ganeval.swd(reals, fakes, seed=1000, device="cpu")
     assert by_hand["swd_x1e3"] == evaluation["swd_x1e3"]
     assert row["swd_x1e3_16"] == round(by_hand["swd_x1e3"][0], 3)
+    raw = ganeval.swd(reals, generate(out / "seed-1000" / "g", 128, seed=1000, device="cpu", ema=False), seed=1000,
+                      device="cpu")
+    assert evaluation["raw_swd_x1e3_avg"] == raw["swd_x1e3_avg"] != by_hand["swd_x1e3_avg"]
 
 
 CLI_TINY = ["--budget", "quick", "--kimg", "0.6", "--device", "cpu", "--swd-images", "128", "--msssim-pairs", "64",
@@ -74,18 +80,19 @@ def test_killed_grid_resumes_without_retraining_finished_configs(tiny_data, tmp_
     process = subprocess.Popen(command, cwd=Path(__file__).parents[1], env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
-    while not list((out / "g").glob("checkpoint-*.pt")) and process.poll() is None:
+    while not list((out / "seed-1000" / "g").glob("checkpoint-*.pt")) and process.poll() is None:
         assert time.monotonic() < deadline, "the grid never reached the second configuration"
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    first = out / "a" / "evaluation.json"
-    assert first.exists() and not (out / "g" / "evaluation.json").exists()
-    finished_at, checkpoints = first.stat().st_mtime_ns, sorted((out / "a").glob("checkpoint-*.pt"))
+    first = out / "seed-1000" / "a" / "evaluation.json"
+    assert first.exists() and not (out / "seed-1000" / "g" / "evaluation.json").exists()
+    finished_at, checkpoints = first.stat().st_mtime_ns, sorted((out / "seed-1000" / "a").glob("checkpoint-*.pt"))
     rerun = subprocess.run(command, cwd=Path(__file__).parents[1], env=environment, capture_output=True,
                            text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert first.stat().st_mtime_ns == finished_at and sorted((out / "a").glob("checkpoint-*.pt")) == checkpoints
+    assert first.stat().st_mtime_ns == finished_at
+    assert sorted((out / "seed-1000" / "a").glob("checkpoint-*.pt")) == checkpoints
     table = json.loads((out / "table1.json").read_text())
     assert [row["config"] for row in table["rows"]] == ["real", "a", "g"]
     assert "(g) + Pixelwise normalization" in rerun.stdout  # the CLI prints the finished table
@@ -106,7 +113,7 @@ def test_fid_and_kid_columns_appear_when_inception_weights_are_given(tiny_data, 
     # By hand: the same 8 generated images and 8 reals through the same network and Fréchet formula.
     extractor = load_inception(weights, device=torch.device("cpu"), allow_unverified_weights=True)
     reals = np.load(tiny_data)["images"].transpose(0, 3, 1, 2)[:8]
-    fakes = generate(tmp_path / "grid" / "g", 128, seed=1000, device="cpu")[:8]
+    fakes = generate(tmp_path / "grid" / "seed-1000" / "g", 128, seed=1000, device="cpu")[:8]
     moments = []
     for images in (reals, fakes):
         statistics = FeatureStatistics(extractor)
@@ -115,3 +122,55 @@ def test_fid_and_kid_columns_appear_when_inception_weights_are_given(tiny_data, 
     by_hand = frechet_distance(moments[0].mu, moments[0].sigma, moments[1].mu, moments[1].sigma)
     assert row["fid"] == round(by_hand, 3) and "kid_mean" in row
     assert "FID" in (tmp_path / "grid" / "table1.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def two_seed_grid(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("seeds")
+    return out, run_ablation(tiny_data, out, configs=["d", "e"], seeds=[7, 8], jobs=2, **{**TINY, "metrics_ticks": 0})
+
+
+def test_seeds_give_mean_and_standard_deviation_per_cell(two_seed_grid):
+    out, table = two_seed_grid
+    runs = {(seed, name): json.loads((out / f"seed-{seed}" / name / "evaluation.json").read_text())
+            for seed in (7, 8) for name in ("d", "e")}
+    for name in ("d", "e"):
+        row = next(row for row in table["rows"] if row["config"] == name)
+        values = [runs[seed, name]["swd_x1e3_avg"] for seed in (7, 8)]
+        assert row["num_seeds"] == 2
+        assert row["swd_x1e3_avg"] == round(np.mean(values), 3)
+        assert row["swd_x1e3_avg_std"] == round(np.std(values, ddof=1), 3)
+        assert f"{row['swd_x1e3_avg']} ± {row['swd_x1e3_avg_std']}" in (out / "table1.md").read_text()
+    assert runs[7, "e"]["swd_x1e3_avg"] != runs[8, "e"]["swd_x1e3_avg"]  # the seeds are different runs
+    per_seed = list(csv.DictReader(io.StringIO((out / "table1_per_seed.csv").read_text())))
+    assert {(row["seed"], row["config"]) for row in per_seed} == {
+        (str(seed), name) for seed in (7, 8) for name in ("real", "d", "e")}
+    assert all(row["raw_swd_x1e3_avg"] for row in per_seed if row["config"] != "real")
+
+
+def test_trend_check_is_the_paired_difference_and_its_standard_error(two_seed_grid):
+    out, table = two_seed_grid
+    check = next(check for check in table["trends"] if check["claim"] == "minibatch stddev improves SWD")
+    differences = [json.loads((out / f"seed-{seed}" / "e" / "evaluation.json").read_text())["swd_x1e3_avg"]
+                   - json.loads((out / f"seed-{seed}" / "d" / "evaluation.json").read_text())["swd_x1e3_avg"]
+                   for seed in (7, 8)]
+    error = np.std(differences, ddof=1) / np.sqrt(2)
+    assert check["difference"] == round(np.mean(differences), 4) and check["standard_error"] == round(error, 4)
+    expected = ("not resolved" if abs(np.mean(differences)) <= 2 * error
+                else "as the paper" if np.mean(differences) < 0 else "against the paper")
+    assert check["verdict"] == expected and check["paper_celeba_difference"] == round(7.04 - 8.07, 4)
+    assert [check["row"] for check in table["trends"]] == ["e", "e"]  # only the trends both rows allow
+    assert "## The paper's trends, checked" in (out / "table1.md").read_text()
+
+
+def test_tables_are_rebuilt_from_evaluations_alone(two_seed_grid, tiny_data, tmp_path):
+    """Committed results hold only each run's evaluation.json: the runner assembles the same table from them."""
+    out, table = two_seed_grid
+    copy = tmp_path / "committed"
+    for path in out.glob("seed-*/**/*evaluation.json"):
+        target = copy / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    rebuilt = run_ablation(tiny_data, copy, configs=["d", "e"], seeds=[7, 8], **{**TINY, "metrics_ticks": 0})
+    assert rebuilt["rows"] == table["rows"] and rebuilt["trends"] == table["trends"]
+    assert not list(copy.glob("seed-*/*/checkpoint-*.pt"))  # nothing was trained again
