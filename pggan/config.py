@@ -76,6 +76,9 @@ class TrainConfig:
     # n_critic or number of steps. ema_rampup > 0 caps the half-life at ema_rampup × the images seen so far.
     ema_kimg: float = EMA_KIMG_PAPER
     ema_rampup: float = 0.0
+    # A diagnostic for choosing ema_kimg: more averages of G with these half-lives, kept beside the EMA and scored
+    # by SWD at every metrics tick (with raw G's), so one run shows which half-life fits its budget.
+    ema_sweep_kimg: list[float] = field(default_factory=list)
 
     # Loss (§A.1: WGAN-GP, λ = 10, target 1, drift ε = 0.001).
     loss: str = "wgangp"  # "wgangp" or "logistic" (non-saturating, no penalty)
@@ -133,7 +136,7 @@ class TrainConfig:
 
 
 def _field_types() -> dict[str, Any]:
-    """Each TrainConfig field's annotated type (bool, int, float, str, dict[int, int], dict[int, float])."""
+    """Each TrainConfig field's annotated type (bool, int, float, str, list[float], dict[int, int] or float)."""
     return typing.get_type_hints(TrainConfig)
 
 
@@ -184,6 +187,10 @@ def coerce_setting(name: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise refuse("a string")
         return value
+    if typing.get_origin(kind) is list:  # list[float]
+        if not isinstance(value, list):
+            raise refuse("a JSON list of numbers such as [1, 4, 11.085]")
+        return [as_float(item) for item in value]
     if not isinstance(value, dict):  # dict[int, int] or dict[int, float]: resolution → value
         raise refuse('a JSON object such as {"32": 8}')
     convert_value = as_int if typing.get_args(kind)[1] is int else as_float
@@ -253,6 +260,8 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "adam_epsilon": (_finite(0, low_open=True), "a finite number > 0"),
     "ema_kimg": (_finite(0), "a finite number ≥ 0 (0 = the EMA is G itself)"),
     "ema_rampup": (_finite(0), "a finite number ≥ 0 (0 = no ramp-up)"),
+    "ema_sweep_kimg": (lambda value: all(_finite(0)(item) for item in value) and len(set(value)) == len(value),
+                       "a list of distinct half-lives ≥ 0 in kimg"),
     "loss": (lambda value: value in ("wgangp", "logistic"), "'wgangp' or 'logistic'"),
     "wgan_lambda": (_finite(0), "a finite number ≥ 0"),
     "wgan_target": (_finite(0, low_open=True), "a finite number > 0"),

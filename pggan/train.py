@@ -178,6 +178,28 @@ def evaluate(generator: Generator, images_uint8: torch.Tensor, state: ScheduleSt
     return result
 
 
+def sweep_scores(generator: Generator, ema_sweep: dict[float, Generator], images_uint8: torch.Tensor,
+                 state: ScheduleState, config: TrainConfig, device: torch.device) -> dict[str, Any]:
+    """With ema_sweep_kimg set: SWD avg ×10³ of raw G and of each swept average, as `evaluate` scores the EMA."""
+    if not ema_sweep:
+        return {}
+    num_images = min(config.metrics_num_images, len(images_uint8))
+    if num_images == 0 or config.resolution < MIN_RESOLUTION:
+        return {}
+    latents = torch.randn(num_images, generator.latent_size, generator=torch.Generator().manual_seed(config.seed + 2))
+    reals = images_uint8[:num_images].cpu().numpy()
+    scores = {}
+    generator.eval()  # raw G is sampled as `generate(ema=False)` samples it (batch norm's running statistics)
+    try:
+        for name, network in (("raw", generator), *((str(half_life), net) for half_life, net in ema_sweep.items())):
+            fakes = sample_images(network, latents.to(device), state, config.resolution).numpy()
+            swd = evaluate_metrics(reals, fakes, metrics=("swd",), device=device, seed=0, skip_failures=True)["swd"]
+            scores[name] = swd.get("swd_x1e3_avg")
+    finally:
+        generator.train()
+    return {"ema_sweep_swd_x1e3_avg": scores}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The trainer.
 
@@ -222,6 +244,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     generator.to(device)
     discriminator.to(device)
     generator_ema = copy.deepcopy(generator).eval().requires_grad_(False)
+    # ema_sweep_kimg: more averages of G (half-life in kimg → network), scored beside the EMA at metrics ticks.
+    ema_sweep = {half_life: copy.deepcopy(generator).eval().requires_grad_(False)
+                 for half_life in config.ema_sweep_kimg}
     adam = dict(betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon)
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, **adam)
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, **adam)
@@ -248,6 +273,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             generator.load_state_dict(saved["generator"])
             discriminator.load_state_dict(saved["discriminator"])
             generator_ema.load_state_dict(saved["generator_ema"])
+            for half_life, network in ema_sweep.items():
+                network.load_state_dict(saved["ema_sweep"][str(half_life)])
             g_optimizer.load_state_dict(saved["g_optimizer"])
             d_optimizer.load_state_dict(saved["d_optimizer"])
             scaler.load_state_dict(saved["grad_scaler"])
@@ -335,6 +362,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                 skipped_steps += 1
             _update_ema(generator_ema, generator,
                         ema_beta(config, state.minibatch * config.n_critic, counters["num_images"]))
+            for half_life, network in ema_sweep.items():
+                _update_ema(network, generator, ema_beta(config.replace(ema_kimg=half_life),
+                                                         state.minibatch * config.n_critic, counters["num_images"]))
 
         # End of a tick: log line, sample grid, metrics, checkpoint.
         done = counters["num_images"] >= total_images
@@ -377,6 +407,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                       run_dir / "samples" / f"tick-{counters['tick']:05d}.png", config.grid_size)
             if config.metrics_ticks and counters["tick"] % config.metrics_ticks == 0 and not done:
                 record.update(evaluate(generator_ema, images, state, config, device))
+                record.update(sweep_scores(generator, ema_sweep, images, state, config, device))
             # The tick's log line goes first: a checkpoint never exists without it (resume drops later lines).
             with open(run_dir / "log.jsonl", "a") as log:
                 log.write(json.dumps(record) + "\n")
@@ -385,6 +416,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     "config": config.to_dict(), "num_channels": num_channels, "counters": dict(counters),
                     "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
                     "generator_ema": generator_ema.state_dict(), "g_optimizer": g_optimizer.state_dict(),
+                    **({"ema_sweep": {str(half_life): network.state_dict() for half_life, network in ema_sweep.items()}}
+                       if ema_sweep else {}),
                     "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
                     "rng": {"sampler": sampler.get_state(), "torch": torch.get_rng_state()}})
         bar.milestone()
@@ -400,7 +433,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         metrics = dict(kimg=counters["num_images"] / 1000, lod=state.lod, resolution=state.resolution,
                        train_seconds=counters["train_seconds"],
                        images_per_second=counters["num_images"] / max(counters["train_seconds"], 1e-9),
-                       **evaluate(generator_ema, images, state, config, device))
+                       **evaluate(generator_ema, images, state, config, device),
+                       **sweep_scores(generator, ema_sweep, images, state, config, device))
         write_json(run_dir / "metrics.json", metrics)
     if world_size > 1:
         dist.barrier()

@@ -281,3 +281,28 @@ def test_sample_grid_is_grid_size_images_to_a_row_without_padding(tmp_path, chan
     rows = [torch.cat([images[0], images[1]], dim=2), torch.cat([images[2], images[3]], dim=2)]  # the 5th is left out
     expected = torch.cat(rows, dim=1)
     np.testing.assert_array_equal(grid, expected[0].numpy() if channels == 1 else expected.permute(1, 2, 0).numpy())
+
+
+def test_ema_sweep_scores_each_half_life_and_resumes(dataset, tmp_path):
+    # Half-life 0 is raw G itself; the config's own half-life is the EMA: both must score exactly as those do.
+    config = tiny("g", dataset, resolution=16, metrics_num_images=32, metrics_ticks=1, ema_kimg=0.05,
+                  ema_sweep_kimg=[0.0, 0.05, 0.2])
+    train(config, tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    scored = [entry for entry in log if "ema_sweep_swd_x1e3_avg" in entry]
+    assert scored
+    for entry in scored:
+        sweep = entry["ema_sweep_swd_x1e3_avg"]
+        assert set(sweep) == {"raw", "0.0", "0.05", "0.2"}
+        assert sweep["0.0"] == sweep["raw"] and sweep["0.05"] == entry["swd_x1e3_avg"] != sweep["0.2"]
+    final = load_checkpoint(list_checkpoints(tmp_path)[-1])
+    for name, value in final["ema_sweep"]["0.0"].items():
+        assert torch.equal(value, final["generator"][name]), name
+    # Resume from the checkpoint before the last: the sweep's averages come back bit for bit.
+    list_checkpoints(tmp_path)[-1].unlink()
+    (tmp_path / "metrics.json").unlink()
+    pggan.train.resume(tmp_path, progress=False)
+    again = load_checkpoint(list_checkpoints(tmp_path)[-1])
+    for half_life, state in final["ema_sweep"].items():
+        for name, value in state.items():
+            assert torch.equal(value, again["ema_sweep"][half_life][name]), (half_life, name)
