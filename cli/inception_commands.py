@@ -49,7 +49,8 @@ def inception_options(function: Callable) -> Callable:
         click.option("--resize", type=click.Choice(RESIZE_MODES), default=DEFAULT_RESIZE, show_default=True,
                      help="tf: TensorFlow 1 bilinear resize to 299×299, as the published numbers were computed; "
                           "clean: clean-fid's antialiased PIL bicubic resize (numbers comparable to clean-fid's, "
-                          "not to papers that used the TF code)."),
+                          "not to papers that used the TF code); pytorch-fid: x/255, torch's bilinear resize "
+                          "(half-pixel centres), 2x−1, as pytorch-fid (numbers comparable to pytorch-fid's)."),
         click.option("--tf32", is_flag=True,
                      help="Let CUDA use TF32 for convolutions and matmuls: faster on Ampere or newer GPUs, but "
                           "numbers move in the 3rd-4th digit (results then say precision: tf32). Default: full fp32."),

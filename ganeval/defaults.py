@@ -27,7 +27,7 @@ DEFAULT_SUBSET_SIZE = 1000
 DEFAULT_SPLITS = 10
 
 # The Inception network of FID, KID and IS: input resizes, and where its weights file is found.
-RESIZE_MODES = ("tf", "clean")
+RESIZE_MODES = ("tf", "clean", "pytorch-fid")
 DEFAULT_RESIZE = "tf"
 WEIGHTS_FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + WEIGHTS_FILE_NAME

@@ -1,9 +1,11 @@
-"""The FID Inception-v3 (TensorFlow graph of 2015-12-05, ported), its weights look-up, and the two input resizes.
+"""The FID Inception-v3 (TensorFlow graph of 2015-12-05, ported), its weights look-up, and the three input resizes.
 
 FID, IS and KID numbers printed in papers come from one TensorFlow graph: `inception-2015-12-05`. Its PyTorch port
 differs from torchvision's Inception-v3 in the pooling of four mixed blocks (average pools that leave the zero
 padding out of the mean; a max pool in the last block's pool branch), has 1008 output classes, and resizes its input
-with TensorFlow 1's bilinear resize (`align_corners=False`, no half-pixel centers) before scaling it to [-1, 1].
+with TensorFlow 1's bilinear resize (`align_corners=False`, no half-pixel centers) before scaling it to [-1, 1]
+(resize "tf"). Resize "clean" preprocesses images as clean-fid does, "pytorch-fid" as pytorch-fid does: the same
+network, other input pixels, so other numbers.
 
 Weights: `pt_inception-2015-12-05-6726825d.pth` (pytorch-fid's release) or torch-fidelity's byte-identical
 `weights-inception-2015-12-05-6726825d.pth`, found by `find_weights` in this order: an explicit path, the
@@ -258,6 +260,9 @@ class InceptionExtractor(FeatureExtractor):
     @property
     def preprocessing(self) -> str:
         """What is done to the pixels, in words."""
+        if self.resize == "pytorch-fid":
+            return ("x / 255; resize to 299×299: torch bilinear (align_corners=False: half-pixel centres, no "
+                    "antialiasing; pytorch-fid); then 2x − 1")
         how = {"tf": "TF1 bilinear (align_corners=False, no half-pixel centres)",
                "clean": "PIL bicubic, antialiased, per channel in float32 (clean-fid)"}[self.resize]
         return f"resize to 299×299: {how}; then (x − 128) / 128"
@@ -277,7 +282,10 @@ class InceptionExtractor(FeatureExtractor):
         return {**super().settings(), "extractor": EXTRACTOR_ID}
 
     def network_input(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 NCHW images → float32 299×299 in [-1, 1] as the protocol resizes them, then (x − 128) / 128."""
+        """uint8 NCHW images → float32 299×299 in [-1, 1] as the protocol resizes and scales them."""
+        if self.resize == "pytorch-fid":  # its order: ToTensor's x / 255, torch's bilinear resize, then 2x − 1
+            unit = images.to(self.device, torch.float32) / 255
+            return 2 * F.interpolate(unit, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False) - 1
         if self.resize == "tf":
             resized = tf_bilinear_resize(images.to(self.device, torch.float32))
         else:
