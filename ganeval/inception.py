@@ -17,8 +17,6 @@ results are then marked as not comparable to published numbers.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +32,7 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, In
 from ganeval.defaults import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.errors import GanevalInputError
 from ganeval.extractors import FeatureExtractor
-from ganeval.files import load_torch_file, reading
+from ganeval.files import file_sha256, load_torch_file
 
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
 # SHA-256 of the published file (95,628,359 bytes); its first 8 hex digits are the name's suffix, as torch hub names
@@ -77,23 +75,6 @@ def find_weights(path: str | os.PathLike | None = None, *, download: bool | None
             raise GanevalInputError(f"could not download the Inception weights ({error}); {weights_help()}") from None
     raise GanevalInputError(f"the Inception weights are not here ({OFFLINE_ENV} forbids a download); "
                             f"{weights_help()}")
-
-
-@functools.lru_cache(maxsize=8)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    """SHA-256 of a file, remembered per (path, size, modification time)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file (cached while the file is unchanged)."""
-    with reading(path, "weights file"):
-        status = path.stat()
-        return _sha256_of(str(path.resolve()), status.st_size, status.st_mtime_ns)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -312,7 +293,7 @@ def load_inception(weights: str | os.PathLike | None = None, *, device: torch.de
     if precision not in PRECISIONS:
         raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     path = find_weights(weights, download=download)
-    sha256 = file_sha256(path)
+    sha256 = file_sha256(path, "weights file")
     if sha256 != WEIGHTS_SHA256 and not allow_unverified_weights:
         raise GanevalInputError(
             f"{path}: SHA-256 {sha256[:16]}… is not that of the published Inception weights ({WEIGHTS_SHA256[:16]}…), "
