@@ -93,8 +93,8 @@ def metric_arguments(options: dict[str, Any]) -> dict[str, Any]:
 
 def protocol_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """The table rows that say how a number was computed and whether it is comparable to published ones."""
-    return [("images", " vs ".join(map(str, result["num_images"])) if isinstance(result["num_images"], list)
-             else str(result["num_images"])),
+    counts = result["num_images"] if isinstance(result["num_images"], list) else [result["num_images"]]
+    return [("images", " vs ".join("unknown" if count is None else str(count) for count in counts)),
             *([("features", result["features"])] if "features" in result else []), ("resize", result["resize"]),
             ("precision", result["precision"]), ("device", result["device"]),
             ("weights sha256", result["weights_sha256"][:16] + "…"),

@@ -34,6 +34,11 @@ WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_wei
 WEIGHTS_ENV = "GANEVAL_INCEPTION_WEIGHTS"
 OFFLINE_ENV = "GANEVAL_OFFLINE"
 
+# `ganeval stats import`: the tools whose FID statistics files it reads, and clean-fid's modes (its file names say
+# which, as `{name}_{mode}_{split}_{res}.npz`).
+IMPORT_SOURCES = ("pytorch-fid", "clean-fid", "torch-fidelity")
+CLEAN_FID_MODES = ("clean", "legacy_tensorflow", "legacy_pytorch")
+
 # `ganeval demo`: the smallest bundled photograph, halved, is 150 px high.
 MAX_DEMO_RESOLUTION = 150
 
