@@ -1,5 +1,5 @@
 """`ganeval eval` (every metric asked for, in one pass over the images) and `ganeval stats` (the real set's
-statistics, once); both also run as several processes under torchrun."""
+statistics, once; `ganeval stats import` for another tool's); both also run as several processes under torchrun."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ganeval_cli.inception_commands import (
     splits_option,
 )
 from ganeval_cli.msssim_command import msssim_options, msssim_rows
+from ganeval_cli.stats_import_command import import_command
 from ganeval_cli.swd_command import nhoods_option, swd_options, swd_rows
 
 METRIC_NAMES = ("swd", "msssim", "fid", "kid", "is")
@@ -94,7 +95,18 @@ def evaluate_command(real: str, fake: str, metrics: list[str], as_json: bool, **
         emit(results, as_json, rows)
 
 
-@click.command()
+class StatsCommand(click.Command):
+    """`ganeval stats REAL`, which also answers `ganeval stats import …`: a first argument `import` runs that command
+    (a folder named import is still `./import`)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        if args[:1] == ["import"]:
+            return import_command.make_context(f"{info_name} import", args[1:], parent=parent, **extra)
+        return super().make_context(info_name, args, parent, **extra)
+
+
+@click.command(cls=StatsCommand)
 @click.argument("real")
 @click.option("-o", "--output", required=True, type=OutputPath(suffixes=(".npz",)),
               help="The stats file to write (.npz); written atomically, its folder checked before any work.")
@@ -110,6 +122,9 @@ def stats(real: str, output: str, metrics: list[str], as_json: bool, **options: 
 
     The file records the protocol (settings, image count, ganeval version); a later metric run with other
     settings is refused rather than silently wrong.
+
+    `ganeval stats import FILE -o OUTPUT --from pytorch-fid|clean-fid|torch-fidelity` converts another tool's FID
+    statistics instead (see `ganeval stats import --help`).
 
     \b
     Example:  ganeval stats data/real/ -o real_stats.npz --metrics swd,fid,kid

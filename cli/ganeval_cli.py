@@ -28,6 +28,8 @@ def main() -> None:
     ganeval kid REAL FAKE      kernel Inception distance (unbiased MMD², cubic kernel)
     ganeval is FAKE            Inception Score (10 splits)
     ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL
+    ganeval stats import FILE -o F --from pytorch-fid|clean-fid|torch-fidelity
+                               another tool's FID statistics as such a file
     ganeval demo               make two small image folders and score them (no data needed)
 
     REAL and FAKE are folders of images (png/jpg/bmp/webp/gif/tif, searched recursively), .npy/.npz arrays

@@ -49,7 +49,8 @@ def inception_options(function: Callable) -> Callable:
         click.option("--resize", type=click.Choice(RESIZE_MODES), default=DEFAULT_RESIZE, show_default=True,
                      help="tf: TensorFlow 1 bilinear resize to 299×299, as the published numbers were computed; "
                           "clean: clean-fid's antialiased PIL bicubic resize (numbers comparable to clean-fid's, "
-                          "not to papers that used the TF code)."),
+                          "not to papers that used the TF code); pytorch-fid: x/255, torch's bilinear resize "
+                          "(half-pixel centres), 2x−1, as pytorch-fid (numbers comparable to pytorch-fid's)."),
         click.option("--tf32", is_flag=True,
                      help="Let CUDA use TF32 for convolutions and matmuls: faster on Ampere or newer GPUs, but "
                           "numbers move in the 3rd-4th digit (results then say precision: tf32). Default: full fp32."),
@@ -92,8 +93,8 @@ def metric_arguments(options: dict[str, Any]) -> dict[str, Any]:
 
 def protocol_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """The table rows that say how a number was computed and whether it is comparable to published ones."""
-    return [("images", " vs ".join(map(str, result["num_images"])) if isinstance(result["num_images"], list)
-             else str(result["num_images"])),
+    counts = result["num_images"] if isinstance(result["num_images"], list) else [result["num_images"]]
+    return [("images", " vs ".join("unknown" if count is None else str(count) for count in counts)),
             *([("features", result["features"])] if "features" in result else []), ("resize", result["resize"]),
             ("precision", result["precision"]), ("device", result["device"]),
             ("weights sha256", result["weights_sha256"][:16] + "…"),

@@ -20,7 +20,8 @@ __version__ = "0.1.0"
 _HOMES = {
     "GanevalInputError": "ganeval.errors", "MSSSIMAccumulator": "ganeval.msssim", "SWDDescriptors": "ganeval.swd",
     "Stats": "ganeval.stats", "evaluate": "ganeval.evaluate", "reference_statistics": "ganeval.evaluate",
-    "fid": "ganeval.fid", "inception_score": "ganeval.inception_score", "kid": "ganeval.kid",
+    "fid": "ganeval.fid", "import_stats": "ganeval.stats_import", "inception_score": "ganeval.inception_score",
+    "kid": "ganeval.kid",
     "load_stats": "ganeval.stats", "msssim": "ganeval.msssim", "open_images": "ganeval.sources",
     "save_stats": "ganeval.stats", "swd": "ganeval.swd",
 }

@@ -27,12 +27,17 @@ DEFAULT_SUBSET_SIZE = 1000
 DEFAULT_SPLITS = 10
 
 # The Inception network of FID, KID and IS: input resizes, and where its weights file is found.
-RESIZE_MODES = ("tf", "clean")
+RESIZE_MODES = ("tf", "clean", "pytorch-fid")
 DEFAULT_RESIZE = "tf"
 WEIGHTS_FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + WEIGHTS_FILE_NAME
 WEIGHTS_ENV = "GANEVAL_INCEPTION_WEIGHTS"
 OFFLINE_ENV = "GANEVAL_OFFLINE"
+
+# `ganeval stats import`: the tools whose FID statistics files it reads, and clean-fid's modes (its file names say
+# which, as `{name}_{mode}_{split}_{res}.npz`).
+IMPORT_SOURCES = ("pytorch-fid", "clean-fid", "torch-fidelity")
+CLEAN_FID_MODES = ("clean", "legacy_tensorflow", "legacy_pytorch")
 
 # `ganeval demo`: the smallest bundled photograph, halved, is 150 px high.
 MAX_DEMO_RESOLUTION = 150

@@ -29,8 +29,8 @@ import torch.nn.functional as F
 from ganeval.defaults import DINOV2_FILE_NAME, DINOV2_TIMM_HUB_ID, DINOV2_URL, DINOV2_WEIGHTS_ENV
 from ganeval.errors import GanevalInputError
 from ganeval.extractors import FeatureExtractor
-from ganeval.files import load_torch_file, reading
-from ganeval.inception import file_sha256, float32_precision
+from ganeval.files import file_sha256, load_torch_file, reading
+from ganeval.inception import float32_precision
 from ganeval.threads import available_cpus
 
 ARCHITECTURE = "vit_large_patch14_dinov2"
@@ -162,4 +162,4 @@ def load_dinov2(weights: str | os.PathLike | None = None, *, device: torch.devic
         detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
         raise GanevalInputError(f"{path}: weights do not fit DINOv2 ViT-L/14 ({detail})") from None
     network.requires_grad_(False).eval().to(device)
-    return DINOv2Extractor(network, file_sha256(path), device, precision)
+    return DINOv2Extractor(network, file_sha256(path, "weights file"), device, precision)

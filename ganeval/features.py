@@ -29,7 +29,7 @@ DEFAULT_PRECISION = "fp32"
 class FeatureMoments:
     """What `FeatureStatistics.compute()` returns: pool3 mean/covariance, optionally all features and logits."""
 
-    num_images: int
+    num_images: int | None  # None: unknown (statistics imported from another tool)
     mu: np.ndarray | None = None
     sigma: np.ndarray | None = None
     features: np.ndarray | None = None
@@ -172,7 +172,7 @@ class FeatureMetric(Metric):
 
     def from_stats(self, stats: Stats, run: Run) -> FeatureMoments:
         arrays = stats.require(self.name, run.extractor().settings())
-        return FeatureMoments(num_images=int(stats.protocol[self.name]["num_images"]), mu=arrays.get("mu"),
+        return FeatureMoments(num_images=stats.protocol[self.name]["num_images"], mu=arrays.get("mu"),
                               sigma=arrays.get("sigma"), features=arrays.get("features"))
 
     def stats_record(self, moments: FeatureMoments, run: Run) -> dict[str, Any]:

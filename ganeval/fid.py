@@ -109,7 +109,7 @@ def _fid_of_stats_files(real: ImageSource, fake: ImageSource, *, resize: str, pr
     moments = [stats.require("fid", settings) for stats in files]
     records = [stats.protocol["fid"] for stats in files]
     distance = frechet_distance(moments[0]["mu"], moments[0]["sigma"], moments[1]["mu"], moments[1]["sigma"])
-    return {"metric": "fid", "fid": distance, "num_images": [int(record["num_images"]) for record in records],
+    return {"metric": "fid", "fid": distance, "num_images": [record["num_images"] for record in records],
             "weights_sha256": settings["weights_sha256"],
             "comparable_to_published": all(record["comparable_to_published"] for record in records),
             "resize": resize, "precision": precision, "device": "cpu"}

@@ -1,16 +1,18 @@
 """Every file ganeval and pggan read or write passes through here, and every failure becomes one message.
 
-Readers (`load_array_file`, `read_npz`, `read_json`, `load_torch_file`, `decode_image`) turn the many errors that
-zip, pickle, PIL, torch and the OS raise for a damaged, truncated or foreign file into one `GanevalInputError` that
-names the file and says what is wrong with it. The writer (`write_atomically`) writes a temporary file, fsyncs it
-and renames it onto the target, so readers see the old file or the new one and a failed write loses nothing; it
-turns permission, space and path errors into one message naming the path. `probe_writable` checks an output path
-before hours of work are spent on what would be written there.
+Readers (`load_array_file`, `read_npz`, `read_json`, `load_torch_file`, `decode_image`, `file_sha256`) turn the
+many errors that zip, pickle, PIL, torch and the OS raise for a damaged, truncated or foreign file into one
+`GanevalInputError` that names the file and says what is wrong with it. The writer (`write_atomically`) writes a
+temporary file, fsyncs it and renames it onto the target, so readers see the old file or the new one and a failed
+write loses nothing; it turns permission, space and path errors into one message naming the path. `probe_writable`
+checks an output path before hours of work are spent on what would be written there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import pickle
@@ -112,20 +114,53 @@ def read_json(path: str | os.PathLike, what: str) -> Any:
         return json.loads(Path(path).read_text())
 
 
-def load_torch_file(path: str | os.PathLike, what: str) -> Any:
-    """A file written by torch.save, loaded with `weights_only` (tensors, numbers, strings, containers)."""
+def load_torch_file(path: str | os.PathLike, what: str, *, float_arrays: bool = False) -> Any:
+    """A file written by torch.save, loaded with `weights_only` (tensors, numbers, strings, containers).
+
+    `float_arrays`: numpy floating-point arrays are allowed too (torch-fidelity caches its statistics as such);
+    arrays of any other dtype are still refused.
+    """
     import torch
 
     path = Path(path)
     if path.is_dir():
         raise GanevalInputError(f"{path}: is a folder, expected a {what}")
-    with reading(path, what), warnings.catch_warnings():
+    allowed = _numpy_float_array_globals() if float_arrays else []
+    with reading(path, what), warnings.catch_warnings(), torch.serialization.safe_globals(allowed):
         warnings.simplefilter("ignore")  # torch's own advice about weights_only; the error says what matters
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError:  # not a pickle, or one holding more than weights_only allows
+            others = "tensors, numpy float arrays" if float_arrays else "tensors"
             raise GanevalInputError(f"{path}: not a readable {what} (not written by torch.save, or it holds objects "
-                                    "other than tensors and plain values)") from None
+                                    f"other than {others} and plain values)") from None
+
+
+def _numpy_float_array_globals() -> list[Any]:
+    """What unpickling a numpy float array calls: ndarray, dtype and its float classes, and `_reconstruct` under
+    its numpy 1 and numpy 2 module paths."""
+    reconstruct = np.zeros(0).__reduce__()[0]
+    float_dtypes = [type(np.dtype(kind)) for kind in (np.float16, np.float32, np.float64)]
+    return [np.ndarray, np.dtype, *float_dtypes, (reconstruct, "numpy.core.multiarray._reconstruct"),
+            (reconstruct, "numpy._core.multiarray._reconstruct")]
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, remembered per (path, size, modification time)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike, what: str = "file") -> str:
+    """SHA-256 hex digest of a file (cached while the file is unchanged); read errors name it as a `what`."""
+    path = Path(path)
+    with reading(path, what):
+        status = path.stat()
+        return _sha256_of(str(path.resolve()), status.st_size, status.st_mtime_ns)
 
 
 def decode_image(path: str | os.PathLike) -> np.ndarray:

@@ -1,9 +1,11 @@
-"""The FID Inception-v3 (TensorFlow graph of 2015-12-05, ported), its weights look-up, and the two input resizes.
+"""The FID Inception-v3 (TensorFlow graph of 2015-12-05, ported), its weights look-up, and the three input resizes.
 
 FID, IS and KID numbers printed in papers come from one TensorFlow graph: `inception-2015-12-05`. Its PyTorch port
 differs from torchvision's Inception-v3 in the pooling of four mixed blocks (average pools that leave the zero
 padding out of the mean; a max pool in the last block's pool branch), has 1008 output classes, and resizes its input
-with TensorFlow 1's bilinear resize (`align_corners=False`, no half-pixel centers) before scaling it to [-1, 1].
+with TensorFlow 1's bilinear resize (`align_corners=False`, no half-pixel centers) before scaling it to [-1, 1]
+(resize "tf"). Resize "clean" preprocesses images as clean-fid does, "pytorch-fid" as pytorch-fid does: the same
+network, other input pixels, so other numbers.
 
 Weights: `pt_inception-2015-12-05-6726825d.pth` (pytorch-fid's release) or torch-fidelity's byte-identical
 `weights-inception-2015-12-05-6726825d.pth`, found by `find_weights` in this order: an explicit path, the
@@ -15,8 +17,6 @@ results are then marked as not comparable to published numbers.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +32,7 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, In
 from ganeval.defaults import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.errors import GanevalInputError
 from ganeval.extractors import FeatureExtractor
-from ganeval.files import load_torch_file, reading
+from ganeval.files import file_sha256, load_torch_file
 
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
 # SHA-256 of the published file (95,628,359 bytes); its first 8 hex digits are the name's suffix, as torch hub names
@@ -75,23 +75,6 @@ def find_weights(path: str | os.PathLike | None = None, *, download: bool | None
             raise GanevalInputError(f"could not download the Inception weights ({error}); {weights_help()}") from None
     raise GanevalInputError(f"the Inception weights are not here ({OFFLINE_ENV} forbids a download); "
                             f"{weights_help()}")
-
-
-@functools.lru_cache(maxsize=8)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    """SHA-256 of a file, remembered per (path, size, modification time)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file (cached while the file is unchanged)."""
-    with reading(path, "weights file"):
-        status = path.stat()
-        return _sha256_of(str(path.resolve()), status.st_size, status.st_mtime_ns)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -258,6 +241,9 @@ class InceptionExtractor(FeatureExtractor):
     @property
     def preprocessing(self) -> str:
         """What is done to the pixels, in words."""
+        if self.resize == "pytorch-fid":
+            return ("x / 255; resize to 299×299: torch bilinear (align_corners=False: half-pixel centres, no "
+                    "antialiasing; pytorch-fid); then 2x − 1")
         how = {"tf": "TF1 bilinear (align_corners=False, no half-pixel centres)",
                "clean": "PIL bicubic, antialiased, per channel in float32 (clean-fid)"}[self.resize]
         return f"resize to 299×299: {how}; then (x − 128) / 128"
@@ -277,7 +263,10 @@ class InceptionExtractor(FeatureExtractor):
         return {**super().settings(), "extractor": EXTRACTOR_ID}
 
     def network_input(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 NCHW images → float32 299×299 in [-1, 1] as the protocol resizes them, then (x − 128) / 128."""
+        """uint8 NCHW images → float32 299×299 in [-1, 1] as the protocol resizes and scales them."""
+        if self.resize == "pytorch-fid":  # its order: ToTensor's x / 255, torch's bilinear resize, then 2x − 1
+            unit = images.to(self.device, torch.float32) / 255
+            return 2 * F.interpolate(unit, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False) - 1
         if self.resize == "tf":
             resized = tf_bilinear_resize(images.to(self.device, torch.float32))
         else:
@@ -304,7 +293,7 @@ def load_inception(weights: str | os.PathLike | None = None, *, device: torch.de
     if precision not in PRECISIONS:
         raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     path = find_weights(weights, download=download)
-    sha256 = file_sha256(path)
+    sha256 = file_sha256(path, "weights file")
     if sha256 != WEIGHTS_SHA256 and not allow_unverified_weights:
         raise GanevalInputError(
             f"{path}: SHA-256 {sha256[:16]}… is not that of the published Inception weights ({WEIGHTS_SHA256[:16]}…), "

@@ -3,7 +3,8 @@
 One `.npz` per real set. Array names are prefixed by metric (`swd/level0`, `fid/mu`, …); the record
 `__protocol__` holds, per metric, the settings the arrays were computed with, the image count and the
 ganeval version. Loading checks the record against the settings asked for and refuses a mismatch with a
-message that names the differing setting.
+message that names the differing setting. A file written by `ganeval stats import` holds FID's `fid/mu` and
+`fid/sigma` from another tool; its record says where they came from (`imported`) and has no image count (None).
 """
 
 from __future__ import annotations
@@ -32,19 +33,46 @@ class Stats:
     arrays: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     protocol: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def imported(self) -> dict[str, Any] | None:
+        """Where imported statistics came from (`ganeval stats import`: tool, mode, source file), else None."""
+        return self.protocol.get("fid", {}).get("imported")
+
     def require(self, metric: str, settings: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The metric's arrays, after checking every stored setting equals the one asked for."""
         if metric not in self.protocol:
+            if self.imported:
+                raise GanevalInputError(
+                    f"{self.path}: imported from {_tool(self.imported)}, it holds only FID's mean and covariance, no "
+                    f"features: {metric} needs the real images (or `ganeval stats REAL --metrics {metric}`)")
             have = ", ".join(sorted(self.protocol)) or "nothing"
             raise GanevalInputError(f"{self.path}: this stats file holds no {metric} statistics (it holds {have}); "
                                     f"make them with `ganeval stats REAL -o FILE --metrics {metric}`")
         stored = self.protocol[metric]["settings"]
         for key, wanted in settings.items():
             if key in stored and _jsonable(stored[key]) != _jsonable(wanted):
+                if self.imported:
+                    hint = IMPORTED_SETTING_HINTS.get(key, "ask for the same").format(value=stored[key])
+                    raise GanevalInputError(
+                        f"{self.path}: statistics imported from {_tool(self.imported)} need {key}={stored[key]!r}, "
+                        f"but {key}={wanted!r} was asked for; {hint}")
                 raise GanevalInputError(
                     f"{self.path}: stats were computed with {key}={stored[key]!r} but {key}={wanted!r} was asked "
                     f"for; recompute the stats with the same settings")
         return self.arrays[metric]
+
+
+# How to match a setting of imported statistics, which cannot be recomputed ({value}: the stored one).
+IMPORTED_SETTING_HINTS = {
+    "resize": "run with --resize {value} (resize='{value}')",
+    "weights_sha256": "run with the Inception weights file the statistics were made with (--inception-weights)",
+    "extractor": "run with the Inception features (--features inception-v3-tf, the default)",
+}
+
+
+def _tool(imported: Mapping[str, Any]) -> str:
+    """The tool (and mode) imported statistics came from, for messages: "clean-fid (mode legacy_pytorch)"."""
+    return imported["tool"] + (f" (mode {imported['mode']})" if imported.get("mode") else "")
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,7 +121,8 @@ def load_stats(path: str | os.PathLike) -> Stats:
 def _missing_or_malformed(metric: str, arrays: dict[str, np.ndarray], record: dict[str, Any]) -> str | None:
     """What is wrong with one metric's arrays against its protocol record (None if nothing)."""
     settings, count = record["settings"], record.get("num_images")
-    if not isinstance(count, int) or count < 1:
+    unknown_count = count is None and "imported" in record  # other tools' statistics files do not say
+    if not unknown_count and (not isinstance(count, int) or count < 1):
         return f"{metric}: image count {count!r} is not a positive integer"
     if metric == "swd":
         expected = [f"level{i}" for i in range(len(record.get("resolutions") or arrays))]
@@ -105,6 +134,9 @@ def _missing_or_malformed(metric: str, arrays: dict[str, np.ndarray], record: di
             if arrays[name].ndim != 2 or arrays[name].shape != (rows, width):
                 return f"swd/{name} has shape {arrays[name].shape}, expected ({rows}, {width})"
     elif metric == "fid":
+        imported = record.get("imported")
+        if imported is not None and not (isinstance(imported, dict) and isinstance(imported.get("tool"), str)):
+            return "fid: the record of where imported statistics came from names no tool"
         mu, sigma = arrays.get("mu"), arrays.get("sigma")
         if mu is None or sigma is None:
             return "fid: the mean (fid/mu) or covariance (fid/sigma) is missing"

@@ -446,12 +446,70 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                               "--seeds", "-1"], 2, "outside 0"),
     ("ablation-seeds-empty", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
                                            "--seeds", ""], 2, "--seeds"),
+    # stats import: another tool's FID statistics (mu, sigma) as a ganeval stats file
+    ("import-missing-from", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o", w.path("i.npz")], 2,
+     "--from"),
+    ("import-unknown-from", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o", w.path("i.npz"), "--from",
+                                          "tensorflow"], 2, "--from"),
+    ("import-missing-file", G, lambda w: ["stats", "import", w.path("none.npz"), *import_out(w)], 2, "none.npz"),
+    ("import-not-npz", G, lambda w: ["stats", "import", w.write("text.npz", b"mu, sigma"), *import_out(w)], 2,
+     "text.npz: not a readable pytorch-fid statistics file"),
+    ("import-npz-without-mu-sigma", G, lambda w: ["stats", "import", w.write("ms.npz", _npz_bytes(
+        m=np.zeros(3), s=np.eye(3))), *import_out(w)], 2, "ms.npz: holds ['m', 's'], not the mu and sigma"),
+    ("import-npz-mu-only", G, lambda w: ["stats", "import", w.write("mu.npz", _npz_bytes(mu=np.zeros(3))),
+                                         *import_out(w)], 2, "no sigma"),
+    ("import-sigma-a-vector", G, lambda w: ["stats", "import", peer_npz(w, "v.npz", sigma=np.ones(3)),
+                                            *import_out(w)], 2, "v.npz: sigma has shape (3,)"),
+    ("import-sigma-not-square", G, lambda w: ["stats", "import", peer_npz(w, "r.npz", sigma=np.zeros((3, 4))),
+                                              *import_out(w)], 2, "r.npz: sigma has shape (3, 4), expected a square"),
+    ("import-sigma-nan", G, lambda w: ["stats", "import", peer_npz(w, "n.npz", sigma=np.full((3, 3), np.nan)),
+                                       *import_out(w)], 2, "n.npz: mu or sigma holds NaN"),
+    ("import-mu-inf", G, lambda w: ["stats", "import", peer_npz(w, "i3.npz", mu=np.full(3, np.inf)), *import_out(w)],
+     2, "i3.npz: mu or sigma holds NaN or inf"),
+    ("import-mu-sigma-disagree", G, lambda w: ["stats", "import", peer_npz(w, "d.npz", sigma=np.eye(4)),
+                                               *import_out(w)], 2, "d.npz: mu has 3 dimensions but sigma is 4×4"),
+    ("import-sigma-integers", G, lambda w: ["stats", "import", peer_npz(w, "int.npz", sigma=np.eye(3, dtype=int)),
+                                            *import_out(w)], 2, "int.npz: mu and sigma must be floating-point"),
+    ("import-not-pool3", G, lambda w: ["stats", "import", peer_npz(w, "d64.npz", mu=np.zeros(64), sigma=np.eye(64)),
+                                       *import_out(w)], 2, "d64.npz: pytorch-fid statistics of 64-d features"),
+    ("import-sigma-not-symmetric", G, lambda w: ["stats", "import", peer_npz(w, "a.npz", sigma=np.triu(np.ones(
+        (3, 3)))), *import_out(w)], 2, "a.npz: sigma is not symmetric"),
+    ("import-clean-fid-mode-unknown", G, lambda w: ["stats", "import", peer_npz(w, "ref.npz"), "-o", w.path("i.npz"),
+                                                    "--from", "clean-fid"], 2, "--mode"),
+    ("import-mode-not-clean-fid", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), *import_out(w), "--mode",
+                                                "clean"], 2, "--mode"),
+    ("import-torch-fidelity-npz", G, lambda w: ["stats", "import", peer_npz(w, "x-inception-v3-compat-stat-fid-2048"
+                                                                            ".pt"), "-o", w.path("i.npz"), "--from",
+                                                "torch-fidelity"], 2, "not a readable torch-fidelity statistics"),
+    ("import-out-not-npz", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o", w.path("i.txt"), "--from",
+                                         "pytorch-fid"], 2, "-o"),
+    ("import-out-under-proc", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o",
+                                            "/proc/ganeval-test/i.npz", "--from", "pytorch-fid"], 2, "/proc"),
+    ("import-out-is-the-source", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o", w.path("p.npz"),
+                                               "--from", "pytorch-fid"], 2, "is the file being imported"),
 ]
 ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
     ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,
      "not writable"),
     ("out-read-only-folder", P, lambda w: ["train", *train_args(w, out=read_only(w) + "/run")], 2, "not writable"),
+    # stats import
+    ("import-out-read-only-folder", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o",
+                                                  read_only(w) + "/i.npz", "--from", "pytorch-fid"], 2,
+     "not writable"),
 ]
+
+
+def peer_npz(world: World, name: str, mu: np.ndarray | None = None, sigma: np.ndarray | None = None) -> str:
+    """An .npz of `mu` and `sigma` as pytorch-fid and clean-fid write them (by default a valid 3-d pair)."""
+    return world.write(name, _npz_bytes(mu=np.zeros(3) if mu is None else mu, sigma=np.eye(3) if sigma is None
+                                        else sigma))
+
+
+def import_out(world: World) -> list[str]:
+    """`-o` (in the world) and `--from pytorch-fid` of a `stats import` row."""
+    return ["-o", world.path("imported.npz"), "--from", "pytorch-fid"]
+
+
 SUBPROCESS_ROWS = {"zero-byte-stats", "seed-negative", "set-int-field-fraction", "flipped-byte-stats", "loss-blows-up"}
 
 

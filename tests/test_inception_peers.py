@@ -1,5 +1,6 @@
 """Agreement with the peers on the same weights and inputs: torch-fidelity (network, TF resize, FID, IS, KID),
-pytorch-fid (network), clean-fid (the `clean` resize). Each test skips when its peer is not installed.
+pytorch-fid (network, the `pytorch-fid` resize), clean-fid (the `clean` resize). Each test skips when its peer is
+not installed.
 
 Tolerance 1e-4 relative for network outputs and metrics: both sides compute in fp32, but we run the convolutions
 in channels_last on CPU (a different summation order), which moves pool3 features by ~1e-5 relative.
@@ -16,7 +17,7 @@ from ganeval.inception import load_inception, tf_bilinear_resize
 from ganeval.inception_score import inception_score
 from ganeval.kid import kid
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import make_images, random_state_dict
+from tests.test_inception_fixtures import make_images, random_state_dict, write_folder
 
 RELATIVE = 1e-4
 
@@ -67,6 +68,27 @@ def test_network_equals_pytorch_fid(extractor, monkeypatch):
     with torch.no_grad():
         their_features = theirs(network_input)[0].flatten(1)
     features, _ = extractor.network(network_input.contiguous(memory_format=extractor.memory_format))
+    assert relative_error(features, their_features) < RELATIVE
+
+
+@pytest.mark.parametrize("height, width", [(32, 32), (48, 40), (299, 299)])
+def test_pytorch_fid_resize_is_bit_exact_with_pytorch_fid(inception_weights, monkeypatch, tmp_path, height, width):
+    # pytorch-fid's own pipeline for image files: its dataset (PIL, ToTensor), its network's resize and scaling.
+    fid_score = pytest.importorskip("pytorch_fid.fid_score")
+    pytorch_fid_inception = pytest.importorskip("pytorch_fid.inception")
+    monkeypatch.setattr(pytorch_fid_inception, "load_state_dict_from_url", lambda *a, **k: random_state_dict())
+    images = np.concatenate([make_images(2, 299, 8, "blobs"), make_images(1, 299, 9, "noise")])[:, :height, :width]
+    files = sorted(write_folder(tmp_path / "images", images).iterdir())
+    dataset = fid_score.ImagePathDataset(files, transforms=fid_score.TF.ToTensor())
+    theirs = pytorch_fid_inception.InceptionV3().eval()  # its defaults: resize_input=True, normalize_input=True
+    network_inputs = []
+    theirs.blocks[0].register_forward_pre_hook(lambda module, inputs: network_inputs.append(inputs[0]))
+    with torch.no_grad():
+        their_features = theirs(torch.stack([dataset[i] for i in range(len(dataset))]))[0].flatten(1)
+    ours = load_inception(inception_weights, device=torch.device("cpu"), resize="pytorch-fid",
+                          allow_unverified_weights=True)
+    assert torch.equal(ours.network_input(nchw(images)), network_inputs[0])
+    features, _ = ours(nchw(images))
     assert relative_error(features, their_features) < RELATIVE
 
 
