@@ -414,6 +414,18 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                                 "--set", "fmap_base=0"], 2, "fmap_base"),
     ("ablation-kimg-negative", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
                                              "--kimg", "-1"], 2, "--kimg"),
+    # precision/recall, density/coverage
+    ("pr-k-zero", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "pr", "--pr-k", "0"], 2,
+     "--pr-k"),
+    ("dc-k-negative", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "dc", "--dc-k", "-1"], 2,
+     "--dc-k"),
+    ("pr-k-not-below-images", G, lambda w: ["pr", w.path("real"), w.path("fake"), "--pr-k", "8"], 2,
+     "8 images, but precision/recall with k = 8 (lower it with --pr-k) needs at least 9"),
+    ("dc-k-not-below-images", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "fid,dc",
+                                            "--dc-k", "20"], 2, "--dc-k"),
+    ("stats-pr-features-count", G, lambda w: ["pr", w.corrupt_stats("pr.npz", lambda a, p: (
+        a.update(pr={"features": np.zeros((3, 8), np.float32)}), p.update(pr={"settings": {}, "num_images": 5}))),
+        w.path("fake")], 2, "pr/features"),
 ]
 ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
     ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,
