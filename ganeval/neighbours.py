@@ -13,8 +13,8 @@ bound of both computations, whatever the order of BLAS's sums). Only the pairs w
 — is it the k-th nearest, is it inside that sphere — are computed by the definition; every result therefore equals
 the one computed from all distances by the definition.
 
-Memory: the two sets in float64, plus two blocks of `block_size`² float64 values and their boolean masks, plus k + 9
-candidates per point; never a full distance matrix.
+Memory: the two sets in float64, plus two blocks of `block_size`² float64 values and their boolean masks, k + 9
+candidates per point and 8 MiB batches of differences; never a full distance matrix.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ganeval.sources import check_at_least
 CPU_BLOCK_SIZE = 2048  # rows and columns of one block of distances: 32 MiB of float64 per buffer
 CUDA_BLOCK_SIZE = 8192  # 512 MiB per buffer: fewer, larger kernels
 SPARE_CANDIDATES = 8  # nearest-neighbour candidates kept per point beyond the k + 1 needed
-DEFINITION_CHUNK = 1 << 18  # float64 values per batch of distances by the definition (2 MiB: stays in cache)
+DEFINITION_CHUNK = 1 << 20  # float64 values per batch of distances by the definition (8 MiB)
 EPSILON = torch.finfo(torch.float64).eps
 
 
@@ -85,7 +85,7 @@ def _slack_factor(dim: int) -> float:
 
 
 def _squared_norms(points: torch.Tensor) -> torch.Tensor:
-    per_chunk = max(1, DEFINITION_CHUNK // points.shape[1])
+    per_chunk = max(1, 2 * DEFINITION_CHUNK // points.shape[1])
     return torch.cat([points[rows].square().sum(dim=1) for rows in _blocks(points.shape[0], per_chunk)])
 
 
@@ -96,9 +96,8 @@ def _blocks(count: int, size: int) -> list[slice]:
 class _Workspace:
     """Reusable buffers of one block of float64 values each (fresh 32 MiB tensors per block cost page faults)."""
 
-    def __init__(self, block_size: int, device: torch.device, count: int) -> None:
-        self.buffers = [torch.empty(block_size * block_size, dtype=torch.float64, device=device)
-                        for _ in range(count)]
+    def __init__(self, rows: int, columns: int, device: torch.device, count: int) -> None:
+        self.buffers = [torch.empty(rows * columns, dtype=torch.float64, device=device) for _ in range(count)]
 
     def products(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """−2aᵢ·bⱼ for every pair, in the first buffer (one matrix product)."""
@@ -134,7 +133,8 @@ def kth_neighbour_squared_distances(points: torch.Tensor, k: int, *, block_size:
     bounds = torch.full((count, width), torch.inf, dtype=torch.float64, device=points.device)
     owners = torch.zeros((count, width), dtype=torch.int64, device=points.device)
     blocks = _blocks(count, block_size)
-    workspace = _Workspace(block_size, points.device, 1)
+    side = blocks[0].stop  # the first block is a full one
+    workspace = _Workspace(side, side, points.device, 1)
     for index, rows in enumerate(blocks):
         for columns in blocks[index:]:
             block = workspace.shifted(workspace.products(points[rows], points[columns]), lowered[rows],
@@ -231,9 +231,10 @@ def sphere_memberships(real: torch.Tensor, fake: torch.Tensor, real_squared_radi
     counts = torch.zeros(fake.shape[0], dtype=torch.int64, device=fake.device)
     has_fake = torch.zeros(real.shape[0], dtype=torch.bool, device=real.device)
     in_fake = torch.zeros(real.shape[0], dtype=torch.bool, device=real.device)
-    workspace = _Workspace(block_size, real.device, 2)
-    for rows in _blocks(real.shape[0], block_size):
-        for columns in _blocks(fake.shape[0], block_size):
+    row_blocks, column_blocks = _blocks(real.shape[0], block_size), _blocks(fake.shape[0], block_size)
+    workspace = _Workspace(row_blocks[0].stop, column_blocks[0].stop, real.device, 2)
+    for rows in row_blocks:
+        for columns in column_blocks:
             products = workspace.products(real[rows], fake[columns])
             upper = workspace.shifted(products, real_high[rows], fake_high[columns], 1)
             lower = workspace.shifted(products, real_low[rows], fake_low[columns], 0)
