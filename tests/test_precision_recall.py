@@ -225,13 +225,21 @@ def test_k_not_below_the_image_count_is_refused_before_extraction():
     assert module.seen == 0
 
 
-def test_the_pr_command_and_eval_print_the_library_dict(image_folders, inception_weights, metric_options):
+def test_the_pr_command_and_eval_print_the_library_dict(image_folders, inception_weights, metric_options, tmp_path):
     weights = ["--inception-weights", str(inception_weights), "--allow-unverified-weights", "--device", "cpu"]
     folders = [str(folder) for folder in image_folders]
     printed = CliRunner().invoke(main, ["pr", *folders, "--pr-k", "2", "--num-images", "5", "--json", *weights])
     assert printed.exit_code == 0, printed.output
     expected = ganeval.precision_recall(*image_folders, k=2, num_images=5, **metric_options)
     assert json.loads(printed.stdout) == expected
+    stats = str(tmp_path / "real.npz")
+    written = CliRunner().invoke(main, ["stats", folders[0], "-o", stats, "--metrics", "pr", "--num-images", "5",
+                                        *weights])
+    assert written.exit_code == 0, written.output
+    from_stats = CliRunner().invoke(main, ["pr", stats, folders[1], "--pr-k", "2", "--num-images", "5", "--json",
+                                           *weights])
+    assert from_stats.exit_code == 0, from_stats.output
+    assert json.loads(from_stats.stdout) == expected
     table = CliRunner().invoke(main, ["eval", *folders, "--metrics", "pr", "--pr-k", "2", "--num-images", "5",
                                       *weights])
     assert table.exit_code == 0, table.output
