@@ -39,7 +39,8 @@ def prepared(features: object, name: str, device: torch.device | str | None = No
     if tensor.ndim != 2 or tensor.shape[0] == 0 or tensor.shape[1] == 0:
         raise GanevalInputError(f"{name} features must be an N×D array with N, D ≥ 1, got shape {tuple(tensor.shape)}")
     tensor = tensor.to(device=tensor.device if device is None else device, dtype=torch.float64)
-    if not bool(torch.isfinite(tensor).all()):
+    per_chunk = max(1, DEFINITION_CHUNK // tensor.shape[1])  # isfinite makes temporaries the size of its input
+    if not all(bool(torch.isfinite(tensor[rows]).all()) for rows in _blocks(tensor.shape[0], per_chunk)):
         raise GanevalInputError(f"{name} features hold NaN or inf")
     return tensor
 
