@@ -10,21 +10,26 @@ import click
 from ganeval_cli.common import OutputPath, common_options, emit
 from ganeval_cli.inception_commands import (
     WEIGHTS_EPILOG,
+    dc_option,
+    dc_rows,
     feature_options,
     fid_rows,
     inception_options,
     is_rows,
     kid_options,
     kid_rows,
+    pr_option,
+    pr_rows,
     splits_option,
 )
 from ganeval_cli.msssim_command import msssim_options, msssim_rows
 from ganeval_cli.stats_import_command import import_command
 from ganeval_cli.swd_command import nhoods_option, swd_options, swd_rows
 
-METRIC_NAMES = ("swd", "msssim", "fid", "kid", "is")
-STORED_METRICS = ("swd", "fid", "kid")
-ROWS = {"swd": swd_rows, "msssim": msssim_rows, "fid": fid_rows, "kid": kid_rows, "is": is_rows}
+METRIC_NAMES = ("swd", "msssim", "fid", "kid", "is", "pr", "dc")
+STORED_METRICS = ("swd", "fid", "kid", "pr", "dc")
+ROWS = {"swd": swd_rows, "msssim": msssim_rows, "fid": fid_rows, "kid": kid_rows, "is": is_rows, "pr": pr_rows,
+        "dc": dc_rows}
 
 
 def metric_list(allowed: tuple[str, ...]) -> click.ParamType:
@@ -66,7 +71,8 @@ def evaluation_options(as_given: dict[str, Any]) -> dict[str, Any]:
 @click.argument("real")
 @click.argument("fake")
 @click.option("--metrics", type=metric_list(METRIC_NAMES), default="swd,msssim", show_default=True,
-              help="Comma-separated: swd, msssim (of FAKE), fid, kid, is (of FAKE).")
+              help="Comma-separated: swd, msssim (of FAKE), fid, kid, is (of FAKE), pr (improved precision/recall), "
+                   "dc (density/coverage).")
 @common_options
 @swd_options
 @msssim_options
@@ -74,9 +80,11 @@ def evaluation_options(as_given: dict[str, Any]) -> dict[str, Any]:
 @inception_options
 @kid_options
 @splits_option
+@pr_option
+@dc_option
 def evaluate_command(real: str, fake: str, metrics: list[str], as_json: bool, **options: Any) -> None:
     """Every metric in --metrics between REAL and FAKE, in one pass: each image is read and decoded once, and
-    Inception runs once per image for all of FID, KID and IS.
+    the feature extractor runs once per image for all of FID, KID, IS, PR and DC.
 
     Each metric's numbers are exactly those of its own command (`ganeval swd`, `ganeval fid`, …) with the same
     options. REAL may be a stats file from `ganeval stats --metrics …` holding what the metrics need. Several
@@ -84,7 +92,7 @@ def evaluate_command(real: str, fake: str, metrics: list[str], as_json: bool, **
     numbers are those of one process).
 
     \b
-    Example:  ganeval eval data/real/ samples/ --metrics swd,msssim,fid,kid,is --json
+    Example:  ganeval eval data/real/ samples/ --metrics swd,msssim,fid,kid,is,pr,dc --json
     """
     from ganeval.evaluate import evaluate
 
@@ -112,7 +120,7 @@ class StatsCommand(click.Command):
               help="The stats file to write (.npz); written atomically, its folder checked before any work.")
 @click.option("--metrics", type=metric_list(STORED_METRICS), default="swd", show_default=True,
               help="Comma-separated: swd (descriptors: 128×147 floats per image and level), fid (mean, covariance), "
-                   "kid (features).")
+                   "kid, pr, dc (features).")
 @common_options
 @nhoods_option
 @feature_options
@@ -127,8 +135,8 @@ def stats(real: str, output: str, metrics: list[str], as_json: bool, **options: 
     statistics instead (see `ganeval stats import --help`).
 
     \b
-    Example:  ganeval stats data/real/ -o real_stats.npz --metrics swd,fid,kid
-              ganeval eval real_stats.npz fakes/ --metrics swd,fid,kid
+    Example:  ganeval stats data/real/ -o real_stats.npz --metrics swd,fid,kid,pr,dc
+              ganeval eval real_stats.npz fakes/ --metrics swd,fid,kid,pr,dc
     """
     from ganeval.evaluate import reference_statistics
     from ganeval.stats import save_stats

@@ -10,7 +10,7 @@ import ganeval
 from ganeval.defaults import MAX_DEMO_RESOLUTION, MIN_RESOLUTION
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, emit
 from ganeval_cli.eval_command import evaluate_command, stats
-from ganeval_cli.inception_commands import fid_command, inception_score_command, kid_command
+from ganeval_cli.inception_commands import dc_command, fid_command, inception_score_command, kid_command, pr_command
 from ganeval_cli.msssim_command import msssim
 from ganeval_cli.swd_command import swd, swd_rows
 
@@ -21,12 +21,14 @@ def main() -> None:
     """Evaluate GAN samples the way the papers do.
 
     \b
-    ganeval eval REAL FAKE     every metric asked for (--metrics swd,msssim,fid,kid,is) in one pass
+    ganeval eval REAL FAKE     every metric asked for (--metrics swd,msssim,fid,kid,is,pr,dc) in one pass
     ganeval swd REAL FAKE      sliced Wasserstein distance of PGGAN (Karras et al. 2018, Table 1)
     ganeval msssim FAKE        MS-SSIM diversity of a set (PGGAN protocol; lower = more varied)
     ganeval fid REAL FAKE      Fréchet Inception distance (TF Inception 2015-12-05, TF resize)
     ganeval kid REAL FAKE      kernel Inception distance (unbiased MMD², cubic kernel)
     ganeval is FAKE            Inception Score (10 splits)
+    ganeval pr REAL FAKE       improved precision and recall (k-NN spheres, k = 3)
+    ganeval dc REAL FAKE       density and coverage (k-NN spheres, k = 5), prdc's precision and recall
     ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL
     ganeval stats import FILE -o F --from pytorch-fid|clean-fid|torch-fidelity
                                another tool's FID statistics as such a file
@@ -66,5 +68,6 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
     emit(result, as_json, swd_rows(result))
 
 
-for command in (swd, msssim, fid_command, kid_command, inception_score_command, evaluate_command, stats):
+for command in (swd, msssim, fid_command, kid_command, inception_score_command, pr_command, dc_command,
+                evaluate_command, stats):
     main.add_command(command)

@@ -1,4 +1,5 @@
-"""`ganeval fid`, `ganeval is` and `ganeval kid`: the Inception metrics on the command line.
+"""`ganeval fid`, `ganeval is`, `ganeval kid`, `ganeval pr` and `ganeval dc`: the metrics on extractor features on
+the command line.
 
 The lead's `ganeval` group adds them with `main.add_command(...)`; `inception_options` also serves `ganeval stats
 --fid`, so reference statistics are made with the same network settings they are later checked against.
@@ -12,8 +13,10 @@ from typing import Any
 import click
 
 from ganeval.defaults import (
+    DEFAULT_DC_K,
     DEFAULT_FEATURES,
     DEFAULT_NUM_SUBSETS,
+    DEFAULT_PR_K,
     DEFAULT_RESIZE,
     DEFAULT_SPLITS,
     DEFAULT_SUBSET_SIZE,
@@ -115,6 +118,20 @@ def kid_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
             *protocol_rows(result)]
 
 
+def pr_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The improved precision/recall result as table rows."""
+    label = f"(PR, k={result['k']})"
+    return [(f"precision {label}", f"{result['pr_precision']:.4f}"), (f"recall {label}", f"{result['pr_recall']:.4f}"),
+            *protocol_rows(result)]
+
+
+def dc_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The density/coverage result as table rows."""
+    label = f"(DC, k={result['k']})"
+    return [(f"{name} {label}", f"{result['dc_' + name]:.4f}")
+            for name in ("density", "coverage", "precision", "recall")] + protocol_rows(result)
+
+
 def is_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
     """The Inception Score result as table rows."""
     return [("IS", f"{result['inception_score_mean']:.4f} ± {result['inception_score_std']:.4f}"),
@@ -167,6 +184,20 @@ def kid_options(function: Callable) -> Callable:
     return function
 
 
+def pr_option(function: Callable) -> Callable:
+    """Add --pr-k (improved precision/recall)."""
+    return click.option("--pr-k", type=at_least(1), default=DEFAULT_PR_K, show_default=True,
+                        help="k of the k-nearest-neighbour spheres of precision/recall; each set needs more than k "
+                             "images.")(function)
+
+
+def dc_option(function: Callable) -> Callable:
+    """Add --dc-k (density/coverage)."""
+    return click.option("--dc-k", type=at_least(1), default=DEFAULT_DC_K, show_default=True,
+                        help="k of the k-nearest-neighbour spheres of density/coverage; each set needs more than k "
+                             "images.")(function)
+
+
 @click.command("is", epilog=WEIGHTS_EPILOG)
 @click.argument("images")
 @splits_option
@@ -213,3 +244,52 @@ def kid_command(real: str, fake: str, num_subsets: int, subset_size: int, as_jso
     result = kid(real, fake, num_subsets=num_subsets, subset_size=subset_size, seed=seed,
                  **metric_arguments(options))
     emit(result, as_json, kid_rows(result))
+
+
+@click.command("pr", epilog=WEIGHTS_EPILOG)
+@click.argument("real")
+@click.argument("fake")
+@pr_option
+@common_options
+@feature_options
+@inception_options
+def pr_command(real: str, fake: str, pr_k: int, as_json: bool, seed: int, **options: Any) -> None:
+    """Improved precision and recall between REAL and FAKE (Kynkäänniemi et al. 2019; both in [0, 1], higher is
+    better).
+
+    Every feature gets a sphere reaching its k-th nearest neighbour in its own set. Precision is the share of FAKE
+    features inside some REAL sphere (fidelity); recall is the share of REAL features inside some FAKE sphere
+    (variety). Exact float64 distances. REAL may be a stats file from `ganeval stats DIR -o real.npz --metrics pr`.
+
+    \b
+    Example:  ganeval pr data/train/ samples/ --num-images 10000 --features dinov2-vit-l14
+    """
+    from ganeval.precision_recall import precision_recall
+
+    result = precision_recall(real, fake, k=pr_k, **metric_arguments(options))
+    emit(result, as_json, pr_rows(result))
+
+
+@click.command("dc", epilog=WEIGHTS_EPILOG)
+@click.argument("real")
+@click.argument("fake")
+@dc_option
+@common_options
+@feature_options
+@inception_options
+def dc_command(real: str, fake: str, dc_k: int, as_json: bool, seed: int, **options: Any) -> None:
+    """Density and coverage between REAL and FAKE (Naeem et al. 2020; higher is better), with prdc's precision and
+    recall.
+
+    Every REAL feature gets a sphere reaching its k-th nearest REAL neighbour. Density counts the REAL spheres
+    holding each FAKE feature, averaged and divided by k (≈ 1 for matching distributions, unbounded); coverage is
+    the share of REAL spheres holding at least one FAKE feature. Numbers equal `prdc.compute_prdc` on the same
+    features. REAL may be a stats file from `ganeval stats DIR -o real.npz --metrics dc`.
+
+    \b
+    Example:  ganeval dc data/train/ samples/ --num-images 10000 --features dinov2-vit-l14
+    """
+    from ganeval.density_coverage import density_coverage
+
+    result = density_coverage(real, fake, k=dc_k, **metric_arguments(options))
+    emit(result, as_json, dc_rows(result))

@@ -1,4 +1,5 @@
-"""ganeval: GAN evaluation as the papers define it — PGGAN sliced Wasserstein distance and MS-SSIM, FID, IS, KID.
+"""ganeval: GAN evaluation as the papers define it — PGGAN sliced Wasserstein distance and MS-SSIM, FID, IS, KID,
+improved precision/recall and density/coverage.
 
 Every metric takes a folder, an .npy/.npz file, an array, a tensor (also on the GPU), an iterable of batches
 or a generator callable, and returns a plain dict (the same one the CLI prints with --json).
@@ -24,6 +25,8 @@ _HOMES = {
     "kid": "ganeval.kid",
     "load_stats": "ganeval.stats", "msssim": "ganeval.msssim", "open_images": "ganeval.sources",
     "save_stats": "ganeval.stats", "swd": "ganeval.swd",
+    "precision_recall": "ganeval.precision_recall", "precision_recall_from_features": "ganeval.precision_recall",
+    "density_coverage": "ganeval.density_coverage", "density_coverage_from_features": "ganeval.density_coverage",
 }
 __all__ = sorted(_HOMES)
 

@@ -23,6 +23,11 @@ DEFAULT_PAIRS = "consecutive"
 DEFAULT_NUM_SUBSETS = 100
 DEFAULT_SUBSET_SIZE = 1000
 
+# Improved precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020): the k of the
+# k-nearest-neighbour spheres, as in the papers.
+DEFAULT_PR_K = 3
+DEFAULT_DC_K = 5
+
 # Inception Score: consecutive splits (the CIFAR-10 protocol).
 DEFAULT_SPLITS = 10
 

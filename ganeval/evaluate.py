@@ -1,8 +1,8 @@
 """Every metric in one pass over the images: `evaluate(real, fake, metrics=("swd", "msssim", "fid", "kid", "is"))`.
 
 Each set is read and decoded once; every batch feeds every chosen metric's accumulator of that set (SWD
-descriptors, MS-SSIM pairs, and one Inception accumulator per set for FID, KID and IS together, so each image goes
-through the network once). The result maps each metric to exactly the dict its own function returns
+descriptors, MS-SSIM pairs, and one feature accumulator per set for FID, KID, IS, PR and DC together, so each image
+goes through the network once). The result maps each metric to exactly the dict its own function returns
 (`ganeval.swd(...)`, `ganeval.fid(...)`, …, which are one-metric calls of this one). With torch.distributed
 initialised (torchrun), each process reads its share of the batches and rank 0 merges the accumulators; every
 rank returns the same dict, equal to one process's.
@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from ganeval.density_coverage import DensityCoverageMetric
 from ganeval.distributed import current_shard, merge_on_first, share_from_first, stop_together
 from ganeval.errors import GanevalInputError
 from ganeval.fid import FIDMetric
@@ -25,12 +26,14 @@ from ganeval.inception_score import ISMetric
 from ganeval.kid import KIDMetric
 from ganeval.metric import FAKE, REAL, Metric, Run
 from ganeval.msssim import MSSSIMMetric
+from ganeval.precision_recall import PrecisionRecallMetric
 from ganeval.sources import ImageSource, check_at_least, check_seed, check_value_range, open_images, resolve_device
 from ganeval.stats import Stats, is_stats_file, load_stats
 from ganeval.swd import SWDMetric
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in (SWDMetric(), MSSSIMMetric(), FIDMetric(),
-                                                                   KIDMetric(), ISMetric())}
+                                                                   KIDMetric(), ISMetric(), PrecisionRecallMetric(),
+                                                                   DensityCoverageMetric())}
 COMMON_OPTIONS: dict[str, Any] = {"num_images": None, "seed": 0, "device": None, "batch_size": 64, "progress": False,
                                   "value_range": None, "skip_failures": False}
 SET_LABELS = {REAL: "REAL", FAKE: "FAKE"}
@@ -43,7 +46,7 @@ def evaluate(real: ImageSource | None, fake: ImageSource, metrics: str | Iterabl
     `real`: images, or a stats file holding what the chosen metrics need of the real set (`ganeval stats`); None
     when only fake-set metrics (msssim, is) are asked for. Options: `num_images` (an int for every metric, or
     {metric: int}), `seed`, `device`, `batch_size`, `progress`, `value_range`, and each metric's own (see
-    `options_of`), e.g. `normalize`, `num_pairs`, `subset_size`, `splits`, `inception_weights`.
+    `options_of`), e.g. `normalize`, `num_pairs`, `subset_size`, `splits`, `pr_k`, `dc_k`, `inception_weights`.
     `skip_failures`: a metric whose result cannot be computed (e.g. SWD of flat images) gives
     {"metric": name, "skipped": message} instead of stopping the others.
     """
@@ -80,12 +83,13 @@ def evaluate_sets(sources: Mapping[str, ImageSource | None], metrics: str | Iter
 
 def reference_statistics(real: ImageSource, metrics: str | Iterable[str] = ("swd",), **options: Any
                          ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The real set's statistics for `metrics` (swd, fid, kid) from one pass, as stats-file arrays and protocol
-    records ready for `ganeval.stats.save_stats`."""
+    """The real set's statistics for `metrics` (swd, fid, kid, pr, dc) from one pass, as stats-file arrays and
+    protocol records ready for `ganeval.stats.save_stats`."""
     chosen = _chosen_metrics(metrics)
     unstorable = [metric.name for metric in chosen if not metric.stored]
     if unstorable:
-        raise GanevalInputError(f"a stats file holds the real set's statistics of swd, fid and kid; "
+        storable = ", ".join(name for name, metric in METRICS.items() if metric.stored)
+        raise GanevalInputError(f"a stats file holds the real set's statistics of {storable}; "
                                 f"{', '.join(unstorable)} measure(s) the fake set alone")
     if is_stats_file(real):
         raise GanevalInputError(f"{real}: is a stats file already; give the real images")

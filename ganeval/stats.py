@@ -144,11 +144,11 @@ def _missing_or_malformed(metric: str, arrays: dict[str, np.ndarray], record: di
             return f"fid: mean of shape {mu.shape} and covariance of shape {sigma.shape} do not match"
         if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
             return "fid: the mean or covariance holds NaN or inf"
-    elif metric == "kid":
+    elif metric in ("kid", "pr", "dc"):
         features = arrays.get("features")
         if features is None or features.ndim != 2 or features.shape[0] != count:
             shape = None if features is None else features.shape
-            return f"kid/features has shape {shape}, expected ({count}, feature dimension)"
+            return f"{metric}/features has shape {shape}, expected ({count}, feature dimension)"
     return None
 
 

@@ -487,6 +487,18 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                             "/proc/ganeval-test/i.npz", "--from", "pytorch-fid"], 2, "/proc"),
     ("import-out-is-the-source", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o", w.path("p.npz"),
                                                "--from", "pytorch-fid"], 2, "is the file being imported"),
+    # precision/recall, density/coverage
+    ("pr-k-zero", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "pr", "--pr-k", "0"], 2,
+     "--pr-k"),
+    ("dc-k-negative", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "dc", "--dc-k", "-1"], 2,
+     "--dc-k"),
+    ("pr-k-not-below-images", G, lambda w: ["pr", w.path("real"), w.path("fake"), "--pr-k", "8"], 2,
+     "8 images, but precision/recall with k = 8 (lower it with --pr-k) needs at least 9"),
+    ("dc-k-not-below-images", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "fid,dc",
+                                            "--dc-k", "20"], 2, "--dc-k"),
+    ("stats-pr-features-count", G, lambda w: ["pr", w.corrupt_stats("pr.npz", lambda a, p: (
+        a.update(pr={"features": np.zeros((3, 8), np.float32)}), p.update(pr={"settings": {}, "num_images": 5}))),
+        w.path("fake")], 2, "pr/features"),
 ]
 ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
     ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,
