@@ -77,4 +77,4 @@ def test_missing_weights_exit_2_naming_the_file(image_folders):
 def test_help_teaches_the_number_and_the_weights(command, says):
     text = " ".join(run(command, "--help").output.split())
     assert says in text and WEIGHTS_FILE_NAME in text and "--allow-unverified-weights" in text
-    assert "--resize [tf|clean]" in text
+    assert "--resize [tf|clean|pytorch-fid]" in text
