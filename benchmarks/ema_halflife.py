@@ -48,6 +48,7 @@ def curves(run_dirs: list[Path]) -> tuple[list[float], dict[str, np.ndarray]]:
     per_seed = []
     for run_dir in run_dirs:
         records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line]
+        records.append(json.loads((run_dir / "metrics.json").read_text()))  # the end of the run is scored too
         per_seed.append([record for record in records if "ema_sweep_swd_x1e3_avg" in record])
     kimg = [record["kimg"] for record in per_seed[0]]
     names = list(per_seed[0][0]["ema_sweep_swd_x1e3_avg"])
