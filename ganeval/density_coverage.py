@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ganeval.defaults import DEFAULT_DC_K, DEFAULT_FEATURES, DEFAULT_RESIZE
-from ganeval.features import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, FeatureMetric, FeatureMoments
+from ganeval.features import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, FeatureMetric
 from ganeval.metric import FAKE, REAL, Run
 from ganeval.neighbours import feature_pair, kth_neighbour_squared_distances, sphere_memberships
 from ganeval.sources import ImageSource, check_at_least
@@ -64,9 +64,6 @@ class DensityCoverageMetric(FeatureMetric):
 
     def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
         return options["dc_k"] + 1, f"density/coverage with k = {options['dc_k']} (lower it with --dc-k)"
-
-    def stats_arrays(self, moments: FeatureMoments, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {"features": moments.features}, self.stats_record(moments, run)
 
     def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
         real, fake = statistics[REAL], statistics[FAKE]

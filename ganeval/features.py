@@ -175,6 +175,10 @@ class FeatureMetric(Metric):
         return FeatureMoments(num_images=stats.protocol[self.name]["num_images"], mu=arrays.get("mu"),
                               sigma=arrays.get("sigma"), features=arrays.get("features"))
 
+    def stats_arrays(self, moments: FeatureMoments, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The real set's kept features (KID, PR, DC; FID stores its moments instead) and the protocol record."""
+        return {"features": moments.features}, self.stats_record(moments, run)
+
     def stats_record(self, moments: FeatureMoments, run: Run) -> dict[str, Any]:
         """The protocol record of stored feature statistics: the extractor's identity and the image count."""
         extractor = run.extractor()

@@ -19,7 +19,6 @@ from ganeval.features import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PRECISION,
     FeatureMetric,
-    FeatureMoments,
 )
 from ganeval.metric import FAKE, REAL, Run
 from ganeval.sources import ImageSource
@@ -70,9 +69,6 @@ class KIDMetric(FeatureMetric):
 
     def minimum_images(self, options: dict[str, Any]) -> tuple[int, str]:
         return options["subset_size"], f"KID with subset size {options['subset_size']} (lower it with --subset-size)"
-
-    def stats_arrays(self, moments: FeatureMoments, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
-        return {"features": moments.features}, self.stats_record(moments, run)
 
     def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
         real, fake = statistics[REAL], statistics[FAKE]
