@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ganeval.defaults import DINOV2_FILE_NAME, DINOV2_TIMM_HUB_ID, DINOV2_URL, DINOV2_WEIGHTS_ENV
 from ganeval.errors import GanevalInputError
-from ganeval.extractors import FeatureExtractor
+from ganeval.extractors import FeatureExtractor, load_weights
 from ganeval.files import file_sha256, load_torch_file, reading
 from ganeval.inception import float32_precision
 from ganeval.threads import available_cpus
@@ -151,15 +151,6 @@ def load_dinov2(weights: str | os.PathLike | None = None, *, device: torch.devic
         state["pos_embed"] = dinov2_position_embeddings(state["pos_embed"], INPUT_SIZE // PATCH_SIZE)
     with torch.device("meta"):  # no random initialisation of 300 M parameters the weights then replace
         network = timm.create_model(ARCHITECTURE, pretrained=False, img_size=INPUT_SIZE, num_classes=0)
-    expected = set(network.state_dict())
-    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-    if missing or unexpected:
-        raise GanevalInputError(f"{path}: not DINOv2 ViT-L/14 weights (missing {missing[:3]}, unexpected "
-                                f"{unexpected[:3]}; {len(missing)} missing, {len(unexpected)} unexpected)")
-    try:
-        network.load_state_dict(state, assign=True)
-    except RuntimeError as error:
-        detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
-        raise GanevalInputError(f"{path}: weights do not fit DINOv2 ViT-L/14 ({detail})") from None
+    load_weights(network, state, path, "DINOv2 ViT-L/14", assign=True)  # every tensor given: none stays on meta
     network.requires_grad_(False).eval().to(device)
     return DINOv2Extractor(network, file_sha256(path, "weights file"), device, precision)

@@ -11,6 +11,7 @@ with a `features_name`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -69,6 +70,22 @@ class ModuleExtractor(FeatureExtractor):
             raise GanevalInputError(f"features module {self.name!r} must map N images to an N×D tensor, gave {shape}")
         self.feature_dim = int(features.shape[1])
         return features.float(), None
+
+
+def load_weights(network: torch.nn.Module, state: dict[str, torch.Tensor], path: Any, network_name: str, *,
+                 optional: Callable[[str], bool] = lambda name: False, assign: bool = False) -> None:
+    """Load `state` into `network`, refusing (GanevalInputError naming `path`) the weights of another network: names
+    missing (unless `optional`) or unexpected, or tensors whose shapes do not fit."""
+    expected = {name for name in network.state_dict() if not optional(name)}
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - set(network.state_dict()))
+    if missing or unexpected:
+        raise GanevalInputError(f"{path}: not {network_name} weights (missing {missing[:3]}, unexpected "
+                                f"{unexpected[:3]}; {len(missing)} missing, {len(unexpected)} unexpected)")
+    try:
+        network.load_state_dict(state, strict=False, assign=assign)
+    except RuntimeError as error:
+        detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
+        raise GanevalInputError(f"{path}: weights do not fit the {network_name} ({detail})") from None
 
 
 def state_sha256(module: torch.nn.Module) -> str:

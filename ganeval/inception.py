@@ -31,7 +31,7 @@ from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, In
 
 from ganeval.defaults import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.errors import GanevalInputError
-from ganeval.extractors import FeatureExtractor
+from ganeval.extractors import FeatureExtractor, load_weights
 from ganeval.files import file_sha256, load_torch_file
 
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -302,16 +302,7 @@ def load_inception(weights: str | os.PathLike | None = None, *, device: torch.de
             "(results then say comparable_to_published: false)")
     network = InceptionV3TF()
     state = read_state_dict(path)
-    expected = set(network.state_dict()) - {key for key in network.state_dict() if key.endswith("num_batches_tracked")}
-    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-    if missing or unexpected:
-        raise GanevalInputError(f"{path}: not FID Inception-v3 weights (missing {missing[:3]}, unexpected "
-                                f"{unexpected[:3]}; {len(missing)} missing, {len(unexpected)} unexpected)")
-    try:
-        network.load_state_dict(state, strict=False)
-    except RuntimeError as error:
-        detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
-        raise GanevalInputError(f"{path}: weights do not fit the FID Inception-v3 ({detail})") from None
+    load_weights(network, state, path, "FID Inception-v3", optional=lambda name: name.endswith("num_batches_tracked"))
     extractor = InceptionExtractor(network, path, sha256, resize, precision, device)
     network.requires_grad_(False).eval().to(device, memory_format=extractor.memory_format)
     return extractor
