@@ -448,7 +448,10 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                     print(f"== finished {ROW_LABELS[name]}, seed {seed} ({done}/{len(pending)})", flush=True)
                 write_tables(out, rows_by_seed, header)
     write_tables(out, rows_by_seed, header)
-    runs = {name: seed_dir(out, seeds[0]) / name for name in order}  # the figures show the first seed's runs
-    draw_samples_figure(out, {name: run for name, run in runs.items() if list_checkpoints(run)}, reals, device)
+    # The figures show the first seed's runs; a folder that keeps only evaluation.json files keeps its figures.
+    runs = {name: seed_dir(out, seeds[0]) / name for name in order}
+    sampled = {name: run for name, run in runs.items() if list_checkpoints(run)}
+    if sampled:
+        draw_samples_figure(out, sampled, reals, device)
     draw_swd_figure(out, {name: run for name, run in runs.items() if (run / "config.json").exists()})
     return {**header, "rows": table_rows(rows_by_seed), "trends": trend_checks(rows_by_seed)}

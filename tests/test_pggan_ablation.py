@@ -171,6 +171,9 @@ def test_tables_are_rebuilt_from_evaluations_alone(two_seed_grid, tiny_data, tmp
         target = copy / path.relative_to(out)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
+    shutil.copy(out / "figure_samples.png", copy / "figure_samples.png")  # committed beside them
     rebuilt = run_ablation(tiny_data, copy, configs=["d", "e"], seeds=[7, 8], **{**TINY, "metrics_ticks": 0})
     assert rebuilt["rows"] == table["rows"] and rebuilt["trends"] == table["trends"]
     assert not list(copy.glob("seed-*/*/checkpoint-*.pt"))  # nothing was trained again
+    # With no run to sample, the committed figure is kept rather than redrawn with the real images only.
+    assert (copy / "figure_samples.png").read_bytes() == (out / "figure_samples.png").read_bytes()
