@@ -77,7 +77,7 @@ class Minibatches:
         self.sampler, self.images, self.latent_size = sampler, images, latent_size
         self.rank, self.world_size = rank, world_size
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="pggan-gather") if images.streamed else None
-        self._ahead: tuple[int, dict[str, torch.Tensor], Future] | None = None
+        self._ahead: tuple[int, dict[str, torch.Tensor], Future | None] | None = None
         self._state_before_ahead = sampler.get_state()
 
     def __enter__(self) -> Minibatches:
@@ -96,26 +96,40 @@ class Minibatches:
         local = minibatch // self.world_size
         return {name: value[self.rank * local:(self.rank + 1) * local] for name, value in draws.items()}
 
-    def next(self, minibatch: int, with_reals: bool = True) -> dict[str, torch.Tensor]:
-        """The next minibatch's draws on the device, with its real images under "reals" (uint8) if `with_reals`
-        (streamed, a G step's look-ahead gather is then simply not used)."""
+    def next(self, minibatch: int, with_reals: bool = True, following_with_reals: bool = True
+             ) -> dict[str, torch.Tensor]:
+        """The next minibatch's draws on the device, with its real images under "reals" (uint8) if `with_reals`.
+
+        `following_with_reals`: whether the call after this one will want its reals (streamed: only then is the
+        look-ahead's gather started; a G step's draws need none)."""
         if self._pool is None:
             draws = self._draw(minibatch)
             reals = {"reals": self.images.gather(draws["indices"])} if with_reals else {}
             return {**reals, **self._on_device(draws)}
         if self._ahead is not None and self._ahead[0] == minibatch:
             _, draws, gathered = self._ahead
-            reals = gathered.result()  # an error of the gather is raised here
         else:
             if self._ahead is not None:  # drawn for another size: undo the look-ahead
-                self._ahead[2].cancel()
+                self._cancel(self._ahead[2])
                 self.sampler.set_state(self._state_before_ahead)
-            draws = self._draw(minibatch)
-            reals = self.images.gather(draws["indices"]) if with_reals else None
+            draws, gathered = self._draw(minibatch), None
+        reals = None
+        if not with_reals:
+            self._cancel(gathered)
+        elif gathered is not None:
+            reals = gathered.result()  # an error of the background gather is raised here
+        else:
+            reals = self.images.gather(draws["indices"])
         self._state_before_ahead = self.sampler.get_state()
         following = self._draw(minibatch)
-        self._ahead = (minibatch, following, self._pool.submit(self.images.gather, following["indices"]))
+        self._ahead = (minibatch, following, self._pool.submit(self.images.gather, following["indices"])
+                       if following_with_reals else None)
         return {**({"reals": self.images.to_device(reals)} if with_reals else {}), **self._on_device(draws)}
+
+    @staticmethod
+    def _cancel(gathered: Future | None) -> None:
+        if gathered is not None:
+            gathered.cancel()  # a gather already running finishes in the background, unused
 
     def _on_device(self, draws: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {name: value.to(self.images.device) for name, value in draws.items()}

@@ -318,7 +318,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             # Discriminator: n_critic steps, each on fresh reals and fakes.
             discriminator.requires_grad_(True)
             for _critic_step in range(config.n_critic):
-                draws = minibatches.next(state.minibatch)
+                draws = minibatches.next(state.minibatch, following_with_reals=_critic_step < config.n_critic - 1)
                 reals = reals_at(draws["reals"], state.resolution, state.alpha, dtype)
                 if config.mirror_augment:
                     reals = torch.where(draws["flips"].reshape(-1, 1, 1, 1), reals.flip(3), reals)

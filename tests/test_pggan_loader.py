@@ -53,7 +53,8 @@ def test_the_look_ahead_draws_what_drawing_on_demand_draws(npy_dataset):
     on_demand, ahead = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     with Minibatches(on_demand, memory, 3) as plain, Minibatches(ahead, streamed, 3) as prefetched:
         for step, size in enumerate(sizes):
-            a, b = plain.next(size, with_reals=step % 3 != 2), prefetched.next(size, with_reals=step % 3 != 2)
+            wants = dict(with_reals=step % 3 != 2, following_with_reals=step % 3 != 1)  # D, D, G, D, D, G, …
+            a, b = plain.next(size, **wants), prefetched.next(size, **wants)
             assert a.keys() == b.keys()
             for name in a:
                 assert torch.equal(a[name], b[name]), (step, name)
