@@ -3,6 +3,7 @@ errors and lifetime."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ import torch
 import pggan.loader
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.loader import Minibatches, TrainingImages
-from pggan.train import train
+from pggan.train import resume, train
 from tests.test_pggan_train import one_thread, tiny, weights  # noqa: F401 (one_thread: an autouse fixture)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +45,14 @@ def test_streamed_training_gives_the_in_memory_weights_bit_for_bit(npy_dataset, 
              for line in (tmp_path / mode / "log.jsonl").read_text().splitlines()] for mode in ("off", "on")]
     assert logs[0] == logs[1]
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("pggan-gather")]
+    # Resumed from the middle checkpoint (tick 2 of 4), the streamed run ends where it ended uninterrupted.
+    shutil.copytree(tmp_path / "on", tmp_path / "resumed")
+    list_checkpoints(tmp_path / "resumed")[-1].unlink()
+    resume(tmp_path / "resumed", progress=False)
+    resumed = load_checkpoint(list_checkpoints(tmp_path / "resumed")[-1])
+    for name, value in weights(streamed).items():
+        assert torch.equal(value, weights(resumed)[name]), name
+    assert torch.equal(streamed["rng"]["sampler"], resumed["rng"]["sampler"])
 
 
 def test_the_look_ahead_draws_what_drawing_on_demand_draws(npy_dataset):
@@ -93,7 +102,7 @@ BOUNDED_RUN = """
 import resource, sys
 import torch
 from pggan.config import make_config
-from pggan.train import train
+from pggan.train import resume, train
 torch.set_num_threads(1)
 limit = int(sys.argv[3])
 if limit:
