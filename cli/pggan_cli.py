@@ -7,7 +7,8 @@ Typical session (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
   pggan train --data data/fmnist32.npz --config g --budget quick --out runs/g
   pggan generate runs/g -n 10000 -o fakes/g.npz
   ganeval swd data/fmnist32.npz fakes/g.npz
-  pggan train --data celeba128.npz --config a --budget paper --out runs/a   # GPU
+  pggan prepare --celeba ~/celeba data/celeba128.npy
+  pggan train --data data/celeba128.npy --config a --budget paper --out runs/a   # GPU
 """
 
 from __future__ import annotations
@@ -67,29 +68,55 @@ def config_from_options(preset: str, budget: str | None, overrides: dict[str, An
 
 @main.command()
 @click.argument("source", type=click.Path())
-@click.argument("out", type=OutputPath(suffixes=(".npz",)))
+@click.argument("out", type=OutputPath(suffixes=(".npz", ".npy")))
+@click.option("--celeba", is_flag=True,
+              help="SOURCE is the CelebA folder (img_align_celeba/): the paper's fixed 128×128 crop at x 89, y 121 "
+                   "of the aligned 178×218 images, in the reference's shuffled order; OUT must be .npy.")
+@click.option("--lsun", is_flag=True,
+              help="SOURCE is an LSUN category's lmdb export folder (needs `pip install 'ganeval-pggan[lsun]'`) or "
+                   "a folder of its images: centre square crop, LANCZOS resize; OUT must be .npy.")
 @click.option("--resolution", type=at_least(4), default=None,
               help="Side of the square output images (power of two). Default: photos → largest power of two "
-                   "that fits; idx 28×28 → zero-padded to 32.")
+                   "that fits; idx 28×28 → zero-padded to 32; --celeba/--lsun → 128.")
 @click.option("--max-images", type=at_least(1), default=None, help="Keep only the first N images.")
-def prepare(source: str, out: str, resolution: int | None, max_images: int | None) -> None:
-    """Turn SOURCE (image folder, .npy/.npz array, idx .gz) into OUT.npz (uint8 NCHW, key 'images').
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress line on stderr (--celeba/--lsun).")
+def prepare(source: str, out: str, celeba: bool, lsun: bool, resolution: int | None, max_images: int | None,
+            progress: bool) -> None:
+    """Turn SOURCE (image folder, .npy/.npz array, idx .gz; CelebA or LSUN with --celeba/--lsun) into OUT (.npz
+    or .npy, uint8 NCHW; an .npz holds it under 'images').
 
     Photos are centre-cropped to a square and area-resized; Fashion-MNIST's 28×28 digits get 2 black pixels
     on each side (→ 32×32, nothing resampled); 16-bit grey is scaled to 8 bits (x/257, rounded). Mixed
     grey/colour folders, images smaller than the resolution and files that are not images are refused with the
-    offending file's name.
+    offending file's name. --celeba and --lsun follow the reference's dataset_tool.py and write an .npy one image at
+    a time (training memory-maps it); --lsun skips and counts images smaller than the resolution.
     """
-    from pggan.data import prepare as prepare_dataset
+    if celeba and lsun:
+        raise click.BadParameter("choose one of --celeba and --lsun", param_hint="'--celeba'")
+    if (celeba or lsun) and Path(out).suffix.lower() != ".npy":
+        raise click.BadParameter(f"{out}: --{'celeba' if celeba else 'lsun'} writes an .npy (streamed, "
+                                 "memory-mapped by training)", param_hint="'OUT'")
+    if celeba or lsun:
+        from pggan.paper_data import prepare_celeba, prepare_lsun
 
-    info = prepare_dataset(source, out, resolution=resolution, max_images=max_images)
-    click.echo(f"wrote {info['path']}: {info['num_images']} images, {info['num_channels']} channel(s), "
-               f"{info['resolution']}×{info['resolution']}")
+        make = prepare_celeba if celeba else prepare_lsun
+        info = make(Path(source), Path(out), resolution=resolution or 128, max_images=max_images, progress=progress)
+    else:
+        from pggan.data import prepare as prepare_dataset
+
+        info = prepare_dataset(source, out, resolution=resolution, max_images=max_images)
+    skipped = ", ".join(f"{count:,} {reason}" for reason, count in info.get("skipped", {}).items() if count)
+    click.echo(f"wrote {info['path']}: {info['num_images']:,} images, {info['num_channels']} channel(s), "
+               f"{info['resolution']}×{info['resolution']}" + (f" (skipped: {skipped})" if skipped else ""))
 
 
 # (option, TrainConfig field, click type, help). None = keep the preset/budget value.
 _SWITCHES: list[tuple[str, str, Any, str]] = [
     ("--resolution", "resolution", int, "Final resolution (power of two; default: the data's)."),
+    ("--data-streaming", "data_streaming", click.Choice(["auto", "on", "off"]),
+     "on: memory-map an .npy and gather each minibatch from disk; off: hold the set in memory (on the device); "
+     "auto (default): on for an .npy over 1 GiB. Same numbers either way."),
     ("--kimg", "total_kimg", float, "Length in thousands of real images shown to D."),
     ("--progressive/--no-progressive", "progressive", None, "(b) Grow from 4×4 (off = train at full size)."),
     ("--lod-training-kimg", "lod_training_kimg", float, "kimg per resolution before the next fade-in."),
@@ -141,7 +168,7 @@ def _add_switches(function: Callable) -> Callable:
               "TrainConfig field's type and range). Multi-GPU: torchrun --nproc_per_node=N -m pggan train … "
               "(minibatch split across ranks). Exit codes: 0 done, 2 bad input, 3 training diverged (a loss, weight "
               "or optimiser statistic became NaN/inf; the last good checkpoint is kept).")
-@click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz (see `pggan prepare`).")
+@click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz or .npy (see `pggan prepare`).")
 @click.option("--out", required=True, type=OutputPath(folder=True),
               help="Run directory (must not hold a run yet; locked while the run lasts).")
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
@@ -201,7 +228,7 @@ def resume(run_dir: str, progress: bool) -> None:
 
 
 @main.command()
-@click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz (see `pggan prepare`).")
+@click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz or .npy (see `pggan prepare`).")
 @click.option("--out", required=True, type=OutputPath(folder=True),
               help="Folder for the runs (one per configuration), tables and figures.")
 @click.option("--configs", default=",".join(CONFIG_ORDER), show_default=True, callback=_table_rows,

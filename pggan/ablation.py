@@ -35,8 +35,8 @@ from ganeval.inception import find_weights
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, make_config
-from pggan.data import load_images, reals_at
-from pggan.train import generate, to_uint8, train
+from pggan.data import first_images, open_images
+from pggan.train import generate, train
 from pggan.train import resume as resume_run
 
 ROW_LABELS = {
@@ -387,10 +387,11 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
         overrides["total_kimg"] = kimg
     base = make_config("g", budget, data=str(data), seed=seeds[0], metrics_ticks=metrics_ticks,
                        device=device or "auto", **overrides)
-    reals = load_images(data)
-    if reals.shape[-1] != base.resolution:
-        reals = to_uint8(reals_at(reals, base.resolution, 1.0, torch.float32))
-    reals = reals.numpy()
+    # Only the first reals the evaluation reads are loaded (the metrics take a set's first N images), so a streamed
+    # set of any size is never read whole: the training-data line's two halves, FID's count, MS-SSIM's pairs.
+    needed = max(2 * evaluation["swd_num_images"], fid_num_images or 0, 2 * evaluation["msssim_num_pairs"],
+                 SAMPLES_PER_ROW)
+    reals = first_images(open_images(data), needed, base.resolution)
     evaluation["swd_num_images"] = min(evaluation["swd_num_images"], len(reals))
 
     weights = inception_weights_at_hand(inception_weights)

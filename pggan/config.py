@@ -30,7 +30,10 @@ class TrainConfig:
     """All settings of one training run (data, networks, schedule, optimiser, loss, bookkeeping, devices)."""
 
     # Data.
-    data: str = ""  # prepared .npz (see pggan.data.prepare) or any uint8 .npy/.npz image array
+    data: str = ""  # prepared .npz/.npy (see pggan.data.prepare) or any uint8 .npy/.npz image array
+    # "auto": an .npy over 1 GiB is memory-mapped and gathered per minibatch, anything else held in memory (on the
+    # device); "on" streams an .npy of any size, "off" holds any set in memory. The numbers are the same either way.
+    data_streaming: str = "auto"
     resolution: int = 0  # final resolution; 0 = the data's resolution
     mirror_augment: bool = False  # random left-right flips of the reals (§6: CelebA runs)
     seed: int = 1000  # seeds weights, data sampling, latents (reference random_seed)
@@ -234,6 +237,7 @@ def _at_least(low: int) -> Callable[[int], bool]:
 # Every field's range, checked by TrainConfig.validate; the text completes "<name> must be …".
 FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "resolution": (lambda value: value == 0 or _power_of_two(value), "a power of two ≥ 4 (or 0 = the data's)"),
+    "data_streaming": (lambda value: value in ("auto", "on", "off"), "'auto', 'on' or 'off'"),
     "seed": (lambda value: 0 <= value <= MAX_SEED, f"an integer from 0 to {MAX_SEED}"),
     "total_kimg": (_finite(0, low_open=True), "a finite number > 0"),
     "kimg_factor": (_finite(0, low_open=True), "a finite number > 0"),

@@ -1,4 +1,5 @@
-"""Datasets: `prepare` turns images (folder, array file, idx .gz) into one uint8 NCHW array in an .npz."""
+"""Datasets: `prepare` turns images (folder, array file, idx .gz) into one uint8 NCHW array in an .npz or .npy;
+opening, downsampling and fading the reals training reads (CelebA and LSUN: `pggan.paper_data`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from ganeval.sources import list_image_files
 IDX_UBYTE_MAGIC = 0x00000803  # idx3-ubyte: big-endian magic, then count, rows, cols as big-endian uint32
 
 
-def _check_resolution(resolution: int, name: str = "--resolution") -> None:
+def check_resolution(resolution: int, name: str = "--resolution") -> None:
+    """Refuse a side that is not a power of two ≥ 4, naming the option (or file) it came from."""
     if resolution < 4 or resolution & (resolution - 1):
         raise GanevalInputError(f"{name} must be a power of two ≥ 4, got {resolution}")
 
@@ -80,7 +82,7 @@ def _folder_images(folder: Path, resolution: int | None) -> np.ndarray:
             channels_seen = (channels, path)
             if resolution is None:  # largest power of two that fits the first image
                 resolution = 2 ** int(np.floor(np.log2(max(min(image.size), 1))))
-                _check_resolution(resolution, f"{path}: image side")
+                check_resolution(resolution, f"{path}: image side")
         elif channels != channels_seen[0]:
             raise GanevalInputError(f"mixed channels: {path} has {channels}, {channels_seen[1]} has "
                                     f"{channels_seen[0]}; convert the folder to one colour mode first")
@@ -99,7 +101,7 @@ def _resize_array(images: np.ndarray, resolution: int, name: str) -> np.ndarray:
 
 def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolution: int | None = None,
             max_images: int | None = None) -> dict:
-    """Write `out_path` (.npz, key "images", uint8 NCHW) from a folder, a .npy/.npz array or an idx(.gz) file.
+    """Write `out_path` (.npz, key "images", or .npy; uint8 NCHW) from a folder, a .npy/.npz array or an idx(.gz) file.
 
     Photos: centre square crop + area resize. idx files (Fashion-MNIST 28×28): zero-padded by 2 pixels on each
     side to 32×32, the nearest power of two, so no pixel is resampled; then resized only if `resolution` asks.
@@ -107,13 +109,13 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
     """
     source, out_path = Path(source), Path(out_path)
     if resolution is not None:
-        _check_resolution(resolution)
+        check_resolution(resolution)
     if max_images is not None and max_images < 1:
         raise GanevalInputError(f"--max-images must be at least 1, got {max_images}")
     if not source.exists():
         raise GanevalInputError(f"{source}: no such file or folder")
-    if out_path.suffix.lower() != ".npz":
-        raise GanevalInputError(f"{out_path}: the prepared dataset must be an .npz file")
+    if out_path.suffix.lower() not in (".npz", ".npy"):
+        raise GanevalInputError(f"{out_path}: the prepared dataset must be an .npz or .npy file")
     if source.is_dir():
         images = _folder_images(source, resolution)
     elif source.name.endswith((".gz", "-ubyte")) and "idx" in source.name:
@@ -136,16 +138,20 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
         raise GanevalInputError(f"{source}: no images")
 
     def write(temporary: Path) -> None:
-        with open(temporary, "wb") as file:  # a handle, so numpy does not append ".npz" to the temporary name
-            np.savez(file, images=np.ascontiguousarray(images))
+        with open(temporary, "wb") as file:  # a handle, so numpy does not append a suffix to the temporary name
+            if out_path.suffix.lower() == ".npy":
+                np.save(file, np.ascontiguousarray(images))
+            else:
+                np.savez(file, images=np.ascontiguousarray(images))
 
     write_atomically(out_path, write)
     return {"path": str(out_path), "num_images": int(images.shape[0]), "num_channels": int(images.shape[1]),
             "resolution": int(images.shape[2])}
 
 
-def load_images(path: str | os.PathLike) -> torch.Tensor:
-    """uint8 NCHW tensor of a prepared dataset (or any square power-of-two uint8 image array file)."""
+def open_images(path: str | os.PathLike) -> np.ndarray:
+    """uint8 NCHW array of a prepared dataset (or any square power-of-two uint8 image array file): an .npy stays
+    memory-mapped (nothing is read yet), an .npz is read whole."""
     path = Path(path)
     if not path.is_file():
         raise GanevalInputError(f"{path}: no such dataset file (make one with `pggan prepare`)")
@@ -155,10 +161,38 @@ def load_images(path: str | os.PathLike) -> torch.Tensor:
     if images.shape[2] != images.shape[3]:
         raise GanevalInputError(f"{path}: images are {images.shape[2]}×{images.shape[3]}, not square; "
                                 "run `pggan prepare` on it")
-    _check_resolution(images.shape[2], f"{path}: image side")
+    check_resolution(images.shape[2], f"{path}: image side")
     if len(images) == 0:
         raise GanevalInputError(f"{path}: no images")
-    return torch.from_numpy(np.ascontiguousarray(images))
+    return images
+
+
+def load_images(path: str | os.PathLike) -> torch.Tensor:
+    """uint8 NCHW tensor of a prepared dataset, read whole into memory."""
+    return torch.from_numpy(np.require(open_images(path), requirements=["C", "W"]))  # a memory map is copied in
+
+
+def first_images(images: np.ndarray, count: int, resolution: int, chunk: int = 1024) -> np.ndarray:
+    """The first `count` images (all, if fewer) at `resolution` (area-downsampled as training does), read in chunks
+    of `chunk`, so a memory-mapped set is never read beyond them."""
+    parts = []
+    for start in range(0, min(count, len(images)), chunk):
+        part = torch.from_numpy(np.require(images[start:min(start + chunk, count)], requirements=["C", "W"]))
+        parts.append(to_resolution(part, resolution).numpy())
+    return np.concatenate(parts)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float → uint8 [0, 255] (rounded, clipped)."""
+    return ((images.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def to_resolution(images_uint8: torch.Tensor, resolution: int) -> torch.Tensor:
+    """uint8 NCHW area-downsampled to `resolution` and rounded back to uint8 (unchanged where already there); each
+    image on its own, so a set gives the same pixels whole or in minibatches."""
+    if images_uint8.shape[-1] == resolution:
+        return images_uint8
+    return to_uint8(reals_at(images_uint8, resolution, 1.0, torch.float32))
 
 
 def reals_at(images_uint8: torch.Tensor, resolution: int, alpha: float, dtype: torch.dtype) -> torch.Tensor:

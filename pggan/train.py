@@ -41,8 +41,9 @@ from pggan.checkpoint import (
     write_json,
 )
 from pggan.config import TrainConfig
-from pggan.data import load_images, reals_at
+from pggan.data import reals_at, to_uint8
 from pggan.errors import ConfigError, TrainingDivergedError
+from pggan.loader import Minibatches, TrainingImages
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleState, schedule
@@ -120,11 +121,6 @@ def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> No
             ema_buffer.copy_(buffer)
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] float → uint8 [0, 255] (rounded, clipped)."""
-    return ((images.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-
-
 @torch.no_grad()
 def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleState, out_resolution: int,
                   batch_size: int = 64) -> torch.Tensor:
@@ -151,20 +147,20 @@ def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
     write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))
 
 
-def evaluate(generator: Generator, images_uint8: torch.Tensor, state: ScheduleState, config: TrainConfig,
+def evaluate(generator: Generator, reals: np.ndarray, state: ScheduleState, config: TrainConfig,
              device: torch.device) -> dict[str, Any]:
     """SWD per Laplacian level (ganeval, needs ≥ 16 px) and MS-SSIM of EMA samples at the final resolution.
 
     As the reference does during growing, samples of a lower level of detail are nearest-upsampled to the final
     resolution, so every tick is scored against the same reals with the same pyramid levels.
-    metrics_num_images = 0 skips the evaluation.
+    metrics_num_images = 0 skips the evaluation. `reals`: uint8 NCHW at the final resolution (the first ones are used).
     """
-    num_images = min(config.metrics_num_images, len(images_uint8))
+    num_images = min(config.metrics_num_images, len(reals))
     if num_images == 0 or config.resolution < MIN_RESOLUTION:  # both metrics need 16 px
         return {}
     latents = torch.randn(num_images, generator.latent_size, generator=torch.Generator().manual_seed(config.seed + 2))
     fakes = sample_images(generator, latents.to(device), state, config.resolution).numpy()
-    scores = evaluate_metrics(images_uint8[:num_images].cpu().numpy(), fakes, metrics=("swd", "msssim"),
+    scores = evaluate_metrics(reals[:num_images], fakes, metrics=("swd", "msssim"),
                               device=device, seed=0, skip_failures=True)  # e.g. flat samples: logged, training goes on
     result: dict[str, Any] = {"metrics_resolution": config.resolution, "metrics_num_images": num_images}
     for name, score in scores.items():
@@ -178,16 +174,16 @@ def evaluate(generator: Generator, images_uint8: torch.Tensor, state: ScheduleSt
     return result
 
 
-def sweep_scores(generator: Generator, ema_sweep: dict[float, Generator], images_uint8: torch.Tensor,
+def sweep_scores(generator: Generator, ema_sweep: dict[float, Generator], reals: np.ndarray,
                  state: ScheduleState, config: TrainConfig, device: torch.device) -> dict[str, Any]:
     """With ema_sweep_kimg set: SWD avg ×10³ of raw G and of each swept average, as `evaluate` scores the EMA."""
     if not ema_sweep:
         return {}
-    num_images = min(config.metrics_num_images, len(images_uint8))
+    num_images = min(config.metrics_num_images, len(reals))
     if num_images == 0 or config.resolution < MIN_RESOLUTION:
         return {}
     latents = torch.randn(num_images, generator.latent_size, generator=torch.Generator().manual_seed(config.seed + 2))
-    reals = images_uint8[:num_images].cpu().numpy()
+    reals = reals[:num_images]
     scores = {}
     generator.eval()  # raw G is sampled as `generate(ema=False)` samples it (batch norm's running statistics)
     try:
@@ -212,13 +208,14 @@ def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = Fal
     run_dir = Path(out_dir)
     config.validate()
     rank, world_size, device = _setup_device(config)
-    with locked_run_dir(run_dir) if rank == 0 else contextlib.nullcontext():
-        return _train_locked(config, run_dir, rank, world_size, device, resume, progress)
+    with locked_run_dir(run_dir) if rank == 0 else contextlib.nullcontext(), contextlib.ExitStack() as stack:
+        return _train_locked(config, run_dir, rank, world_size, device, resume, progress, stack)
 
 
 def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int, device: torch.device,
-                  resume: bool, progress: bool) -> dict[str, Any]:
-    """The run itself, top to bottom: data, networks, the loop of §3, ticks, checkpoints, final metrics."""
+                  resume: bool, progress: bool, stack: contextlib.ExitStack) -> dict[str, Any]:
+    """The run itself, top to bottom: data, networks, the loop of §3, ticks, checkpoints, final metrics (what must
+    end with the run, e.g. the data loader's thread, is entered on `stack`)."""
     is_writer = rank == 0
     dtype = torch.get_default_dtype()
     checkpoints = list_checkpoints(run_dir)
@@ -226,17 +223,12 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         raise GanevalInputError(f"{run_dir}: already holds a run ({checkpoints[-1].name}); use `pggan resume` or "
                                 "another --out")
 
-    # Data: the whole prepared array lives on the training device.
-    images = load_images(config.data)
-    if config.resolution == 0:
-        config = config.replace(resolution=images.shape[-1])
-    if images.shape[-1] < config.resolution:
-        raise GanevalInputError(f"{config.data}: images are {images.shape[-1]}px, smaller than --resolution "
-                                f"{config.resolution}")
-    if images.shape[-1] > config.resolution:  # area-downsample once to the training resolution
-        images = to_uint8(reals_at(images, config.resolution, 1.0, torch.float32))
-    images = images.to(device)
-    num_channels = images.shape[1]
+    # Data: the prepared array on the training device, or memory-mapped and gathered per minibatch (pggan/loader.py);
+    # the metrics' reals are its first metrics_num_images.
+    images = TrainingImages(config.data, config.resolution, device, config.data_streaming)
+    config = config.replace(resolution=images.resolution)
+    num_channels = images.num_channels
+    metric_reals = images.first(config.metrics_num_images) if is_writer else None
 
     # Networks, EMA copy, optimisers (Adam per §A.1), the sampling RNG.
     torch.manual_seed(config.seed)
@@ -298,14 +290,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     skipped_steps = 0  # fp16 steps of this tick the scaler skipped
     tick_start_time = time.monotonic()
 
-    def draw_minibatch(minibatch: int) -> dict[str, torch.Tensor]:
-        """This rank's slice of one full minibatch of random draws (same draws on every rank)."""
-        draws = dict(indices=torch.randint(len(images), (minibatch,), generator=sampler),
-                     latents=torch.randn(minibatch, config.latent_size, generator=sampler),
-                     mix=torch.rand(minibatch, generator=sampler),
-                     flips=torch.rand(minibatch, generator=sampler) < 0.5)
-        local = minibatch // world_size
-        return {name: value[rank * local:(rank + 1) * local].to(device) for name, value in draws.items()}
+    # Every random draw of the loop, in order (streamed data: gathered one minibatch ahead by a background thread that
+    # ends with the run).
+    minibatches = stack.enter_context(Minibatches(sampler, images, config.latent_size, rank, world_size))
 
     while counters["num_images"] < total_images:
         step_start_images = counters["num_images"]
@@ -331,8 +318,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             # Discriminator: n_critic steps, each on fresh reals and fakes.
             discriminator.requires_grad_(True)
             for _critic_step in range(config.n_critic):
-                draws = draw_minibatch(state.minibatch)
-                reals = reals_at(images[draws["indices"]], state.resolution, state.alpha, dtype)
+                draws = minibatches.next(state.minibatch, following_with_reals=_critic_step < config.n_critic - 1)
+                reals = reals_at(draws["reals"], state.resolution, state.alpha, dtype)
                 if config.mirror_augment:
                     reals = torch.where(draws["flips"].reshape(-1, 1, 1, 1), reals.flip(3), reals)
                 with autocast:
@@ -352,7 +339,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
 
             # Generator: one step, then the moving average of its weights.
             discriminator.requires_grad_(False)
-            latents = draw_minibatch(state.minibatch)["latents"]
+            latents = minibatches.next(state.minibatch, with_reals=False)["latents"]
             with autocast:
                 g_loss = generator_loss(functools.partial(d_train, alpha=alpha),
                                         g_train(latents, state.resolution, alpha), kind=config.loss)
@@ -406,8 +393,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             save_grid(sample_images(generator_ema, fixed_latents, state, config.resolution),
                       run_dir / "samples" / f"tick-{counters['tick']:05d}.png", config.grid_size)
             if config.metrics_ticks and counters["tick"] % config.metrics_ticks == 0 and not done:
-                record.update(evaluate(generator_ema, images, state, config, device))
-                record.update(sweep_scores(generator, ema_sweep, images, state, config, device))
+                record.update(evaluate(generator_ema, metric_reals, state, config, device))
+                record.update(sweep_scores(generator, ema_sweep, metric_reals, state, config, device))
             # The tick's log line goes first: a checkpoint never exists without it (resume drops later lines).
             with open(run_dir / "log.jsonl", "a") as log:
                 log.write(json.dumps(record) + "\n")
@@ -419,7 +406,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     **({"ema_sweep": {str(half_life): network.state_dict() for half_life, network in ema_sweep.items()}}
                        if ema_sweep else {}),
                     "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
-                    "rng": {"sampler": sampler.get_state(), "torch": torch.get_rng_state()}})
+                    "rng": {"sampler": minibatches.sampler_state(), "torch": torch.get_rng_state()}})
         bar.milestone()
         tick_losses, skipped_steps = {}, 0
         tick_start_time = time.monotonic()
@@ -433,8 +420,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         metrics = dict(kimg=counters["num_images"] / 1000, lod=state.lod, resolution=state.resolution,
                        train_seconds=counters["train_seconds"],
                        images_per_second=counters["num_images"] / max(counters["train_seconds"], 1e-9),
-                       **evaluate(generator_ema, images, state, config, device),
-                       **sweep_scores(generator, ema_sweep, images, state, config, device))
+                       **evaluate(generator_ema, metric_reals, state, config, device),
+                       **sweep_scores(generator, ema_sweep, metric_reals, state, config, device))
         write_json(run_dir / "metrics.json", metrics)
     if world_size > 1:
         dist.barrier()
