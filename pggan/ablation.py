@@ -217,12 +217,13 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
     extra = [key for key in ("fid", "kid_mean") if key in columns]
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
               + [key.upper().replace("_MEAN", "") for key in extra]
-              + ["kimg", "train min", "paper SWD avg", "paper MS-SSIM"])
+              + ["kimg", "train min", "seeds", "paper SWD avg", "paper MS-SSIM"])
     seeds = sorted(rows_by_seed)
     lines = [f"# Table 1 — {header['data']} at {header['resolution']}×{header['resolution']}", "",
              f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration ((h): "
              f"{header['kimg_h']} kimg), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
-             + (": mean ± standard deviation over the seeds" if len(seeds) > 1 else "")
+             + (": mean ± standard deviation over the seeds that finished each row (column 'seeds')"
+                if len(seeds) > 1 else "")
              + f". EMA generators. SWD on {header['swd_num_images']} generated vs real images, MS-SSIM over "
              f"{header['msssim_num_pairs']} consecutive pairs"
              + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
@@ -237,8 +238,8 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
         return f"{entry[key]} ± {entry[key + '_std']}" if f"{key}_std" in entry else str(entry[key])
 
     for entry in flat:
-        keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "paper_celeba_swd_x1e3_avg",
-                "paper_celeba_msssim"]
+        keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "num_seeds",
+                "paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"]
         lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
     if checks:
         lines += ["", "## The paper's trends, checked", "",
