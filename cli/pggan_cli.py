@@ -260,13 +260,16 @@ def resume(run_dir: str, progress: bool) -> None:
 @click.option("--seeds", type=SeedList(), default="1000", show_default=True,
               help="Comma-separated seeds: every row is trained and evaluated once per seed (OUT/seed-S/ROW), and "
                    "the table gives mean ± standard deviation, e.g. --seeds 1000,1001,1002.")
+@click.option("--tables-only", is_flag=True,
+              help="Train nothing: rebuild the tables and figures from the runs that have finished (e.g. to commit "
+                   "the seeds done so far while the rest still run elsewhere).")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any TrainConfig field, for every row.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress lines on stderr.")
 def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float | None, lod_training_kimg: float | None,
              lod_transition_kimg: float | None, kimg_per_tick: float | None, metrics_ticks: int,
              metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None, fid_images: int | None,
              inception_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None,
-             seeds: list[int], settings: tuple[str, ...], progress: bool) -> None:
+             seeds: list[int], tables_only: bool, settings: tuple[str, ...], progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each.
 
     Every row trains with the same data and image budget, once per seed; each final EMA generator is scored with
@@ -297,5 +300,6 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
     table = run_ablation(data, out, configs=configs, budget=budget, kimg=kimg, device=device, seeds=seeds,
                          swd_num_images=swd_images, msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
                          inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
-                         metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, **overrides)
+                         metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, train=not tables_only,
+                         **overrides)
     click.echo((Path(out) / "table1.md").read_text() if table["rows"] else "no rows")

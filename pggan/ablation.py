@@ -358,13 +358,15 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                  seeds: Sequence[int] = (1000,), swd_num_images: int | None = None,
                  msssim_num_pairs: int | None = None, fid_num_images: int | None = None,
                  inception_weights: str | Path | None = None, allow_unverified_weights: bool = False,
-                 metrics_ticks: int = 2, jobs: int = 1, progress: bool = True, **overrides: Any) -> dict[str, Any]:
+                 metrics_ticks: int = 2, jobs: int = 1, progress: bool = True, train: bool = True,
+                 **overrides: Any) -> dict[str, Any]:
     """Train and evaluate every configuration in `configs` for every seed into `out`; return the table as a dict.
 
     Each seed seeds its runs' training and their evaluation (SWD positions, latents). FID and KID are added when
     Inception weights are at hand (`inception_weights`, $GANEVAL_INCEPTION_WEIGHTS or the torch hub cache; nothing
     is downloaded), on `fid_num_images` generated images (default: as for SWD). `jobs` > 1 trains that many runs
-    at once, each in its own process.
+    at once, each in its own process. `train=False` trains nothing: the tables and figures are rebuilt from the
+    runs that have finished.
     """
     unknown = [name for name in configs if name not in PRESETS]
     if unknown:
@@ -415,7 +417,7 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
         for name in order:
             if (folder / name / "evaluation.json").exists():
                 rows[name] = json.loads((folder / name / "evaluation.json").read_text())
-            else:
+            elif train:
                 pending.append((seed, name))
         if any(pending_seed == seed for pending_seed, _ in pending) and not (folder / "real_stats.npz").exists():
             # One pass over the reals for this seed's SWD positions, each metric taking its own number of them.
