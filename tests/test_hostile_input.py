@@ -459,22 +459,14 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("prepare-lsun-folder-to-npy", P, lambda w: ["prepare", "--lsun", w.path("real"), w.path("l.npy"),
                                                  "--resolution", "16", "--no-progress"], 0, ""),
     # --- pggan ablation
-    ("ablation-unknown-config", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                              "--configs", "g,z"], 2, "unknown configuration"),
-    ("ablation-jobs-zero", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                         "--jobs", "0"], 2, "--jobs"),
-    ("ablation-set-out-of-range", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                                "--set", "fmap_base=0"], 2, "fmap_base"),
-    ("ablation-kimg-negative", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                             "--kimg", "-1"], 2, "--kimg"),
-    ("ablation-seeds-repeated", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                              "--seeds", "1000,1000"], 2, "given twice"),
-    ("ablation-seeds-text", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                          "--seeds", "1000,x"], 2, "'x' is not an integer seed"),
-    ("ablation-seeds-negative", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                              "--seeds", "-1"], 2, "outside 0"),
-    ("ablation-seeds-empty", P, lambda w: ["ablation", "--data", w.path("data8.npz"), "--out", w.path("ab"),
-                                           "--seeds", ""], 2, "--seeds"),
+    ("ablation-unknown-config", P, lambda w: [*ablation_on_data8(w), "--configs", "g,z"], 2, "unknown configuration"),
+    ("ablation-jobs-zero", P, lambda w: [*ablation_on_data8(w), "--jobs", "0"], 2, "--jobs"),
+    ("ablation-set-out-of-range", P, lambda w: [*ablation_on_data8(w), "--set", "fmap_base=0"], 2, "fmap_base"),
+    ("ablation-kimg-negative", P, lambda w: [*ablation_on_data8(w), "--kimg", "-1"], 2, "--kimg"),
+    ("ablation-seeds-repeated", P, lambda w: [*ablation_on_data8(w), "--seeds", "1000,1000"], 2, "given twice"),
+    ("ablation-seeds-text", P, lambda w: [*ablation_on_data8(w), "--seeds", "1000,x"], 2, "'x' is not an integer seed"),
+    ("ablation-seeds-negative", P, lambda w: [*ablation_on_data8(w), "--seeds", "-1"], 2, "outside 0"),
+    ("ablation-seeds-empty", P, lambda w: [*ablation_on_data8(w), "--seeds", ""], 2, "--seeds"),
     # stats import: another tool's FID statistics (mu, sigma) as a ganeval stats file
     ("import-missing-from", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o", w.path("i.npz")], 2,
      "--from"),
@@ -544,6 +536,11 @@ def peer_npz(world: World, name: str, mu: np.ndarray | None = None, sigma: np.nd
     """An .npz of `mu` and `sigma` as pytorch-fid and clean-fid write them (by default a valid 3-d pair)."""
     return world.write(name, _npz_bytes(mu=np.zeros(3) if mu is None else mu, sigma=np.eye(3) if sigma is None
                                         else sigma))
+
+
+def ablation_on_data8(world: World) -> list[str]:
+    """`pggan ablation` on the world's 8-px data set, into `ab/` (the prefix of every ablation row)."""
+    return ["ablation", "--data", world.path("data8.npz"), "--out", world.path("ab")]
 
 
 def import_out(world: World) -> list[str]:
