@@ -35,7 +35,7 @@ from ganeval.inception import find_weights
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, make_config
-from pggan.data import first_images, open_images
+from pggan.data import first_images, open_images, training_resolution
 from pggan.train import generate, train
 from pggan.train import resume as resume_run
 
@@ -394,7 +394,9 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     # set of any size is never read whole: the training-data line's two halves, FID's count, MS-SSIM's pairs.
     needed = max(2 * evaluation["swd_num_images"], fid_num_images or 0, 2 * evaluation["msssim_num_pairs"],
                  SAMPLES_PER_ROW)
-    reals = first_images(open_images(data), needed, base.resolution)
+    data_images = open_images(data)
+    base = base.replace(resolution=training_resolution(data, data_images.shape[-1], base.resolution))
+    reals = first_images(data_images, needed, base.resolution)
     evaluation["swd_num_images"] = min(evaluation["swd_num_images"], len(reals))
 
     weights = inception_weights_at_hand(inception_weights)

@@ -167,6 +167,14 @@ def open_images(path: str | os.PathLike) -> np.ndarray:
     return images
 
 
+def training_resolution(path: str | os.PathLike, image_side: int, resolution: int) -> int:
+    """The resolution to train at: `resolution`, or the images' own side when it is 0; never above the images'."""
+    resolution = resolution or image_side
+    if image_side < resolution:
+        raise GanevalInputError(f"{path}: images are {image_side}px, smaller than --resolution {resolution}")
+    return resolution
+
+
 def load_images(path: str | os.PathLike) -> torch.Tensor:
     """uint8 NCHW tensor of a prepared dataset, read whole into memory."""
     return torch.from_numpy(np.require(open_images(path), requirements=["C", "W"]))  # a memory map is copied in

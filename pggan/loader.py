@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ganeval.errors import GanevalInputError
-from pggan.data import first_images, open_images, to_resolution
+from pggan.data import first_images, open_images, to_resolution, training_resolution
 
 STREAM_ABOVE_BYTES = 1 << 30  # data_streaming "auto": an .npy larger than 1 GiB is memory-mapped
 
@@ -32,10 +32,7 @@ class TrainingImages:
                                     "compressed and read whole")
         self.streamed = streaming == "on" or (streaming == "auto" and suffix == ".npy"
                                               and Path(path).stat().st_size > STREAM_ABOVE_BYTES)
-        self.resolution = resolution or array.shape[-1]
-        if array.shape[-1] < self.resolution:
-            raise GanevalInputError(f"{path}: images are {array.shape[-1]}px, smaller than --resolution "
-                                    f"{self.resolution}")
+        self.resolution = training_resolution(path, array.shape[-1], resolution)
         self.num_images, self.num_channels = array.shape[:2]
         self.device = device
         if self.streamed:

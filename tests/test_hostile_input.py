@@ -462,6 +462,8 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("ablation-unknown-config", P, lambda w: [*ablation_on_data8(w), "--configs", "g,z"], 2, "unknown configuration"),
     ("ablation-jobs-zero", P, lambda w: [*ablation_on_data8(w), "--jobs", "0"], 2, "--jobs"),
     ("ablation-set-out-of-range", P, lambda w: [*ablation_on_data8(w), "--set", "fmap_base=0"], 2, "fmap_base"),
+    ("ablation-resolution-above-data", P, lambda w: [*ablation_on_data8(w), "--set", "resolution=16"], 2,
+     "smaller than --resolution 16"),
     ("ablation-kimg-negative", P, lambda w: [*ablation_on_data8(w), "--kimg", "-1"], 2, "--kimg"),
     ("ablation-seeds-repeated", P, lambda w: [*ablation_on_data8(w), "--seeds", "1000,1000"], 2, "given twice"),
     ("ablation-seeds-text", P, lambda w: [*ablation_on_data8(w), "--seeds", "1000,x"], 2, "'x' is not an integer seed"),

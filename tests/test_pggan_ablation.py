@@ -204,3 +204,10 @@ def test_a_row_fewer_seeds_finished_says_so(two_seed_grid, tiny_data, tmp_path):
     cells = [cell.strip() for cell in next(line for line in lines if line.startswith("| (e) ")).strip("|").split("|")]
     assert cells[titles.index("seeds")] == "1"
     assert {check["verdict"] for check in table["trends"] if check["row"] == "e"} == {"one seed"}
+
+
+def test_resolution_zero_scores_at_the_data_resolution(tiny_data, tmp_path):
+    """--set resolution=0 means the data's own side (as in `pggan train`): the reals are read at 16 px (it crashed)."""
+    table = run_ablation(tiny_data, tmp_path / "grid", configs=["g"], train=False, **{**TINY, "resolution": 0})
+    assert table["resolution"] == 16
+    assert [row["config"] for row in table["rows"]] == ["real"]
