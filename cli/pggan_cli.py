@@ -192,8 +192,7 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
                                                                                    "data": "--data"}
     overrides.update(parse_settings(settings, options))
     config = config_from_options(preset, budget, {"data": data, **overrides}, options)
-    metrics = run_training(config, out, progress=progress)
-    click.echo(json.dumps(metrics))
+    echo_metrics(run_training(config, out, progress=progress))
 
 
 @main.command()
@@ -223,8 +222,13 @@ def resume(run_dir: str, progress: bool) -> None:
     """
     from pggan.train import resume as resume_training
 
-    click.echo(json.dumps(resume_training(run_dir, progress=progress)))
+    echo_metrics(resume_training(run_dir, progress=progress))
 
+
+def echo_metrics(metrics: dict[str, Any]) -> None:
+    """Print a run's final metrics as JSON; under torchrun only rank 0 has them (the others print nothing)."""
+    if metrics:
+        click.echo(json.dumps(metrics))
 
 
 @main.command()

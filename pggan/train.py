@@ -201,7 +201,8 @@ def sweep_scores(generator: Generator, ema_sweep: dict[float, Generator], reals:
 
 def train(config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
           progress: bool = True) -> dict[str, Any]:
-    """Train per `config` into `out_dir` (or continue its newest checkpoint if `resume`); return final metrics.
+    """Train per `config` into `out_dir` (or continue its newest checkpoint if `resume`); return final metrics
+    (rank 0's; {} on the other ranks of a torchrun launch).
 
     The run directory is locked for the whole run (rank 0 holds the lock): a second process is refused.
     """

@@ -8,8 +8,11 @@ the per-rank means — rounding only, so the test runs in float64 and allows 1e-
 16 Adam steps of each network).
 """
 
+import json
 import os
 import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -74,3 +77,21 @@ def test_two_gloo_ranks_equal_one_process(tmp_path, float64_one_thread):
     torch.manual_seed(tiny_config(str(data)).seed)  # the initial weights, to show the 8×8 block did train
     initial, _ = build_networks(tiny_config(str(data)).replace(resolution=8), 1)
     assert (single["generator"]["blocks.1.0.weight"] - initial.blocks[1][0].weight).abs().max() > 1e-3
+
+
+def test_only_rank_zero_prints_the_final_metrics(tmp_path):
+    """`torchrun -m pggan train`: rank 0 prints the metrics JSON; the other ranks print nothing (they printed {})."""
+    data = tmp_path / "data.npz"
+    np.savez(data, images=np.random.default_rng(0).integers(0, 256, (64, 1, 8, 8), dtype=np.uint8))
+    settings = dict(resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.064, lod_training_kimg=0.032,
+                    lod_transition_kimg=0.032, kimg_per_tick=0.064, metrics_num_images=0, mbstd_group_size=4)
+    command = [sys.executable, "-m", "pggan", "train", "--data", str(data), "--out", str(tmp_path / "run"),
+               "--no-progress", *[arg for name, value in settings.items() for arg in ("--set", f"{name}={value}")]]
+    launch = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2",
+              "OMP_NUM_THREADS": "1"}
+    ranks = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**launch, "RANK": str(rank), "LOCAL_RANK": str(rank)}) for rank in range(2)]
+    (out_0, err_0), (out_1, err_1) = [rank.communicate(timeout=300) for rank in ranks]
+    assert ranks[0].returncode == ranks[1].returncode == 0, err_0 + err_1
+    assert json.loads(out_0)["kimg"] == 0.064
+    assert out_1 == ""
