@@ -10,8 +10,7 @@ torch until the networks or the data are used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ganeval.lazy_names import lazy_names
 
 # Each public name → the module that defines it.
 _HOMES = {
@@ -21,16 +20,4 @@ _HOMES = {
 }
 __all__ = sorted(_HOMES)
 
-
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module the first time it is asked for."""
-    if name not in _HOMES:
-        raise AttributeError(f"module 'pggan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The module's names, the not yet imported public ones included."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
