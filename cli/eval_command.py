@@ -131,7 +131,7 @@ def stats(real: str, output: str, metrics: list[str], as_json: bool, **options: 
     The file records the protocol (settings, image count, ganeval version); a later metric run with other
     settings is refused rather than silently wrong.
 
-    `ganeval stats import FILE -o OUTPUT --from pytorch-fid|clean-fid|torch-fidelity` converts another tool's FID
+    `ganeval stats import FILE -o OUTPUT --from pytorch-fid|clean-fid|torch-fidelity|ttur` converts another tool's FID
     statistics instead (see `ganeval stats import --help`).
 
     \b

@@ -30,7 +30,7 @@ def main() -> None:
     ganeval pr REAL FAKE       improved precision and recall (k-NN spheres, k = 3)
     ganeval dc REAL FAKE       density and coverage (k-NN spheres, k = 5), prdc's precision and recall
     ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL
-    ganeval stats import FILE -o F --from pytorch-fid|clean-fid|torch-fidelity
+    ganeval stats import FILE -o F --from pytorch-fid|clean-fid|torch-fidelity|ttur
                                another tool's FID statistics as such a file
     ganeval demo               make two small image folders and score them (no data needed)
 

@@ -26,13 +26,14 @@ def import_command(source: str, output: str, tool: str, mode: str | None, tool_v
                    inception_weights: str | None, as_json: bool) -> None:
     """Convert another tool's FID reference statistics, FILE, into a ganeval stats file for `ganeval fid`.
 
-    Reads pytorch-fid's `--save-stats` .npz, clean-fid's statistics .npz ({name}_{mode}_{split}_{res}.npz) or
-    torch-fidelity's cached {input}-inception-v3-compat-stat-fid-2048.pt; the mean and covariance are kept bit for
-    bit. The file records where they came from and the tool's protocol, which `ganeval fid OUTPUT FAKE` must then
-    match: pytorch-fid's and clean-fid's legacy_pytorch statistics need --resize pytorch-fid, clean-fid's clean
-    mode --resize clean; clean-fid's legacy_tensorflow and torch-fidelity's statistics follow the TF protocol
-    (--resize tf, the default), the only ones comparable to published numbers. FID only: without features, KID
-    needs the real images.
+    Reads pytorch-fid's `--save-stats` .npz, clean-fid's statistics .npz ({name}_{mode}_{split}_{res}.npz),
+    torch-fidelity's cached {input}-inception-v3-compat-stat-fid-2048.pt or TTUR's fid_stats_*.npz; the mean and
+    covariance are kept bit for bit. The file records where they came from and the tool's protocol, which
+    `ganeval fid OUTPUT FAKE` must then match: pytorch-fid's and clean-fid's legacy_pytorch statistics need
+    --resize pytorch-fid, clean-fid's clean mode --resize clean; clean-fid's legacy_tensorflow, torch-fidelity's
+    and TTUR's statistics follow the TF protocol (--resize tf, the default), the only ones comparable to published
+    numbers. The precomputed fid_stats_*.npz that pytorch-fid's README points to are TTUR's (TensorFlow): import
+    them --from ttur, not --from pytorch-fid. FID only: without features, KID needs the real images.
 
     \b
     Example:  ganeval stats import cifar10_legacy_tensorflow_train_32.npz -o cifar10.npz --from clean-fid

@@ -41,7 +41,7 @@ OFFLINE_ENV = "GANEVAL_OFFLINE"
 
 # `ganeval stats import`: the tools whose FID statistics files it reads, and clean-fid's modes (its file names say
 # which, as `{name}_{mode}_{split}_{res}.npz`).
-IMPORT_SOURCES = ("pytorch-fid", "clean-fid", "torch-fidelity")
+IMPORT_SOURCES = ("pytorch-fid", "clean-fid", "torch-fidelity", "ttur")
 CLEAN_FID_MODES = ("clean", "legacy_tensorflow", "legacy_pytorch")
 
 # `ganeval demo`: the smallest bundled photograph, halved, is 150 px high.

@@ -7,6 +7,9 @@ What each tool writes (read exactly so; checked in each tool's source):
 * clean-fid (`cleanfid.fid.make_custom_stats`, and the reference statistics it downloads): an `.npz` of `mu` and
   `sigma` named `{name}_{mode}_{split}_{res}.npz`, where the mode (clean, legacy_tensorflow, legacy_pytorch) says
   how the features were made.
+* TTUR (bioinf-jku/TTUR, the TensorFlow reference code of the FID paper; `precalc_stats_example.py` and its
+  published `fid_stats_*.npz`, which pytorch-fid's README also points to): `np.savez_compressed` of `mu` (float32)
+  and `sigma` (float64).
 * torch-fidelity (its cache, `fidelity_cache/{input}-{extractor}-stat-fid-{layer}.pt`): `torch.save` of the dict
   `{"mu": …, "sigma": …}` of numpy arrays (float32 mean, float64 covariance for its float32 features).
 
@@ -60,6 +63,9 @@ PROTOCOLS = {
     ("torch-fidelity", None): PeerProtocol(
         "tf", True, "inception-v3-compat: the TF Inception weights of 2015-12-05, TF 1's bilinear resize (no "
                     "half-pixel centres), (x − 128) / 128"),
+    ("ttur", None): PeerProtocol(
+        "tf", True, "TTUR's fid.py: the TF Inception graph of 2015-12-05 (classify_image_graph_def.pb) fed 0–255 "
+                    "images, its own TF 1 bilinear resize to 299 (no half-pixel centres), (x − 128) / 128"),
 }
 # clean-fid's statistics file names: `{name}_{mode}{model}_{split}_{res}.npz` (model: "" for Inception-v3).
 CLEAN_FID_NAME = re.compile(rf"(?P<name>.+)_(?P<mode>{'|'.join(CLEAN_FID_MODES)})(?P<model>_clip_[a-z0-9_]+)?"

@@ -495,6 +495,10 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                             *import_out(w)], 2, "int.npz: mu and sigma must be floating-point"),
     ("import-not-pool3", G, lambda w: ["stats", "import", peer_npz(w, "d64.npz", mu=np.zeros(64), sigma=np.eye(64)),
                                        *import_out(w)], 2, "d64.npz: pytorch-fid statistics of 64-d features"),
+    ("import-ttur-not-pool3", G, lambda w: ["stats", "import", peer_npz(w, "t64.npz", mu=np.zeros(64),
+                                                                        sigma=np.eye(64)),
+                                            "-o", w.path("i.npz"), "--from", "ttur"], 2,
+     "t64.npz: ttur statistics of 64-d features"),
     ("import-sigma-not-symmetric", G, lambda w: ["stats", "import", peer_npz(w, "a.npz", sigma=np.triu(np.ones(
         (3, 3)))), *import_out(w)], 2, "a.npz: sigma is not symmetric"),
     ("import-clean-fid-mode-unknown", G, lambda w: ["stats", "import", peer_npz(w, "ref.npz"), "-o", w.path("i.npz"),

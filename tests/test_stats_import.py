@@ -9,7 +9,8 @@ networks run the random weights: pytorch-fid and clean-fid's legacy_pytorch mode
 legacy_tensorflow modes run NVIDIA's TorchScript Inception, which is downloaded and cannot be given other weights;
 there its feature model is replaced by the peers' networks doing what the TorchScript does: pytorch-fid's network on
 (x − 128) / 128 for clean (clean-fid resizes before it), torch-fidelity's network with its TF 1 resize for
-legacy_tensorflow (the TorchScript resizes inside). Every other step is clean-fid's own.
+legacy_tensorflow (the TorchScript resizes inside). Every other step is clean-fid's own. TTUR runs TensorFlow, which
+is not installed: its file is torch-fidelity's moments of the same (TF) protocol saved as TTUR saves them.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ CASES = {
     "clean-fid-legacy_tensorflow": ("clean-fid", "legacy_tensorflow", "tf", True),
     "clean-fid-legacy_pytorch": ("clean-fid", "legacy_pytorch", "pytorch-fid", False),
     "torch-fidelity": ("torch-fidelity", None, "tf", True),
+    "ttur": ("ttur", None, "tf", True),
 }
 
 
@@ -115,6 +117,15 @@ def torch_fidelity_run(image_folders, inception_weights, tmp_path_factory) -> tu
     return torch_fidelity_stats(*image_folders, tmp_path_factory.mktemp("torch-fidelity"), inception_weights)
 
 
+def ttur_stats(torch_fidelity_file: Path, folder: Path) -> Path:
+    """TTUR's statistics file of the real folder: TTUR runs TensorFlow (not installed), so torch-fidelity's moments
+    of the same TF protocol stand in for its graph's, saved as TTUR's `precalc_stats_example.py` saves them."""
+    stats = torch.load(torch_fidelity_file, weights_only=False)
+    path = folder / "fid_stats_real.npz"
+    np.savez_compressed(path, mu=stats["mu"], sigma=stats["sigma"])  # float32 mean, float64 covariance, as TTUR's
+    return path
+
+
 @pytest.fixture(scope="module")
 def peer_files(image_folders, inception_weights, tmp_path_factory, request) -> dict[str, Path]:
     """Every case's statistics file, each written by its tool (a case is left out when its tool is not installed)."""
@@ -126,6 +137,8 @@ def peer_files(image_folders, inception_weights, tmp_path_factory, request) -> d
                 files[case] = pytorch_fid_stats(image_folders[0], folder)
             elif tool == "clean-fid":
                 files[case] = clean_fid_stats(image_folders[0], folder, mode, inception_weights)
+            elif tool == "ttur":
+                files[case] = ttur_stats(request.getfixturevalue("torch_fidelity_run")[0], folder)
             else:
                 files[case] = request.getfixturevalue("torch_fidelity_run")[0]
         except pytest.skip.Exception:
