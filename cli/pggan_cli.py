@@ -259,7 +259,8 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
               help="Accept Inception weights that are not the published file.")
 @click.option("--jobs", type=at_least(1), default=1, show_default=True,
               help="Configurations trained at once, one process each (e.g. 2 on a 2-core CPU, or several on a GPU "
-                   "with room); the CPU threads are shared out between them.")
+                   "with room); the CPU threads are shared out between them, and one progress line shows the "
+                   "whole grid's kimg and ETA.")
 @click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
 @click.option("--seeds", type=SeedList(), default="1000", show_default=True,
               help="Comma-separated seeds: every row is trained and evaluated once per seed (OUT/seed-S/ROW), and "

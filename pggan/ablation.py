@@ -20,7 +20,7 @@ import os
 import statistics
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from ganeval.errors import GanevalInputError
 from ganeval.evaluate import reference_statistics
 from ganeval.files import write_atomically
 from ganeval.inception import find_weights
+from ganeval.progress import Progress, end_open_line
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, make_config
@@ -59,6 +60,7 @@ PAPER_CELEBA = {
 # pairs. The quick budget keeps the protocol and shrinks the counts so nine rows evaluate in minutes on a CPU.
 EVALUATION = {"paper": dict(swd_num_images=16384, msssim_num_pairs=10000),
               "quick": dict(swd_num_images=4096, msssim_num_pairs=2000)}
+PROGRESS_SECONDS = 30.0  # how often `--jobs N` reads the running runs' logs for its progress line
 SAMPLES_PER_ROW = 12
 SAMPLE_SEED = 123  # latents of the sample figure, the same for every configuration
 
@@ -98,6 +100,16 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
         row.update(fid=scores["fid"]["fid"], kid_mean=scores["kid"]["kid_mean"], kid_std=scores["kid"]["kid_std"],
                    fid_num_images=fid_num_images, comparable_to_published=scores["fid"]["comparable_to_published"])
     return row
+
+
+def kimg_trained(run_dir: Path) -> float:
+    """kimg a run has logged so far (its log's last complete line; 0 before its first tick)."""
+    log = run_dir / "log.jsonl"
+    try:
+        last = log.read_text().splitlines()[-1] if log.exists() else ""
+        return float(json.loads(last)["kimg"]) if last else 0.0
+    except (OSError, ValueError, KeyError, IndexError):  # a line being written, or none yet: read it next time
+        return 0.0
 
 
 def real_reference_row(reals: np.ndarray, *, swd_num_images: int, msssim_num_pairs: int, seed: int,
@@ -443,16 +455,31 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
             write_tables(out, rows_by_seed, header)
     else:  # several runs at once: one process each, the CPU threads shared out between them
         threads = max(1, (os.cpu_count() or 1) // jobs)
+        # One progress line for the whole grid: every PROGRESS_SECONDS, the kimg the runs have logged.
+        run_kimg = {run: base.total_kimg * PRESETS[run[1]].get("kimg_factor", 1.0) for run in pending}
+        logged = {run: min(kimg_trained(seed_dir(out, run[0]) / run[1]), run_kimg[run]) for run in pending}
+        bar = Progress(sum(run_kimg.values()), f"ablation ({len(pending)} runs, {jobs} at once)", unit="kimg",
+                       enabled=None if progress else False, initial=sum(logged.values()))
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(train_and_evaluate, name, seed=seed, progress=False, threads=threads,
                                    real_stats=seed_dir(out, seed) / "real_stats.npz", **job): (seed, name)
                        for seed, name in pending}
-            for done, future in enumerate(as_completed(futures), 1):
-                seed, name = futures[future]
-                rows_by_seed[seed][name] = future.result()
-                if progress:
-                    print(f"== finished {ROW_LABELS[name]}, seed {seed} ({done}/{len(pending)})", flush=True)
-                write_tables(out, rows_by_seed, header)
+            running, done = set(futures), 0
+            while running:
+                finished, running = wait(running, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    seed, name = futures[future]
+                    rows_by_seed[seed][name] = future.result()
+                    logged[seed, name], done = run_kimg[seed, name], done + 1
+                    if progress:
+                        end_open_line()
+                        print(f"== finished {ROW_LABELS[name]}, seed {seed} ({done}/{len(pending)})", flush=True)
+                    write_tables(out, rows_by_seed, header)
+                for seed, name in (futures[future] for future in running):
+                    logged[seed, name] = min(kimg_trained(seed_dir(out, seed) / name), run_kimg[seed, name])
+                bar.update(sum(logged.values()) - bar.count, postfix=f"{done}/{len(pending)} runs done")
+                bar.milestone()
+        bar.close()
     write_tables(out, rows_by_seed, header)
     # The figures show the first seed's runs; a folder that keeps only evaluation.json files keeps its figures.
     runs = {name: seed_dir(out, seeds[0]) / name for name in order}

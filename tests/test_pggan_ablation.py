@@ -17,6 +17,7 @@ import scipy.ndimage
 import torch
 
 import ganeval
+from pggan import ablation
 from pggan.ablation import run_ablation
 from pggan.train import generate
 
@@ -211,3 +212,15 @@ def test_resolution_zero_scores_at_the_data_resolution(tiny_data, tmp_path):
     table = run_ablation(tiny_data, tmp_path / "grid", configs=["g"], train=False, **{**TINY, "resolution": 0})
     assert table["resolution"] == 16
     assert [row["config"] for row in table["rows"]] == ["real"]
+
+
+def test_jobs_show_one_progress_line_for_the_grid(tiny_data, tmp_path, monkeypatch, capsys):
+    """--jobs N: the workers train silently, so the parent reads their logs and shows the grid's kimg (one line per
+    poll when stderr is not a terminal), ending at the total with every run done."""
+    monkeypatch.setattr(ablation, "PROGRESS_SECONDS", 0.5)
+    run_ablation(tiny_data, tmp_path / "grid", configs=["d", "e"], jobs=2, **{**TINY, "progress": True,
+                                                                              "metrics_ticks": 0})
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ablation (2 runs, 2 at once)")]
+    counts = [float(line.split(": ")[1].split("/")[0]) for line in lines]
+    assert counts == sorted(counts) and counts[-1] == 1.2  # 2 runs × 0.6 kimg
+    assert lines[-1].endswith("2/2 runs done")
