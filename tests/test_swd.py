@@ -353,6 +353,7 @@ def test_sets_of_different_image_sizes_are_refused():
         ganeval.swd(smooth_images(2, 32), smooth_images(2, 16), device="cpu")
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_path_agrees_with_cpu_path():
     real, fake = smooth_images(16, 32, seed=25), smooth_images(16, 32, seed=26)

@@ -1,0 +1,183 @@
+"""Every GPU item the issues list, in one command, for a session that is lent a GPU (one device call).
+
+1. The CUDA tests (`pytest -m cuda`: the ones that skip without a GPU).
+2. Training throughput of the trainer itself (`pggan.train.train`, fp32 unless said): preset g with the paper
+   budget's networks at 128² in fp32, `--amp bf16`, `--amp fp16` and `--compile`; preset a; preset g with the
+   full-width networks (fmap_base 8192). Each is a short run at the final resolution (progressive=False: the step
+   of a grown network at lod 0) on smooth random images; img/s is the mean of the log's ticks after the first
+   (warm-up, compilation).
+3. A growth run through every stage at 128² (4×4 to 128×128, 1 + 1 kimg phases) on the device, then
+   `pggan generate` and `ganeval swd` against its reals, through the command line.
+4. quality (asked for by --steps, with --quality-data): `benchmarks/precision_quality.py` for fp32, bf16, fp16 and
+   compile on 3 seeds of the quick budget (12 runs of 32 kimg).
+
+Writes OUT/gpu_checklist.md (the tables for benchmarks/RESULTS.md) and prints it as it goes. The device machine has
+PyTorch and every dependency the runs need; the project is installed there without fetching anything. A device call
+may run 600 s, so run the quality step as a call of its own:
+
+    pip install -q --no-deps --no-build-isolation -e . && python benchmarks/gpu_checklist.py --out $OUT/gpu
+    python benchmarks/gpu_checklist.py --out $OUT/quality --steps quality --quality-data data/fmnist32.npz
+    python benchmarks/gpu_checklist.py --out /tmp/gpu --smoke                          # the plumbing, on a CPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import scipy.ndimage
+import torch
+
+from pggan.config import make_config
+from pggan.train import train
+
+# (label, preset, settings beside the paper budget's): the rows of the throughput table.
+THROUGHPUT_ROWS = [
+    ("g, paper nets, fp32", "g", {}),
+    ("g, paper nets, bf16", "g", {"amp": "bf16"}),
+    ("g, paper nets, fp16", "g", {"amp": "fp16"}),
+    ("g, paper nets, --compile", "g", {"compile": True}),
+    ("a, paper nets, fp32", "a", {}),
+    ("g, full-width nets (fmap_base 8192), fp32", "g", {"fmap_base": 8192}),
+]
+
+
+def smooth_images(count: int, side: int, seed: int) -> np.ndarray:
+    """uint8 NCHW RGB images of smooth random blobs (what the data looks like does not change the step's cost)."""
+    noise = np.random.default_rng(seed).normal(size=(count, 3, side, side)).astype(np.float32)
+    blobs = scipy.ndimage.gaussian_filter(noise, sigma=(0, 0, side / 16, side / 16))
+    return np.clip(128 + 128 * blobs / blobs.std(), 0, 255).astype(np.uint8)
+
+
+def device_line(device: str) -> str:
+    """The device as reported: the GPU's name and memory, or the CPU model; and torch's version."""
+    if device == "cuda":
+        properties = torch.cuda.get_device_properties(0)
+        return f"{properties.name}, {properties.total_memory / 2**30:.0f} GiB, torch {torch.__version__}"
+    return f"CPU {platform.processor() or platform.machine()}, torch {torch.__version__}"
+
+
+def throughput(label: str, preset: str, settings: dict, data: Path, out: Path, kimg: float, resolution: int,
+               device: str) -> str:
+    """One row of the throughput table: img/s shown to D at `resolution` after the first tick."""
+    config = make_config(preset, "paper", data=str(data), resolution=resolution, progressive=False,
+                         total_kimg=kimg, kimg_per_tick=kimg / 5, metrics_ticks=0, metrics_num_images=0,
+                         snapshot_ticks=100, grid_size=2, device=device, **settings)
+    run_dir = out / "throughput" / label.replace(" ", "").replace(",", "-").replace("(", "").replace(")", "")
+    started = time.perf_counter()
+    try:
+        train(config, run_dir, progress=False)
+    except Exception as error:  # a path that fails on this device is a finding for the table, not the end
+        return f"| {label} | failed: {type(error).__name__}: {str(error).splitlines()[0][:200]} | | |"
+    ticks = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    rates = [tick["images_per_second"] for tick in ticks[1:]] or [ticks[-1]["images_per_second"]]
+    memory = f"{torch.cuda.max_memory_allocated() / 2**30:.1f}" if device == "cuda" else "–"
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    return (f"| {label} | {statistics.mean(rates):,.0f} (ticks {min(rates):,.0f}–{max(rates):,.0f}) | {memory} | "
+            f"{time.perf_counter() - started:.0f} |")
+
+
+def command(*args: str) -> subprocess.CompletedProcess:
+    """Run a command, echoing it; its output is kept for the report."""
+    print("$", " ".join(args), flush=True)
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the plumbing on a CPU")
+    parser.add_argument("--steps", default="tests,throughput,growth",
+                        help="comma-separated, of tests, throughput, growth, quality")
+    parser.add_argument("--quality-data", metavar="DATA", help="the prepared set of the quality step")
+    args = parser.parse_args()
+    steps = set(args.steps.split(","))
+    if not steps <= {"tests", "throughput", "growth", "quality"} or ("quality" in steps and not args.quality_data):
+        parser.error("--steps: choose from tests, throughput, growth, quality (quality needs --quality-data)")
+    for previous in ("throughput", "growth", "precision"):  # every run starts afresh, never resumes
+        shutil.rmtree(args.out / previous, ignore_errors=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = args.out / "gpu_checklist.md"
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+        report.write_text("\n".join(lines) + "\n")
+
+    resolution, kimg, phase_kimg = (16, 0.32, 0.064) if args.smoke else (128, 10.0, 1.0)
+    data = args.out / f"blobs{resolution}.npy"
+    np.save(data, smooth_images(256 if args.smoke else 4096, resolution, seed=0))
+    say(f"# GPU checklist — {device_line(args.device)}\n")
+    say(f"- command: `python {' '.join(sys.argv)}`\n")
+    if "tests" in steps:
+        say("## CUDA tests\n")
+        tests = command(sys.executable, "-m", "pytest", "-q", "-rs", "-m", "cuda", "tests")
+        say("```\n" + "\n".join(tests.stdout.strip().splitlines()[-8:]) + "\n```\n")
+    if "throughput" in steps:
+        throughput_table(args, data, resolution, kimg, say)
+    if "growth" in steps:
+        growth_run(args, data, resolution, phase_kimg, say)
+    if "quality" in steps:
+        say("\n## Quality of the faster modes (benchmarks/precision_quality.py)\n")
+        result = command(sys.executable, "benchmarks/precision_quality.py", "--data", args.quality_data, "--out",
+                         str(args.out / "precision"), "--modes", "fp32", "bf16", "fp16", "compile", "--seeds",
+                         "1000", "1001", "1002", *(["--kimg", "0.5", "--phase-kimg", "0.1"] if args.smoke else []))
+        say(result.stdout.strip() if result.returncode == 0 else f"failed:\n```\n{result.stderr[-2000:]}\n```")
+
+
+def throughput_table(args: argparse.Namespace, data: Path, resolution: int, kimg: float,
+                     say: Callable[[str], None]) -> None:
+    """Step 2: the throughput table."""
+    say(f"## Training throughput at {resolution}² (images shown to D per second)\n")
+    say("| run | img/s | peak GPU memory GiB | wall s |")
+    say("|---|---|---|---|")
+    for label, preset, settings in THROUGHPUT_ROWS:
+        overrides = {**settings, **({"fmap_base": 64, "fmap_max": 16} if args.smoke else {})}
+        say(throughput(label, preset, overrides, data, args.out, kimg, resolution, args.device))
+
+
+def growth_run(args: argparse.Namespace, data: Path, resolution: int, phase_kimg: float,
+               say: Callable[[str], None]) -> None:
+    """Step 3: grow through every stage on the device, then generate and score through the command line."""
+    say(f"\n## Growth run through every stage to {resolution}², then `pggan generate` and `ganeval swd`\n")
+    run_dir, fakes = args.out / "growth", args.out / "growth_fakes.npy"
+    sizes = ["--set", "fmap_base=64", "--set", "fmap_max=16"] if args.smoke else []
+    phases = 2 * resolution.bit_length() - 5  # stable 4², then a fade-in and a stable phase per doubling
+    settings = dict(resolution=resolution, total_kimg=phase_kimg * phases, lod_training_kimg=phase_kimg,
+                    lod_transition_kimg=phase_kimg, kimg_per_tick=phase_kimg, metrics_num_images=0)
+    steps = [
+        ("pggan", "train", "--data", str(data), "--out", str(run_dir), "--budget", "paper", "--no-progress",
+         "--device", args.device, *[arg for name, value in settings.items() for arg in ("--set", f"{name}={value}")],
+         *sizes),
+        ("pggan", "generate", str(run_dir), "-n", "256" if args.smoke else "4096", "-o", str(fakes),
+         "--device", args.device),
+        ("ganeval", "swd", str(data), str(fakes), "--device", args.device, "--json"),
+    ]
+    for tool, *step in steps:
+        started = time.perf_counter()
+        result = command(sys.executable, "-m", tool, *step)
+        shown = (result.stdout.strip() or result.stderr.strip()).splitlines()[-1:] or [""]
+        say(f"- `{tool} {step[0]}`: exit {result.returncode}, {time.perf_counter() - started:.0f} s: "
+            f"`{shown[0][:400]}`")
+        if result.returncode:
+            say("```\n" + result.stderr[-2000:] + "\n```")
+            break
+    else:
+        stages = sorted({json.loads(line)["resolution"] for line in (run_dir / "log.jsonl").read_text().splitlines()})
+        say(f"- resolutions logged: {stages}")
+
+
+if __name__ == "__main__":
+    main()
