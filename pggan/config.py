@@ -333,8 +333,8 @@ BUDGETS: dict[str, dict[str, Any]] = {
                   lod_transition_kimg=800.0, kimg_per_tick=100.0, snapshot_ticks=5, metrics_ticks=10,
                   metrics_num_images=16384),
     # Fashion-MNIST 32×32 on 2 CPU cores: 32 maps at most, 8 kimg per phase (4×4, fade 8, 8, fade 16, 16, fade 32)
-    # then 16 kimg at 32×32, 64 kimg in all ((h): 128). The committed Table 1 run (results/fashion-mnist-32) used
-    # exactly this budget: the nine rows took 58 minutes two at a time (`pggan ablation --jobs 2`).
+    # then 16 kimg at 32×32, 64 kimg in all ((h): 128). The committed Table 1 run (results/fashion-mnist-32, 3 seeds)
+    # used exactly this budget: ≈ 65 minutes per seed, two runs at a time (`pggan ablation --jobs 2`) on idle cores.
     # EMA half-life 1 kimg, chosen from results/ema-halflife (3 seeds of preset g): at 64 kimg half-lives of
     # 0.5–2 kimg score SWD avg 23.6–24.1 ×10³ against raw G's 40.3 and the paper's 11.085 kimg's 51.7.
     "quick": dict(resolution=32, fmap_base=256, fmap_max=32, total_kimg=64.0, lod_training_kimg=8.0,
