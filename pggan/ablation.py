@@ -457,7 +457,10 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
         threads = max(1, (os.cpu_count() or 1) // jobs)
         # One progress line for the whole grid: every PROGRESS_SECONDS, the kimg the runs have logged.
         run_kimg = {run: base.total_kimg * PRESETS[run[1]].get("kimg_factor", 1.0) for run in pending}
-        logged = {run: min(kimg_trained(seed_dir(out, run[0]) / run[1]), run_kimg[run]) for run in pending}
+        def logged_kimg(run: tuple[int, str]) -> float:
+            return min(kimg_trained(seed_dir(out, run[0]) / run[1]), run_kimg[run])
+
+        logged = {run: logged_kimg(run) for run in pending}
         bar = Progress(sum(run_kimg.values()), f"ablation ({len(pending)} runs, {jobs} at once)", unit="kimg",
                        enabled=None if progress else False, initial=sum(logged.values()))
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -475,8 +478,8 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                         end_open_line()
                         print(f"== finished {ROW_LABELS[name]}, seed {seed} ({done}/{len(pending)})", flush=True)
                     write_tables(out, rows_by_seed, header)
-                for seed, name in (futures[future] for future in running):
-                    logged[seed, name] = min(kimg_trained(seed_dir(out, seed) / name), run_kimg[seed, name])
+                for future in running:
+                    logged[futures[future]] = logged_kimg(futures[future])
                 bar.update(sum(logged.values()) - bar.count, postfix=f"{done}/{len(pending)} runs done")
                 bar.milestone()
         bar.close()
