@@ -23,7 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ganeval.features import accumulate, open_extractor  # noqa: E402
-from ganeval.fid import fid, frechet_distance  # noqa: E402
+
+from ganeval import fid
+from ganeval.kernels.frechet import frechet_distance
 from tests.test_inception_fixtures import make_images, random_state_dict, write_folder  # noqa: E402
 
 

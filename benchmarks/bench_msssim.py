@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ganeval.msssim import msssim_pairs  # noqa: E402
+from ganeval.kernels.msssim import msssim_pairs
 from tests.oracle_msssim import msssim_pairs as oracle_pairs  # noqa: E402
 from tests.test_msssim import natural_images  # noqa: E402
 

@@ -58,11 +58,11 @@ def implementation(name: str) -> Callable[[np.ndarray, np.ndarray], dict[str, fl
     import torch
 
     if name == "ganeval-pr":
-        from ganeval.precision_recall import precision_recall_from_features
+        from ganeval.kernels.neighbours import precision_recall_from_features
 
         return lambda real, fake: precision_recall_from_features(real, fake, k=3)
     if name == "ganeval-dc":
-        from ganeval.density_coverage import density_coverage_from_features
+        from ganeval.kernels.neighbours import density_coverage_from_features
 
         return lambda real, fake: density_coverage_from_features(real, fake, k=5)
     if name.startswith("torch-fidelity-prc"):

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import ganeval  # noqa: E402
 from benchmarks.bench_swd import reference_swd_x1e3  # noqa: E402
 from ganeval.demo import photo_crops  # noqa: E402
-from ganeval.msssim import msssim_pairs  # noqa: E402
+from ganeval.kernels.msssim import msssim_pairs
 from tests.oracle_msssim import msssim_pairs as oracle_pairs  # noqa: E402
 
 ORACLE_PAIRS = 200

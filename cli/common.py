@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ class DeviceType(click.ParamType):
     name = "device"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from ganeval.sources import resolve_device
+        from ganeval.devices import resolve_device
 
         try:
             resolve_device(None if value == "auto" else value)
@@ -187,28 +187,25 @@ def _check_value_range(ctx: click.Context, param: click.Parameter, value: tuple[
     return value
 
 
-def common_options(function: Callable) -> Callable:
-    """Add --num-images, --batch-size, --device, --seed, --value-range, --json and --progress/--no-progress."""
-    options = [
-        click.option("--num-images", type=at_least(1), default=None,
+def common_parameters() -> list[click.Option]:
+    """--num-images, --batch-size, --device, --seed, --value-range, --json and --progress/--no-progress."""
+    return [
+        click.Option(["--num-images"], type=at_least(1), default=None,
                      help="Use the first N images of each set (default: all of them)."),
-        click.option("--batch-size", type=at_least(1), default=64, show_default=True,
+        click.Option(["--batch-size"], type=at_least(1), default=64, show_default=True,
                      help="Images per batch; lower it if memory runs out."),
-        click.option("--device", type=DeviceType(), default=None,
+        click.Option(["--device"], type=DeviceType(), default=None,
                      help="cpu, cuda, cuda:1, … (default: cuda when available, else cpu)."),
-        click.option("--seed", type=SEED, default=0, show_default=True,
+        click.Option(["--seed"], type=SEED, default=0, show_default=True,
                      help="Seed of every random choice (0 … 4294967295); the same seed gives the same number on the "
                           "same device."),
-        click.option("--value-range", type=(float, float), default=None, callback=_check_value_range,
+        click.Option(["--value-range"], type=(float, float), default=None, callback=_check_value_range,
                      metavar="LOW HIGH",
                      help="What black and white are in float .npy/.npz arrays, e.g. -1 1 or 0 1 (uint8 is 0 255)."),
-        click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."),
-        click.option("--progress/--no-progress", default=True, show_default=True,
+        click.Option(["--json", "as_json"], is_flag=True, help="Print exactly one JSON object on stdout."),
+        click.Option(["--progress/--no-progress"], default=True, show_default=True,
                      help="Progress bar on stderr (only drawn when stderr is a terminal)."),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 def emit(result: dict[str, Any], as_json: bool, rows: Sequence[tuple[str, str]]) -> None:

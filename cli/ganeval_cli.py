@@ -7,40 +7,36 @@ from pathlib import Path
 import click
 
 import ganeval
+from ganeval import registry
 from ganeval.defaults import MAX_DEMO_RESOLUTION, MIN_RESOLUTION
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, at_least, emit
-from ganeval_cli.eval_command import evaluate_command, stats
-from ganeval_cli.inception_commands import dc_command, fid_command, inception_score_command, kid_command, pr_command
-from ganeval_cli.msssim_command import msssim
-from ganeval_cli.swd_command import swd, swd_rows
+from ganeval_cli.metric_commands import metric_commands
 
 
-@click.group(cls=CommandGroup)
+def overview() -> str:
+    """`ganeval --help`: the commands, one line each (the metric commands from the registry), inputs, exit codes."""
+    metric_lines = []
+    for name, cls in registry.metrics().items():
+        sets = " ".join(argument.upper() if set_name not in cls.optional_sets else f"[{argument.upper()}]"
+                        for argument, set_name in cls.sets.items())
+        metric_lines.append(f"ganeval {name} {sets}".ljust(27) + cls.title)
+    return "\n".join([
+        "Evaluate GAN samples the way the papers do.", "", "\b",
+        "ganeval eval REAL FAKE     every metric asked for (--metrics a,b,…) in one pass", *metric_lines,
+        "ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL",
+        "ganeval stats import FILE -o F --from pytorch-fid|clean-fid|torch-fidelity|ttur",
+        "                           another tool's FID statistics as such a file",
+        "ganeval demo               make two small image folders and score them (no data needed)", "",
+        "REAL and FAKE are folders of images (png/jpg/bmp/webp/gif/tif, searched recursively), .npy/.npz arrays "
+        "(NHWC or NCHW; uint8, or float with --value-range), or stats files.", "", "\b",
+        "Exit codes: 0 ok, 2 bad input (one `error:` line says which option or file and why),",
+        "1 an unexpected error (a bug: please report the traceback), 130 interrupted."])
+
+
+@click.group(cls=CommandGroup, help=overview())
 @click.version_option(ganeval.__version__, prog_name="ganeval")
 def main() -> None:
-    """Evaluate GAN samples the way the papers do.
-
-    \b
-    ganeval eval REAL FAKE     every metric asked for (--metrics swd,msssim,fid,kid,is,pr,dc) in one pass
-    ganeval swd REAL FAKE      sliced Wasserstein distance of PGGAN (Karras et al. 2018, Table 1)
-    ganeval msssim FAKE        MS-SSIM diversity of a set (PGGAN protocol; lower = more varied)
-    ganeval fid REAL FAKE      Fréchet Inception distance (TF Inception 2015-12-05, TF resize)
-    ganeval kid REAL FAKE      kernel Inception distance (unbiased MMD², cubic kernel)
-    ganeval is FAKE            Inception Score (10 splits)
-    ganeval pr REAL FAKE       improved precision and recall (k-NN spheres, k = 3)
-    ganeval dc REAL FAKE       density and coverage (k-NN spheres, k = 5), prdc's precision and recall
-    ganeval stats REAL -o F    save the real set's statistics once, then pass F instead of REAL
-    ganeval stats import FILE -o F --from pytorch-fid|clean-fid|torch-fidelity|ttur
-                               another tool's FID statistics as such a file
-    ganeval demo               make two small image folders and score them (no data needed)
-
-    REAL and FAKE are folders of images (png/jpg/bmp/webp/gif/tif, searched recursively), .npy/.npz arrays
-    (NHWC or NCHW; uint8, or float with --value-range), or for REAL a stats file.
-
-    \b
-    Exit codes: 0 ok, 2 bad input (one `error:` line says which option or file and why),
-    1 an unexpected error (a bug: please report the traceback), 130 interrupted.
-    """
+    pass
 
 
 @main.command()
@@ -65,9 +61,8 @@ def demo(out: str, num_images: int, resolution: int, device: str | None, seed: i
                err=True)
     result = ganeval.swd(real_dir, fake_dir, device=device, seed=seed)
     result["real"], result["fake"] = str(real_dir), str(fake_dir)
-    emit(result, as_json, swd_rows(result))
+    emit(result, as_json, registry.metric_class("swd")().rows(result))
 
 
-for command in (swd, msssim, fid_command, kid_command, inception_score_command, pr_command, dc_command,
-                evaluate_command, stats):
+for command in metric_commands():
     main.add_command(command)

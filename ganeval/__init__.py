@@ -2,7 +2,9 @@
 improved precision/recall and density/coverage.
 
 Every metric takes a folder, an .npy/.npz file, an array, a tensor (also on the GPU), an iterable of batches
-or a generator callable, and returns a plain dict (the same one the CLI prints with --json).
+or a generator callable, and returns a plain dict (the same one the CLI prints with --json). `ganeval.evaluate`
+computes several in one pass; each metric also has its own function (`ganeval.swd`, `ganeval.fid`, …), made from
+the metric registry (`ganeval.registry`), which other packages extend through the `ganeval.metrics` entry points.
 
 The names below are imported on first use (PEP 562), so that `import ganeval` (and the command line's --help)
 does not pay for torch until a metric is used.
@@ -10,42 +12,52 @@ does not pay for torch until a metric is used.
 
 from __future__ import annotations
 
-import sys
-import types
+import importlib
+from pathlib import Path
 from typing import Any
 
 from ganeval.lazy_names import lazy_names
 
 __version__ = "0.1.0"
 
-# Each public name → the module that defines it.
+# Each public name → the module that defines it; the one-metric functions come from the registry.
 _HOMES = {
-    "GanevalInputError": "ganeval.errors", "MSSSIMAccumulator": "ganeval.msssim", "SWDDescriptors": "ganeval.swd",
-    "Stats": "ganeval.stats", "evaluate": "ganeval.evaluate", "reference_statistics": "ganeval.evaluate",
-    "fid": "ganeval.fid", "import_stats": "ganeval.stats_import", "inception_score": "ganeval.inception_score",
-    "kid": "ganeval.kid",
-    "load_stats": "ganeval.stats", "msssim": "ganeval.msssim", "open_images": "ganeval.sources",
-    "save_stats": "ganeval.stats", "swd": "ganeval.swd",
-    "precision_recall": "ganeval.precision_recall", "precision_recall_from_features": "ganeval.precision_recall",
-    "density_coverage": "ganeval.density_coverage", "density_coverage_from_features": "ganeval.density_coverage",
+    "GanevalInputError": "ganeval.errors", "Option": "ganeval.registry", "register_metric": "ganeval.registry",
+    "Metric": "ganeval.metrics.base", "FeatureMetric": "ganeval.metrics.base",
+    "evaluate": "ganeval.api", "evaluate_sets": "ganeval.api", "options_of": "ganeval.api",
+    "reference_statistics": "ganeval.api", "open_images": "ganeval.sources",
+    "Stats": "ganeval.stats", "load_stats": "ganeval.stats", "save_stats": "ganeval.stats",
+    "import_stats": "ganeval.stats_import",
+    "SWDDescriptors": "ganeval.accumulators.swd", "MSSSIMAccumulator": "ganeval.accumulators.msssim",
+    "FeatureStatistics": "ganeval.accumulators.features",
+    "precision_recall_from_features": "ganeval.kernels.neighbours",
+    "density_coverage_from_features": "ganeval.kernels.neighbours",
 }
-__all__ = sorted(_HOMES)
-
-__getattr__, __dir__ = lazy_names(__name__, _HOMES)
+_homes_getattr, _homes_dir = lazy_names(__name__, _HOMES)
 
 
-class _Package(types.ModuleType):
-    """The `ganeval` module: its metric functions keep their names when their modules are imported.
-
-    Importing a submodule binds it as an attribute of its package; `import ganeval.swd` anywhere would then turn
-    `ganeval.swd` from the function into the module. The functions own these names (`ganeval.swd(...)`); the
-    modules stay reachable through `from ganeval.swd import …` (sys.modules).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _HOMES.get(name) == value.__name__:
-            return
-        super().__setattr__(name, value)
+def _metric_classes() -> dict[str, type]:
+    """Each registered metric by the name of its one-metric function (`swd`, `inception_score`, …)."""
+    return {cls.public_name(): cls for cls in importlib.import_module("ganeval.registry").metrics().values()}
 
 
-sys.modules[__name__].__class__ = _Package
+def _is_submodule(name: str) -> bool:
+    """Whether `name` is one of the package's modules (which `from ganeval import name` imports as such)."""
+    here = Path(__file__).parent
+    return (here / f"{name}.py").is_file() or (here / name / "__init__.py").is_file()
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return _homes_getattr(name)
+    if name == "__all__":
+        return sorted([*_HOMES, *_metric_classes()])
+    if name.startswith("_") or _is_submodule(name) or name not in _metric_classes():
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    metric_function = importlib.import_module("ganeval.api").metric_function
+    function = globals()[name] = metric_function(_metric_classes()[name])  # found directly from now on
+    return function
+
+
+def __dir__() -> list[str]:
+    return sorted({*_homes_dir(), *_metric_classes()})

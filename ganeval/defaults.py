@@ -1,8 +1,7 @@
 """The protocol constants that the command line shows in --help, in a module that imports nothing.
 
-The metric modules take their constants from here (and keep them importable: `from ganeval.swd import
-NHOODS_PER_IMAGE` still works); the CLI reads them here, so that `--help` and argument errors answer without
-importing torch and numpy (about 2–5 s on a small CPU), which the metric modules need.
+The metric definitions, kernels and accumulators take their defaults from here, and so does the command line, so
+that `--help` and argument errors answer without importing torch and numpy (about 2–5 s on a small CPU).
 """
 
 # Seeds: numpy's RandomState (KID's subsets) takes seeds below 2**32; every seed here shares its range.
@@ -14,7 +13,17 @@ NHOOD_SIZE = 7
 DIR_REPEATS = 4  # sets of random directions averaged per level
 DIRS_PER_REPEAT = 128  # random unit directions per set
 MIN_RESOLUTION = 16  # the coarsest pyramid level
+# Seed streams: SWD's neighbourhood positions of each set and its directions, a generator callable's images; every
+# random choice is drawn from (seed, stream, …), so the streams never share draws.
+STREAM_REAL, STREAM_FAKE, STREAM_DIRECTIONS, STREAM_GENERATOR = 0, 1, 2, 3
 
+# MS-SSIM (Wang et al. 2003, as the PGGAN reference code): five levels and their weights, the Gaussian window, the
+# SSIM constants and the 0–255 value range.
+MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+FILTER_SIZE = 11
+FILTER_SIGMA = 1.5
+K1, K2 = 0.01, 0.03
+MAX_VALUE = 255.0
 # MS-SSIM: how images are paired.
 PAIRINGS = ("consecutive", "random")
 DEFAULT_PAIRS = "consecutive"
@@ -34,6 +43,8 @@ DEFAULT_SPLITS = 10
 # The Inception network of FID, KID and IS: input resizes, and where its weights file is found.
 RESIZE_MODES = ("tf", "clean", "pytorch-fid")
 DEFAULT_RESIZE = "tf"
+PRECISIONS = ("fp32", "tf32")  # float32 arithmetic of the extractors on CUDA: full, or TF32 allowed
+DEFAULT_PRECISION = "fp32"
 WEIGHTS_FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + WEIGHTS_FILE_NAME
 WEIGHTS_ENV = "GANEVAL_INCEPTION_WEIGHTS"

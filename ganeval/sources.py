@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganeval.defaults import MAX_SEED
+from ganeval.checks import check_at_least, check_value_range
+from ganeval.defaults import STREAM_GENERATOR
+from ganeval.devices import resolve_device
 from ganeval.errors import GanevalInputError
 from ganeval.files import decode_image, describe, load_array_file
 from ganeval.progress import Progress
@@ -31,31 +33,6 @@ from ganeval.threads import available_cpus
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 ImageSource = str | os.PathLike | np.ndarray | torch.Tensor | Iterable | Callable[[int], Any]
-
-
-SUPPORTED_DEVICE_TYPES = ("cpu", "cuda")
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to compute on: the given one (checked to exist here), else CUDA when available, else CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise GanevalInputError(f"device {device!r} is not a device name; use cpu, cuda or cuda:N") from None
-    if resolved.type == "mps":
-        raise GanevalInputError(f"device {device}: Apple's MPS is not supported (the metrics compute in float64, "
-                                "which MPS lacks); use cpu")
-    if resolved.type not in SUPPORTED_DEVICE_TYPES:
-        raise GanevalInputError(f"device {device}: type {resolved.type!r} is not supported; use cpu, cuda or cuda:N")
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise GanevalInputError(f"device {device} asked for, but no CUDA device is available here")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise GanevalInputError(f"device {device}: this machine has {torch.cuda.device_count()} CUDA "
-                                    f"device(s), numbered from 0")
-    return resolved
 
 
 def list_image_files(folder: Path, name: str) -> list[Path]:
@@ -164,30 +141,6 @@ def to_uint8_rgb(batch: np.ndarray | torch.Tensor, *, value_range: tuple[float, 
     return batch.to(device, non_blocking=True).contiguous()
 
 
-def check_seed(seed: int, name: str = "seed") -> int:
-    """Refuse a seed that is not an integer in [0, 2**32 − 1] (the range every random generator here accepts)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise GanevalInputError(f"{name} must be an integer from 0 to {MAX_SEED}, got {seed!r}")
-    return int(seed)
-
-
-def check_at_least(name: str, value: int, minimum: int = 1) -> int:
-    """Refuse a count or size below `minimum` (or not an integer), naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise GanevalInputError(f"{name} must be at least {minimum} (an integer), got {value!r}")
-    return int(value)
-
-
-def check_value_range(value_range: tuple[float, float]) -> None:
-    """Refuse a value range that is not two finite numbers, low < high."""
-    try:
-        low, high = (float(value) for value in value_range)
-    except (TypeError, ValueError):
-        raise GanevalInputError(f"value_range must be two numbers (low, high), got {value_range!r}") from None
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise GanevalInputError(f"value_range must be two finite numbers with low < high, got {value_range!r}")
-
-
 Shard = tuple[int, int]  # (this process's rank, number of processes)
 
 
@@ -278,12 +231,9 @@ def _folder_batches(files: list[Path], spans: list[tuple[int, int]], device: tor
             yield start, torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
 
 
-GENERATOR_STREAM = 3  # the seed stream of generator callables (SWD uses 0–2)
-
-
 def generator_seed(seed: int, start: int) -> int:
     """The torch seed for the batch of a generator callable that starts at image `start`."""
-    return int(np.random.SeedSequence([seed, GENERATOR_STREAM, start]).generate_state(1, np.uint64)[0] >> 1)
+    return int(np.random.SeedSequence([seed, STREAM_GENERATOR, start]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def open_images(source: ImageSource, *, name: str = "images", num_images: int | None = None,

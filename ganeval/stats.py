@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ganeval import __version__, registry
 from ganeval.errors import GanevalInputError
 from ganeval.files import npz_member_names, read_npz, reading, write_atomically
 
@@ -119,44 +120,22 @@ def load_stats(path: str | os.PathLike) -> Stats:
 
 
 def _missing_or_malformed(metric: str, arrays: dict[str, np.ndarray], record: dict[str, Any]) -> str | None:
-    """What is wrong with one metric's arrays against its protocol record (None if nothing)."""
-    settings, count = record["settings"], record.get("num_images")
+    """What is wrong with one metric's arrays against its protocol record (None if nothing): the image count and
+    the values here, the arrays' names and shapes by the metric's own `check_stored`."""
+    count = record.get("num_images")
     unknown_count = count is None and "imported" in record  # other tools' statistics files do not say
-    if not unknown_count and (not isinstance(count, int) or count < 1):
+    if not unknown_count and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         return f"{metric}: image count {count!r} is not a positive integer"
-    if metric == "swd":
-        expected = [f"level{i}" for i in range(len(record.get("resolutions") or arrays))]
-        if sorted(arrays) != sorted(expected):
-            return f"swd: arrays {sorted(arrays)}, expected {expected}"
-        width = settings.get("nhood_size", 0) ** 2 * 3
-        rows = count * settings.get("nhoods_per_image", 0)
-        for name in expected:
-            if arrays[name].ndim != 2 or arrays[name].shape != (rows, width):
-                return f"swd/{name} has shape {arrays[name].shape}, expected ({rows}, {width})"
-    elif metric == "fid":
-        imported = record.get("imported")
-        if imported is not None and not (isinstance(imported, dict) and isinstance(imported.get("tool"), str)):
-            return "fid: the record of where imported statistics came from names no tool"
-        mu, sigma = arrays.get("mu"), arrays.get("sigma")
-        if mu is None or sigma is None:
-            return "fid: the mean (fid/mu) or covariance (fid/sigma) is missing"
-        if mu.ndim != 1 or sigma.shape != mu.shape * 2:
-            return f"fid: mean of shape {mu.shape} and covariance of shape {sigma.shape} do not match"
-        if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
-            return "fid: the mean or covariance holds NaN or inf"
-    elif metric in ("kid", "pr", "dc"):
-        features = arrays.get("features")
-        if features is None or features.ndim != 2 or features.shape[0] != count:
-            shape = None if features is None else features.shape
-            return f"{metric}/features has shape {shape}, expected ({count}, feature dimension)"
-    return None
+    for name, array in arrays.items():
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            return f"{metric}/{name} holds NaN or inf"
+    known = registry.metrics()
+    return known[metric]().check_stored(arrays, record) if metric in known else None
 
 
 def save_stats(path: str | os.PathLike, arrays: Mapping[str, Mapping[str, np.ndarray]],
                protocol: Mapping[str, Mapping[str, Any]]) -> None:
     """Write `arrays[metric][name]` and `protocol[metric]` atomically (temporary file, then rename)."""
-    from ganeval import __version__
-
     path = Path(path)
     if path.suffix.lower() != ".npz":
         raise GanevalInputError(f"-o {path}: a stats file must end in .npz")

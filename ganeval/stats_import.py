@@ -32,8 +32,8 @@ import numpy as np
 
 from ganeval.defaults import CLEAN_FID_MODES, IMPORT_SOURCES
 from ganeval.errors import GanevalInputError
+from ganeval.extractors.inception import EXTRACTOR_ID, FEATURE_DIM, WEIGHTS_SHA256
 from ganeval.files import file_sha256, load_torch_file, read_npz
-from ganeval.inception import EXTRACTOR_ID, FEATURE_DIM, WEIGHTS_SHA256
 from ganeval.stats import save_stats
 
 

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 
 import ganeval
+from ganeval.api import reference_statistics
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import reference_statistics
+from ganeval.extractors.inception import find_weights
 from ganeval.files import write_atomically
-from ganeval.inception import find_weights
 from ganeval.progress import Progress, end_open_line
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json

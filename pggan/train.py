@@ -25,12 +25,12 @@ import torch
 import torch.distributed as dist
 from PIL import Image
 
+from ganeval.api import evaluate as evaluate_metrics
+from ganeval.defaults import MIN_RESOLUTION
+from ganeval.devices import resolve_device
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import evaluate as evaluate_metrics
 from ganeval.files import describe, read_json, reading, write_atomically
 from ganeval.progress import Progress
-from ganeval.sources import resolve_device
-from ganeval.swd import MIN_RESOLUTION
 from pggan.checkpoint import (
     TRAINING_KEYS,
     list_checkpoints,

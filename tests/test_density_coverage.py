@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 import ganeval
-from ganeval.density_coverage import density_coverage_from_features
+from ganeval.api import evaluate, reference_statistics
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import evaluate, reference_statistics
+from ganeval.kernels.neighbours import density_coverage_from_features
 from ganeval.stats import save_stats
 from ganeval_cli.ganeval_cli import main
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)

@@ -15,18 +15,18 @@ import math
 import sys
 from pathlib import Path
 
+import ganeval.dinov2 as dinov2
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 import ganeval
-import ganeval.dinov2 as dinov2
 from ganeval.errors import GanevalInputError
-from ganeval.extractors import state_sha256
-from ganeval.fid import frechet_distance
-from ganeval.inception import file_sha256
-from ganeval.kid import kid_from_features
+from ganeval.extractors.base import state_sha256
+from ganeval.extractors.inception import file_sha256
+from ganeval.kernels.frechet import frechet_distance
+from ganeval.kernels.mmd import kid_from_features
 from ganeval.stats import save_stats
 from tests.test_inception_fixtures import *  # noqa: F403 (fixtures)
 from tests.test_inception_fixtures import make_images, write_folder

@@ -18,13 +18,13 @@ from click.testing import CliRunner
 
 import ganeval
 import ganeval.sources
+from ganeval.accumulators.features import FeatureStatistics
+from ganeval.accumulators.msssim import MSSSIMAccumulator
+from ganeval.accumulators.swd import SWDDescriptors
+from ganeval.api import evaluate, reference_statistics
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import evaluate, reference_statistics
-from ganeval.features import FeatureStatistics
-from ganeval.inception import InceptionExtractor, load_inception
-from ganeval.msssim import MSSSIMAccumulator
+from ganeval.extractors.inception import InceptionExtractor, load_inception
 from ganeval.stats import save_stats
-from ganeval.swd import SWDDescriptors
 from ganeval_cli.ganeval_cli import main
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
 from tests.test_inception_fixtures import make_images, write_folder

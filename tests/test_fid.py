@@ -10,11 +10,11 @@ import pytest
 import scipy.linalg
 import torch
 
+from ganeval import fid
+from ganeval.accumulators.features import FeatureStatistics
+from ganeval.api import reference_statistics
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import reference_statistics
-from ganeval.features import FeatureStatistics
-from ganeval.fid import fid, frechet_distance
-from ganeval.inception import (
+from ganeval.extractors.inception import (
     TORCH_FIDELITY_WEIGHTS_FILE_NAME,
     WEIGHTS_ENV,
     WEIGHTS_FILE_NAME,
@@ -22,6 +22,7 @@ from ganeval.inception import (
     load_inception,
     read_state_dict,
 )
+from ganeval.kernels.frechet import frechet_distance
 from ganeval.stats import load_stats, save_stats
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 from tests.test_inception_fixtures import make_images, write_folder

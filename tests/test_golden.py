@@ -26,9 +26,9 @@ import torch
 from click.testing import CliRunner
 
 import ganeval
-from ganeval.fid import frechet_distance
-from ganeval.inception_score import inception_score_from_logits
-from ganeval.kid import kid_from_features
+from ganeval.kernels.frechet import frechet_distance
+from ganeval.kernels.inception_score import inception_score_from_logits
+from ganeval.kernels.mmd import kid_from_features
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)

@@ -27,7 +27,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from ganeval.evaluate import reference_statistics
+from ganeval.api import reference_statistics
 from ganeval.progress import Progress
 from ganeval.stats import load_stats, save_stats
 from ganeval_cli.common import fail

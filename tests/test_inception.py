@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganeval.inception import float32_precision, load_inception, tf_bilinear_resize
+from ganeval.extractors.base import float32_precision
+from ganeval.extractors.inception import load_inception, tf_bilinear_resize
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 from tests.test_inception_fixtures import make_images
 

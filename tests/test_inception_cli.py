@@ -8,8 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ganeval.inception import WEIGHTS_FILE_NAME
-from ganeval.inception_score import inception_score
+from ganeval import inception_score
+from ganeval.extractors.inception import WEIGHTS_FILE_NAME
 from ganeval_cli.ganeval_cli import main
 from ganeval_cli.inception_commands import fid_command, inception_score_command, kid_command
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
@@ -56,8 +56,8 @@ def test_bad_input_exits_2_with_one_line(image_folders, weights_options, command
 
 
 def test_fid_of_two_stats_files_runs_without_weights(image_folders, metric_options, tmp_path):
-    from ganeval.evaluate import reference_statistics
-    from ganeval.fid import fid
+    from ganeval import fid
+    from ganeval.api import reference_statistics
     from ganeval.stats import save_stats
     paths = [tmp_path / "real.npz", tmp_path / "fake.npz"]
     for path, folder in zip(paths, image_folders):

@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ganeval.inception import InceptionV3TF
+from ganeval.extractors.inception import InceptionV3TF
 
 # The fixtures, for `from tests.test_inception_fixtures import *` (a star import keeps ruff from reading fixture
 # parameters as redefinitions); helpers are imported by name.

@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganeval.fid import fid
-from ganeval.inception import load_inception, tf_bilinear_resize
-from ganeval.inception_score import inception_score
-from ganeval.kid import kid
+from ganeval import fid, inception_score, kid
+from ganeval.extractors.inception import load_inception, tf_bilinear_resize
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 from tests.test_inception_fixtures import make_images, random_state_dict, write_folder
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ganeval import inception_score
 from ganeval.errors import GanevalInputError
-from ganeval.inception_score import inception_score, inception_score_from_logits
+from ganeval.kernels.inception_score import inception_score_from_logits
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 
 

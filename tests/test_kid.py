@@ -7,8 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
+from ganeval import kid
 from ganeval.errors import GanevalInputError
-from ganeval.kid import kid, kid_from_features, polynomial_mmd2
+from ganeval.kernels.mmd import kid_from_features, polynomial_mmd2
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 
 

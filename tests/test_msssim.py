@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import torch
 
+from ganeval import msssim
+from ganeval.accumulators.msssim import MSSSIMAccumulator
 from ganeval.errors import GanevalInputError
-from ganeval.msssim import MSSSIMAccumulator, msssim, msssim_pairs, random_pairs
+from ganeval.kernels.msssim import msssim_pairs, random_pairs
 from tests.oracle_msssim import msssim_pairs as oracle_pairs
 
 RELATIVE_TOLERANCE = 1e-9
@@ -82,8 +84,8 @@ def test_c_kernel_equals_torch_kernel_on_every_pair(height: int, width: int) -> 
 
 
 def test_c_kernel_refuses_buffers_that_do_not_match_the_shape() -> None:
-    from ganeval import _msssim
-    from ganeval.msssim import WEIGHTS, _window_taps
+    from ganeval.kernels import _msssim
+    from ganeval.kernels.msssim import WEIGHTS, _window_taps
     taps, sizes = _window_taps(32, 32)
     images, values = np.zeros((2, 3, 32, 32)), np.empty(2)
     with pytest.raises(ValueError, match="buffer sizes do not match the shape"):  # one pair too many
@@ -94,7 +96,7 @@ def test_c_kernel_refuses_buffers_that_do_not_match_the_shape() -> None:
 
 def test_the_c_kernel_is_built_and_is_the_cpu_default() -> None:
     # The extension is optional for users without a C compiler; a development install must have built it.
-    from ganeval.msssim import default_kernel
+    from ganeval.kernels.msssim import default_kernel
     assert default_kernel(torch.device("cpu")) == "c"
 
 
@@ -179,7 +181,7 @@ def test_size_note_says_what_the_reference_code_does_at_this_size(height: int, w
 def test_a_24_px_side_has_a_one_pixel_fifth_level() -> None:
     # 24 → 12 → 6 → 3 → 1 (the odd last row/column dropped): a 1-px window at the fifth level, as the note says;
     # the reference code's fifth level there is 2 px.
-    from ganeval.msssim import _window_taps
+    from ganeval.kernels.msssim import _window_taps
     assert _window_taps(24, 32)[1] == (11, 11, 6, 3, 1)
 
 

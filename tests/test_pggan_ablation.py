@@ -100,9 +100,9 @@ def test_killed_grid_resumes_without_retraining_finished_configs(tiny_data, tmp_
 
 
 def test_fid_and_kid_columns_appear_when_inception_weights_are_given(tiny_data, tmp_path, monkeypatch):
-    from ganeval.features import FeatureStatistics
-    from ganeval.fid import frechet_distance
-    from ganeval.inception import load_inception
+    from ganeval.accumulators.features import FeatureStatistics
+    from ganeval.extractors.inception import load_inception
+    from ganeval.kernels.frechet import frechet_distance
     from tests.test_inception_fixtures import random_state_dict
 
     monkeypatch.setenv("GANEVAL_OFFLINE", "1")

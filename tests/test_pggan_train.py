@@ -19,7 +19,7 @@ from PIL import Image
 
 import pggan.networks
 import pggan.train
-from ganeval.swd import swd
+from ganeval import swd
 from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import PRESETS, make_config

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import json
 
+import ganeval.neighbours as neighbours
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
 import ganeval
-import ganeval.neighbours as neighbours
+from ganeval.api import evaluate, reference_statistics
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import evaluate, reference_statistics
-from ganeval.neighbours import kth_neighbour_squared_distances, prepared, sphere_memberships
-from ganeval.precision_recall import precision_recall_from_features
+from ganeval.kernels.neighbours import (
+    kth_neighbour_squared_distances,
+    precision_recall_from_features,
+    prepared,
+    sphere_memberships,
+)
 from ganeval.stats import save_stats
 from ganeval_cli.ganeval_cli import main
 from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)

@@ -21,18 +21,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ganeval.inception
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
-import ganeval.inception
 import ganeval.stats_import
+from ganeval import fid, kid
+from ganeval.api import reference_statistics
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import reference_statistics
-from ganeval.fid import fid, frechet_distance
 from ganeval.files import file_sha256
-from ganeval.kid import kid
+from ganeval.kernels.frechet import frechet_distance
 from ganeval.stats import load_stats
 from ganeval.stats_import import import_stats
 from ganeval_cli.ganeval_cli import main

@@ -10,19 +10,13 @@ import torch
 
 import ganeval
 from ganeval import pyramid
+from ganeval.accumulators.swd import SWDDescriptors
+from ganeval.api import reference_statistics
+from ganeval.defaults import STREAM_DIRECTIONS, STREAM_FAKE, STREAM_REAL
 from ganeval.errors import GanevalInputError
-from ganeval.evaluate import reference_statistics
+from ganeval.kernels.sorting import radix_sort
+from ganeval.kernels.wasserstein import quantile_coupling, random_directions, sliced_wasserstein
 from ganeval.stats import save_stats
-from ganeval.swd import (
-    STREAM_DIRECTIONS,
-    STREAM_FAKE,
-    STREAM_REAL,
-    SWDDescriptors,
-    quantile_coupling,
-    radix_sort,
-    random_directions,
-    sliced_wasserstein,
-)
 from tests import oracle_swd
 
 # float32 arithmetic on 0-255 pixels: a 5-tap pass adds at most a few ulp of 255 (2^-23·255 ≈ 3e-5);
@@ -171,7 +165,7 @@ def test_every_sort_method_gives_the_same_distances_on_cpu():
         accumulator = SWDDescriptors(seed=0, stream=stream)
         accumulator.update(torch.from_numpy(images))
         levels.append(accumulator.compute())
-    from ganeval.swd import swd_from_descriptors
+    from ganeval.kernels.wasserstein import swd_from_descriptors
     with_numpy = swd_from_descriptors(*levels, sort_method="numpy")
     # numpy and radix share the numpy projections and sort to the same values: equal to the last bit.
     assert swd_from_descriptors(*levels, sort_method="radix") == with_numpy
@@ -220,7 +214,7 @@ def test_swd_of_a_set_against_itself_is_zero_with_shared_draws():
         accumulator = SWDDescriptors(seed=3, stream=STREAM_REAL)
         accumulator.update(images)
         levels.append(accumulator.compute())
-    from ganeval.swd import swd_from_descriptors
+    from ganeval.kernels.wasserstein import swd_from_descriptors
     assert swd_from_descriptors(*levels) == [0.0, 0.0]
 
 
@@ -365,7 +359,7 @@ def test_cuda_path_agrees_with_cpu_path():
 
 def test_the_c_radix_sort_is_built_and_the_cpu_default_is_the_faster_sort_here():
     # The extension is optional for users without a C compiler; a development install must have built it.
-    from ganeval.swd import _radix, default_sort_method, fastest_cpu_sort
+    from ganeval.kernels.sorting import _radix, default_sort_method, fastest_cpu_sort
     assert _radix is not None
     assert default_sort_method(torch.device("cpu")) == fastest_cpu_sort() in ("radix", "numpy")
 

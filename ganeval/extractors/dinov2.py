@@ -28,9 +28,8 @@ import torch.nn.functional as F
 
 from ganeval.defaults import DINOV2_FILE_NAME, DINOV2_TIMM_HUB_ID, DINOV2_URL, DINOV2_WEIGHTS_ENV
 from ganeval.errors import GanevalInputError
-from ganeval.extractors import FeatureExtractor, load_weights
+from ganeval.extractors.base import FeatureExtractor, float32_precision, load_weights
 from ganeval.files import file_sha256, load_torch_file, reading
-from ganeval.inception import float32_precision
 from ganeval.threads import available_cpus
 
 ARCHITECTURE = "vit_large_patch14_dinov2"

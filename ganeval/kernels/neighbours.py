@@ -1,7 +1,7 @@
 """Exact k-nearest-neighbour radii and sphere membership of feature sets, in blocks that bound memory.
 
-The manifold metrics (`ganeval.precision_recall`, `ganeval.density_coverage`) ask, for every pair of points, whether
-one lies inside the other's k-NN sphere. Here a distance is the Euclidean one by its definition,
+The manifold metrics (improved precision/recall, density/coverage; the last two functions here) ask, for every pair
+of points, whether one lies inside the other's k-NN sphere. Here a distance is the Euclidean one by its definition,
 d(x, y) = √Σ(xᵢ − yᵢ)² in float64, the sum taken in one fixed pairwise order, so that the same two points give the
 same distance wherever (and on whichever device) it is computed: duplicate points are at distance 0 and equal
 distances stay equal.
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ganeval.checks import check_at_least
+from ganeval.defaults import DEFAULT_DC_K, DEFAULT_PR_K
 from ganeval.errors import GanevalInputError
-from ganeval.sources import check_at_least
 
 CPU_BLOCK_SIZE = 2048  # rows and columns of one block of distances: 32 MiB of float64 per buffer
 CUDA_BLOCK_SIZE = 8192  # 512 MiB per buffer: fewer, larger kernels
@@ -263,3 +264,45 @@ def _paired_distances(a: torch.Tensor, i: torch.Tensor, b: torch.Tensor, j: torc
 
 def _inside(distances: torch.Tensor, radii: torch.Tensor, strict: bool) -> torch.Tensor:
     return distances < radii if strict else distances <= radii
+
+
+def sphere_counts(real: object, fake: object, k: int, device: torch.device | str | None, block_size: int | None,
+                  strict: bool) -> tuple[Memberships, int, int]:
+    """The memberships of two N×D and M×D feature sets (arrays or tensors) in each other's k-NN spheres, with N and
+    M: the common part of precision/recall and density/coverage."""
+    real_tensor, fake_tensor = feature_pair(real, fake, k, device)
+    real_radii = kth_neighbour_squared_distances(real_tensor, k, block_size=block_size)
+    fake_radii = kth_neighbour_squared_distances(fake_tensor, k, block_size=block_size)
+    inside = sphere_memberships(real_tensor, fake_tensor, real_radii, fake_radii, strict=strict,
+                                block_size=block_size)
+    return inside, real_tensor.shape[0], fake_tensor.shape[0]
+
+
+def precision_recall_from_features(real: object, fake: object, *, k: int = DEFAULT_PR_K,
+                                   device: torch.device | str | None = None, block_size: int | None = None
+                                   ) -> dict[str, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of two N×D and M×D feature sets, exact in float64.
+
+    Precision: the share of fake features inside some real feature's sphere (distance ≤ its k-NN radius, the
+    surface inside, as the authors' code); recall: the share of real features inside some fake feature's sphere.
+    `device`: where to compute (default: where `real` is; numpy arrays: the CPU). `block_size`: the side of the
+    blocks of distances held at once (default 2048 on the CPU, 8192 on CUDA); the result does not depend on it.
+    """
+    inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=False)
+    return {"precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
+            "recall": int(inside.real_in_fake_sphere.sum()) / num_real}
+
+
+def density_coverage_from_features(real: object, fake: object, *, k: int = DEFAULT_DC_K,
+                                   device: torch.device | str | None = None, block_size: int | None = None
+                                   ) -> dict[str, float]:
+    """{"precision", "recall", "density", "coverage"} of two feature sets as `prdc.compute_prdc(real, fake, k)`
+    defines them (Naeem et al. 2020; inside a sphere means strictly closer than its radius), exact in float64.
+
+    `device` and `block_size` as in `precision_recall_from_features`.
+    """
+    inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=True)
+    return {"precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
+            "recall": int(inside.real_in_fake_sphere.sum()) / num_real,
+            "density": int(inside.fake_in_real_spheres.sum()) / (k * num_fake),
+            "coverage": int(inside.real_sphere_has_fake.sum()) / num_real}

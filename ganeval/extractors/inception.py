@@ -16,9 +16,7 @@ results are then marked as not comparable to published numbers.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +27,9 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
-from ganeval.defaults import OFFLINE_ENV, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
+from ganeval.defaults import OFFLINE_ENV, PRECISIONS, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.errors import GanevalInputError
-from ganeval.extractors import FeatureExtractor, load_weights
+from ganeval.extractors.base import FeatureExtractor, float32_precision, load_weights
 from ganeval.files import file_sha256, load_torch_file
 
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -42,7 +40,6 @@ EXTRACTOR_ID = "inception-v3-tf-2015-12-05/pool3"
 INPUT_SIZE = 299
 FEATURE_DIM = 2048
 NUM_CLASSES = 1008
-PRECISIONS = ("fp32", "tf32")
 
 
 def weights_help() -> str:
@@ -206,21 +203,6 @@ def clean_bicubic_resize(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.
     hwc = images.permute(0, 2, 3, 1).cpu().numpy()
     resized = list(_clean_resize_pool.map(lambda image: _clean_resize_one(image, size), hwc))
     return torch.from_numpy(np.stack(resized)).to(images.device)
-
-
-@contextlib.contextmanager
-def float32_precision(precision: str) -> Iterator[None]:
-    """Within the block, CUDA matmuls and convolutions run in full fp32 ("fp32") or may use TF32 ("tf32")."""
-    allow = precision == "tf32"
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-             torch.get_float32_matmul_precision())
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = allow
-    torch.set_float32_matmul_precision("high" if allow else "highest")
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[:2]
-        torch.set_float32_matmul_precision(saved[2])
 
 
 @dataclass

@@ -8,21 +8,14 @@ scatter matrix into the running ones in float64 (Chan et al.'s pairwise update, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
-from ganeval.chunks import IndexedRows, next_indices
-from ganeval.defaults import DEFAULT_FEATURES, DEFAULT_RESIZE
+from ganeval.accumulators.indexed_rows import IndexedRows, next_indices
 from ganeval.errors import GanevalInputError
-from ganeval.extractors import FeatureExtractor, check_features
-from ganeval.inception import PRECISIONS, RESIZE_MODES
-from ganeval.metric import Metric, Run, image_count
-from ganeval.stats import Stats
-
-DEFAULT_BATCH_SIZE = 64
-DEFAULT_PRECISION = "fp32"
+from ganeval.extractors.base import FeatureExtractor
 
 
 @dataclass
@@ -127,61 +120,3 @@ class FeatureStatistics:
         for rows, key in ((self.kept_features, "features"), (self.kept_logits, "logits")):
             if state[key] is not None:
                 rows.load_state_dict(state[key])
-
-
-class FeatureMetric(Metric):
-    """What FID, KID and IS (and every metric on extractor features) share in ganeval.evaluate: the extractor's
-    options, and one feature accumulator per set that all of them feed (so each image goes through the network
-    once)."""
-
-    options = {"features": DEFAULT_FEATURES, "features_name": None, "inception_weights": None,
-               "dinov2_weights": None, "allow_unverified_weights": False, "resize": DEFAULT_RESIZE,
-               "precision": DEFAULT_PRECISION}
-    keep_features: ClassVar[bool] = False
-    keep_logits: ClassVar[bool] = False
-    minimum_stored = 2  # a covariance (FID) or a subset of two features (KID) at the least
-    names: ClassVar[set[str]] = set()  # every feature metric's name (they share one image count)
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "name" in vars(cls):
-            FeatureMetric.names.add(cls.name)
-
-    def check(self, options: dict[str, Any]) -> None:
-        check_features(options["features"], options["features_name"])
-        if options["resize"] not in RESIZE_MODES:
-            raise GanevalInputError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {options['resize']!r}")
-        if options["resize"] != DEFAULT_RESIZE and options["features"] != "inception-v3-tf":
-            raise GanevalInputError(f"resize={options['resize']!r} applies to the inception-v3-tf features; "
-                                    "dinov2-vit-l14 resizes as dgm-eval does, and a features module takes the "
-                                    "images at their own size")
-        if options["precision"] not in PRECISIONS:
-            raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {options['precision']!r}")
-
-    def limit(self, options: dict[str, Any], set_name: str) -> int | None:
-        counts = {image_count(options, name) for name in FeatureMetric.names if name in options["metrics"]}
-        if len(counts) > 1:
-            raise GanevalInputError(f"the feature metrics ({', '.join(sorted(FeatureMetric.names))}) share one pass "
-                                    f"of the feature extractor over each set: give them one image count (got "
-                                    f"{sorted(counts, key=str)})")
-        return image_count(options, self.name)
-
-    def accumulator(self, set_name: str, run: Run) -> FeatureStatistics:
-        return run.feature_statistics(set_name, limit=self.limit(run.options, set_name),
-                                      keep_features=self.keep_features, keep_logits=self.keep_logits)
-
-    def from_stats(self, stats: Stats, run: Run) -> FeatureMoments:
-        arrays = stats.require(self.name, run.extractor().settings())
-        return FeatureMoments(num_images=stats.protocol[self.name]["num_images"], mu=arrays.get("mu"),
-                              sigma=arrays.get("sigma"), features=arrays.get("features"))
-
-    def stats_arrays(self, moments: FeatureMoments, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The real set's kept features (KID, PR, DC; FID stores its moments instead) and the protocol record."""
-        return {"features": moments.features}, self.stats_record(moments, run)
-
-    def stats_record(self, moments: FeatureMoments, run: Run) -> dict[str, Any]:
-        """The protocol record of stored feature statistics: the extractor's identity and the image count."""
-        extractor = run.extractor()
-        return {"settings": extractor.settings(), "num_images": moments.num_images,
-                "comparable_to_published": extractor.comparable_to_published}
-

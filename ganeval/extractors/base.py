@@ -10,13 +10,14 @@ with a `features_name`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
-from ganeval.defaults import DEFAULT_FEATURES, FEATURE_EXTRACTORS
+from ganeval.defaults import FEATURE_EXTRACTORS
 from ganeval.errors import GanevalInputError
 
 
@@ -61,8 +62,6 @@ class ModuleExtractor(FeatureExtractor):
         self.weights_sha256 = state_sha256(self.module)
 
     def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, None]:
-        from ganeval.inception import float32_precision
-
         with torch.inference_mode(), float32_precision(self.precision):
             features = self.module(images.to(self.device, torch.float32) / 255)
         if not isinstance(features, torch.Tensor) or features.ndim != 2 or features.shape[0] != images.shape[0]:
@@ -112,17 +111,16 @@ def check_features(features: Any, features_name: Any) -> None:
                                 f"got {features!r}")
 
 
-def open_extractor(options: dict[str, Any], device: torch.device) -> FeatureExtractor:
-    """The extractor the options ask for (`features`, its weights, resize and precision), loaded on `device`."""
-    features = options.get("features", DEFAULT_FEATURES)
-    if isinstance(features, torch.nn.Module):
-        return ModuleExtractor(features, options["features_name"], device, options["precision"])
-    if features == "dinov2-vit-l14":
-        from ganeval.dinov2 import load_dinov2
-
-        return load_dinov2(options["dinov2_weights"], device=device, precision=options["precision"])
-    from ganeval.inception import load_inception
-
-    return load_inception(options["inception_weights"], device=device, resize=options["resize"],
-                          allow_unverified_weights=options["allow_unverified_weights"],
-                          precision=options["precision"])
+@contextlib.contextmanager
+def float32_precision(precision: str) -> Iterator[None]:
+    """Within the block, CUDA matmuls and convolutions run in full fp32 ("fp32") or may use TF32 ("tf32")."""
+    allow = precision == "tf32"
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+             torch.get_float32_matmul_precision())
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = allow
+    torch.set_float32_matmul_precision("high" if allow else "highest")
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[:2]
+        torch.set_float32_matmul_precision(saved[2])

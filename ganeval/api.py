@@ -1,0 +1,356 @@
+"""Every metric in one pass over the images: `evaluate(real, fake, metrics=("swd", "msssim", "fid", "kid", "is"))`,
+and the one-metric functions (`ganeval.swd(…)`, `ganeval.fid(…)`, …) made from the registry.
+
+Each set is read and decoded once; every batch feeds every chosen metric's accumulator of that set (SWD
+descriptors, MS-SSIM pairs, and one feature accumulator per set for FID, KID, IS, PR and DC together, so each image
+goes through the network once). The result maps each metric to its result dict; a one-metric function is exactly
+`evaluate` for that metric alone. Any set may be given as a stats file holding what the metrics need of it. With
+torch.distributed initialised (torchrun), each process reads its share of the batches and rank 0 merges the
+accumulators; every rank returns the same dict, equal to one process's.
+
+Random choices depend on (seed, image index), never on batch size or process count: SWD neighbourhood positions,
+the images of a generator callable, MS-SSIM's random pairs and KID's subsets.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import torch
+
+from ganeval import registry
+from ganeval.checks import check_at_least, check_seed, check_value_range
+from ganeval.devices import resolve_device
+from ganeval.distributed import current_shard, merge_on_first, share_from_first, stop_together
+from ganeval.errors import GanevalInputError
+from ganeval.metrics.base import FAKE, REAL, Metric, Run
+from ganeval.sources import ImageSource, open_images
+from ganeval.stats import is_stats_file, load_stats
+
+COMMON_OPTIONS: dict[str, Any] = {"num_images": None, "seed": 0, "device": None, "batch_size": 64, "progress": False,
+                                  "value_range": None, "skip_failures": False}
+SET_LABELS = {REAL: "REAL", FAKE: "FAKE"}
+
+
+def evaluate(real: ImageSource | None, fake: ImageSource, metrics: str | Iterable[str] = ("swd", "fid"),
+             **options: Any) -> dict[str, dict[str, Any]]:
+    """{metric: result dict} for every metric in `metrics`, from one pass over each image set.
+
+    `real`: images, or a stats file holding what the chosen metrics need of the real set (`ganeval stats`); None
+    when only fake-set metrics (msssim, is) are asked for. Options: `num_images` (an int for every metric, or
+    {metric: int}), `seed`, `device`, `batch_size`, `progress`, `value_range`, and each metric's own (see
+    `options_of`), e.g. `normalize`, `num_pairs`, `subset_size`, `splits`, `pr_k`, `dc_k`, `inception_weights`.
+    `skip_failures`: a metric whose result cannot be computed (e.g. SWD of flat images) gives
+    {"metric": name, "skipped": message} instead of stopping the others.
+    """
+    return evaluate_sets({REAL: real, FAKE: fake}, metrics, SET_LABELS, **options)
+
+
+def options_of(metric_names: Iterable[str]) -> dict[str, Any]:
+    """Every option `evaluate` takes for these metrics, with its default."""
+    merged = dict(COMMON_OPTIONS)
+    for name in metric_names:
+        merged.update({option: spec.default for option, spec in registry.metric_class(name).all_options().items()})
+    return merged
+
+
+def evaluate_sets(sources: Mapping[str, ImageSource | None], metrics: str | Iterable[str], labels: Mapping[str, str],
+                  **options: Any) -> dict[str, dict[str, Any]]:
+    """`evaluate` with the sets (REAL, FAKE, FAKE_B → source or None) and their names in messages as mappings."""
+    chosen = _chosen_metrics(metrics)
+    given = {set_name: source for set_name, source in sources.items() if source is not None}
+    run = Run(_settled_options(chosen, options, given), device=_device(options.get("device"), given.get(FAKE)),
+              labels=dict(labels))
+    accumulators, seen = _one_pass(run, chosen, given, storing=False)
+    shard = current_shard()
+    results: Any = None
+    if shard is None or shard[0] == 0:
+        try:
+            results = _results(run, chosen, accumulators, seen)
+        except GanevalInputError as raised:
+            results = raised
+    results = share_from_first(results)
+    if isinstance(results, GanevalInputError):
+        raise results
+    return results
+
+
+def reference_statistics(real: ImageSource, metrics: str | Iterable[str] = ("swd",), **options: Any
+                         ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The real set's statistics for `metrics` (those that store any: swd, fid, kid, pr, dc) from one pass, as
+    stats-file arrays and protocol records ready for `ganeval.stats.save_stats`."""
+    chosen = _chosen_metrics(metrics)
+    unstorable = [metric.name for metric in chosen if not metric.stored]
+    if unstorable:
+        storable = ", ".join(name for name, cls in registry.metrics().items() if cls.stored)
+        raise GanevalInputError(f"a stats file holds the real set's statistics of {storable}; "
+                                f"{', '.join(unstorable)} measure(s) the fake set alone")
+    if is_stats_file(real):
+        raise GanevalInputError(f"{real}: is a stats file already; give the real images")
+    given = {REAL: real}
+    run = Run(_settled_options(chosen, options, given), device=_device(options.get("device"), real),
+              labels=dict(SET_LABELS))
+    accumulators, seen = _one_pass(run, chosen, given, storing=True)
+    arrays: dict[str, dict[str, Any]] = {}
+    protocol: dict[str, dict[str, Any]] = {}
+    shard = current_shard()
+    if shard is not None and shard[0] != 0:  # rank 0 holds the merged statistics and writes them
+        return arrays, protocol
+    cache: dict[Any, Any] = {}
+    for metric in chosen:
+        limit = metric.limit(run.options, REAL)
+        count = seen[REAL] if limit is None else min(seen[REAL], limit)
+        if count < metric.minimum_stored:
+            raise GanevalInputError(f"{run.label(REAL)}: {count} images, but stored {metric.name} statistics need "
+                                    f"at least {metric.minimum_stored}")
+        arrays[metric.name], protocol[metric.name] = metric.stats_arrays(
+            _statistics(metric, accumulators[metric.name, REAL], cache), run)
+    return arrays, protocol
+
+
+def metric_function(metric: type[Metric]) -> Callable[..., dict[str, Any]]:
+    """The one-metric function of a registered metric (`ganeval.swd`, `ganeval.inception_score`, …): its sets as
+    the first arguments (an optional one defaulting to None), then every option of the metric and the common ones
+    as keywords; a one-metric call of `evaluate_sets`, returning the metric's result dict."""
+    specs = metric.all_options()
+    keywords = {spec.keyword or name: name for name, spec in specs.items()}  # the function's keyword → option
+    defaults = {**{name: value for name, value in COMMON_OPTIONS.items() if name != "skip_failures"},
+                **{keyword: specs[name].default for keyword, name in keywords.items()}}
+    labels = set_labels(metric)
+    parameters = [inspect.Parameter(argument, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    **({"default": None} if set_name in metric.optional_sets else {}))
+                  for argument, set_name in metric.sets.items()]
+    parameters += [inspect.Parameter(keyword, inspect.Parameter.KEYWORD_ONLY, default=default)
+                   for keyword, default in defaults.items()]
+    signature = inspect.Signature(parameters, return_annotation=dict[str, Any])
+
+    def one_metric(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        bound = signature.bind(*args, **kwargs)
+        sources = {metric.sets[argument]: value for argument, value in bound.arguments.items()
+                   if argument in metric.sets}
+        options = {keywords.get(keyword, keyword): value for keyword, value in bound.arguments.items()
+                   if keyword not in metric.sets}
+        return evaluate_sets(sources, (metric.name,), labels, **options)[metric.name]
+
+    one_metric.__signature__ = signature  # type: ignore[attr-defined]
+    one_metric.__name__ = one_metric.__qualname__ = metric.public_name()
+    one_metric.__module__ = "ganeval"
+    options_text = "\n".join(f"    {keyword}: {specs[name].help} (default {specs[name].default!r})"
+                             for keyword, name in keywords.items())
+    one_metric.__doc__ = (f"{inspect.cleandoc(metric.__doc__ or metric.title)}\n\nA one-metric call of "
+                          f"`ganeval.evaluate` (metric {metric.name!r}); it also takes the common options "
+                          f"{', '.join(name for name in COMMON_OPTIONS if name != 'skip_failures')}.\n\n"
+                          f"Options:\n{options_text}")
+    return one_metric
+
+
+def set_labels(metric: type[Metric]) -> dict[str, str]:
+    """The names a one-metric call gives its sets in messages: REAL and FAKE, or its arguments' names ("images")."""
+    return {set_name: SET_LABELS.get(set_name, argument) if argument == set_name else argument
+            for argument, set_name in metric.sets.items()}
+
+
+def _one_pass(run: Run, chosen: list[Metric], sources: Mapping[str, Any], storing: bool
+              ) -> tuple[dict[tuple[str, str], Any], dict[str, int]]:
+    """Open the sets, feed every accumulator in one pass over each, and (across processes) merge them on rank 0;
+    the accumulators by (metric, set) and the images read per set (over every process). `storing`: see `_open`."""
+    shard = current_shard()
+    error: BaseException | None = None
+    accumulators: dict[tuple[str, str], Any] = {}
+    seen: dict[str, int] = {}
+    try:
+        _open(run, chosen, sources, shard, storing)
+        accumulators = {(metric.name, set_name): metric.accumulator(set_name, run)
+                        for metric in chosen for set_name in metric.sets.values() if set_name in run.streams}
+        seen = _read_every_set(run, chosen, accumulators)
+    except GanevalInputError as raised:
+        error = raised
+    stop_together(error)
+    for accumulator in {id(accumulator): accumulator for accumulator in accumulators.values()}.values():
+        merge_on_first(accumulator)
+    return accumulators, {set_name: _total_over_ranks(count) for set_name, count in seen.items()}
+
+
+def _chosen_metrics(names: str | Iterable[str]) -> list[Metric]:
+    if isinstance(names, str):
+        names = names.split(",")
+    elif not isinstance(names, Iterable):
+        raise GanevalInputError(f"metrics must be names such as 'swd,fid' or ('swd', 'fid'), got {names!r}")
+    known = registry.metrics()
+    listed = [name.strip() if isinstance(name, str) else name for name in names]
+    unknown = [repr(name) for name in listed if name not in known and name != ""]
+    if unknown or not [name for name in listed if name]:
+        raise GanevalInputError(f"unknown metric(s) {', '.join(unknown) or '(none given)'}; choose from "
+                                f"{', '.join(known)}")
+    return [known[name]() for name in dict.fromkeys(name for name in listed if name)]
+
+
+def _settled_options(chosen: list[Metric], given: dict[str, Any], sets: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option with its value (given or default), checked; options of no known metric are refused."""
+    everything = options_of(registry.metrics())
+    unknown = sorted(set(given) - set(everything))
+    if unknown:
+        raise GanevalInputError(f"unknown option(s) {', '.join(unknown)}; the options are {', '.join(everything)}")
+    options = {**options_of(metric.name for metric in chosen), **given, "metrics": [m.name for m in chosen],
+               "sets": list(sets)}
+    check_seed(options["seed"])
+    check_at_least("batch_size", options["batch_size"])
+    if options["value_range"] is not None:
+        check_value_range(options["value_range"])
+    counts = options["num_images"]
+    if isinstance(counts, Mapping):
+        strays = sorted(set(counts) - set(options["metrics"]))
+        if strays:
+            raise GanevalInputError(f"num_images names {', '.join(strays)}, which is not among the metrics asked for")
+        for name, count in counts.items():
+            check_at_least(f"num_images[{name!r}]", count)
+    elif counts is not None:
+        check_at_least("num_images", counts)
+    for metric in chosen:
+        for name, spec in type(metric).all_options().items():
+            spec.check(name, options[name])
+        metric.check(options)
+    return options
+
+
+def _device(device: str | torch.device | None, fake: Any) -> torch.device:
+    """The given device, else the device of a fake tensor, else CUDA when available."""
+    if device is None and isinstance(fake, torch.Tensor):
+        return fake.device
+    return resolve_device(device)
+
+
+def _sets_read(chosen: list[Metric]) -> list[str]:
+    """Every set a chosen metric reads, in the order the metrics name them."""
+    return list(dict.fromkeys(set_name for metric in chosen for set_name in metric.sets.values()))
+
+
+def _read_in_step(run: Run, chosen: list[Metric], sources: Mapping[str, Any]) -> list[str]:
+    """The image sets read side by side, a batch of each in turn: those of a metric that compares them image by
+    image (two-set MS-SSIM), so that an image waits for its partner at most a batch."""
+    for metric in chosen:
+        paired = [set_name for set_name in metric.sets.values()
+                  if set_name in sources and not is_stats_file(sources[set_name])]
+        if metric.reads_in_step and len(paired) > 1:
+            return paired
+    return []
+
+
+def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any, storing: bool) -> None:
+    """Open each set the metrics read once (or its stats file), checking counts before any work; then check each
+    stats file's protocol against the run's. `storing`: the given sets' statistics are stored, so the other sets
+    are not needed and the metrics' own minimum image counts are not checked."""
+    in_step = _read_in_step(run, chosen, sources)
+    for set_name in _sets_read(chosen):
+        if storing and set_name not in sources:
+            continue
+        readers = [metric for metric in chosen if set_name in metric.sets.values()]
+        source = sources.get(set_name)
+        if source is None:
+            needing = [metric.name for metric in readers if set_name not in metric.optional_sets]
+            if needing:
+                raise GanevalInputError(f"{', '.join(needing)} need(s) a {run.labels.get(set_name, set_name)} set")
+            continue
+        if is_stats_file(source):
+            if shard is None or shard[0] == 0:  # only rank 0 computes with them
+                run.stats[set_name] = load_stats(source)
+            continue
+        limits = [metric.limit(run.options, set_name) for metric in readers]
+        count = None if None in limits else max(limits)
+        counted_by = next((metric for metric in readers if metric.limit(run.options, set_name) == count), None)
+        label = run.labels.get(set_name, set_name)
+        run.streams[set_name] = open_images(
+            source, name=label, num_images=count, batch_size=run.options["batch_size"],
+            value_range=run.options["value_range"], device=run.device,
+            progress=run.options["progress"] and (shard is None or shard[0] == 0) and set_name in [
+                *in_step[:1], *(name for name in _sets_read(chosen) if name not in in_step)],
+            shard=shard, seed=run.seed, count_label=counted_by.count_label(run.options) if counted_by else None)
+        known = run.streams[set_name].num_images
+        if known is not None and not storing:
+            for metric in readers:
+                _check_minimum(run, metric, set_name, known)
+    for set_name in run.stats:  # the protocol of each metric's statistics is checked now, not after the pass
+        for metric in chosen:
+            if set_name in metric.sets.values():
+                metric.from_stats(run.stats[set_name], set_name, run)
+
+
+def _check_minimum(run: Run, metric: Metric, set_name: str, available: int) -> None:
+    """Refuse a set with fewer images than the metric needs, naming the set and what needs them."""
+    limit = metric.limit(run.options, set_name)
+    count = available if limit is None else min(limit, available)
+    minimum, needed_for = metric.minimum_images(run.options)
+    if count < minimum:
+        raise GanevalInputError(f"{run.label(set_name)}: {count} images, but {needed_for} needs at least {minimum} "
+                                "images")
+
+
+def _read_every_set(run: Run, chosen: list[Metric], accumulators: dict[tuple[str, str], Any]) -> dict[str, int]:
+    """Feed every batch of every opened set to each distinct accumulator of that set (sets compared image by image
+    side by side, the others one after the other); the images read per set."""
+    by_name = {metric.name: metric for metric in chosen}
+    feeding = {set_name: list({id(accumulator): (by_name[name], accumulator)
+                               for (name, read), accumulator in accumulators.items() if read == set_name}.values())
+               for set_name in run.streams}
+    in_step = [set_name for set_name in _read_in_step(run, chosen, run.streams) if set_name in run.streams]
+    groups: list[list[str]] = []
+    for set_name in run.streams:
+        if set_name not in in_step:
+            groups.append([set_name])
+        elif set_name == in_step[0]:
+            groups.append(in_step)
+    seen = dict.fromkeys(run.streams, 0)
+    for group in groups:
+        batches = {set_name: run.streams[set_name].indexed() for set_name in group}
+        while batches:
+            for set_name, stream in list(batches.items()):
+                item = next(stream, None)
+                if item is None:
+                    del batches[set_name]
+                    continue
+                indices, batch = item
+                for metric, accumulator in feeding[set_name]:
+                    metric.feed(accumulator, set_name, batch, indices)
+                seen[set_name] += len(indices)
+    return seen
+
+
+def _total_over_ranks(count: int) -> int:
+    """The sum of `count` over every rank (the images of a set all processes read together)."""
+    if current_shard() is None:
+        return count
+    total = torch.tensor([count], dtype=torch.int64)
+    torch.distributed.all_reduce(total)
+    return int(total)
+
+
+def _statistics(metric: Metric, accumulator: Any, cache: dict[Any, Any]) -> Any:
+    """`metric.statistics(accumulator)`, computed once per accumulator (the shared feature one included)."""
+    key = (id(accumulator), type(metric).statistics)
+    if key not in cache:
+        cache[key] = metric.statistics(accumulator)
+    return cache[key]
+
+
+def _results(run: Run, chosen: list[Metric], accumulators: dict[tuple[str, str], Any], seen: dict[str, int]
+             ) -> dict[str, dict[str, Any]]:
+    """Each metric's result dict from its statistics of each set (from the pass, or from a stats file)."""
+    cache: dict[Any, Any] = {}
+    results = {}
+    for metric in chosen:
+        statistics = {}
+        for set_name in metric.sets.values():
+            if set_name in run.streams:
+                _check_minimum(run, metric, set_name, seen[set_name])
+                statistics[set_name] = _statistics(metric, accumulators[metric.name, set_name], cache)
+            elif set_name in run.stats:
+                statistics[set_name] = metric.from_stats(run.stats[set_name], set_name, run)
+        try:
+            results[metric.name] = metric.result(statistics, run)
+        except GanevalInputError as error:
+            if not run.options["skip_failures"]:
+                raise
+            results[metric.name] = {"metric": metric.name, "skipped": str(error)}
+    return results
