@@ -37,8 +37,9 @@ from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, make_config
 from pggan.data import first_images, open_images, training_resolution
-from pggan.train import generate, train
+from pggan.generate import generate
 from pggan.train import resume as resume_run
+from pggan.train import train
 
 ROW_LABELS = {
     "a": "(a) Gulrajani et al. (2017)", "b": "(b) + Progressive growing", "c": "(c) + Small minibatch",
