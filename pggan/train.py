@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ganeval.distributed import init_from_torchrun, launched_by_torchrun
 from ganeval.errors import GanevalInputError
 from ganeval.evaluate import evaluate as evaluate_metrics
 from ganeval.files import describe, read_json, reading, write_atomically
@@ -53,16 +54,11 @@ from pggan.schedule import ScheduleState, schedule
 def _setup_device(config: TrainConfig) -> tuple[int, int, torch.device]:
     """(rank, world_size, device); joins the process group when launched by torchrun (WORLD_SIZE > 1)."""
     device = resolve_device(None if config.device == "auto" else config.device)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
+    if not launched_by_torchrun():
         return 0, 1, device
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return rank, world_size, device
+    # By its type only: "cuda" gives each rank its own GPU, cuda:LOCAL_RANK, whichever CUDA device was named.
+    name, rank, world_size = init_from_torchrun(device.type)
+    return rank, world_size, torch.device(name)
 
 
 def _average_gradients(module: torch.nn.Module, world_size: int) -> None:
