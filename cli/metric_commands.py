@@ -76,13 +76,12 @@ def metric_list(allowed: list[str]) -> click.ParamType:
 
 def distributed_device(device: str | None) -> tuple[str | None, bool]:
     """Under torchrun: join the process group; (the device of this rank, whether this rank prints)."""
-    from ganeval.distributed import current_shard, init_from_torchrun, launched_by_torchrun
+    from ganeval.distributed import init_from_torchrun, launched_by_torchrun
 
     if not launched_by_torchrun():
         return device, True
-    device = init_from_torchrun(device)
-    shard = current_shard()
-    return device, shard is None or shard[0] == 0
+    device, rank, _ = init_from_torchrun(device)
+    return device, rank == 0
 
 
 def metric_command(metric: type) -> click.Command:

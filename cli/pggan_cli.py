@@ -206,7 +206,7 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
 def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: int, device: str | None) -> None:
     """Sample NUM_IMAGES from the EMA generator of CHECKPOINT (a checkpoint-*.pt or a run directory, whose newest
     checkpoint that loads is used)."""
-    from pggan.train import generate as generate_images
+    from pggan.generate import generate as generate_images
 
     images = generate_images(checkpoint, num_images, out, seed=seed, batch_size=batch_size, device=device)
     click.echo(f"wrote {len(images)} images of {images.shape[2]}×{images.shape[3]} to {out}")

@@ -32,15 +32,16 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def init_from_torchrun(device: str | None) -> str | None:
-    """Join torchrun's process group (NCCL on GPUs, gloo on CPUs); return the device this rank should use."""
+def init_from_torchrun(device: str | None) -> tuple[str | None, int, int]:
+    """Join torchrun's process group (NCCL on GPUs, gloo on CPUs); return (the device this rank should use, its rank,
+    the number of processes)."""
     uses_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
     if uses_cuda and (device is None or device == "cuda"):
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         torch.cuda.set_device(torch.device(device))
     if not dist.is_initialized():
         dist.init_process_group("nccl" if uses_cuda else "gloo")
-    return device
+    return device, dist.get_rank(), dist.get_world_size()
 
 
 def stop_together(error: BaseException | None) -> None:

@@ -1,7 +1,7 @@
 """pggan: Progressive Growing of GANs (Karras et al., ICLR 2018) — the trainer behind the Table 1 ablation.
 
 Entry points: `pggan.train.train(config, out_dir)`, `pggan.train.resume(run_dir)`,
-`pggan.train.generate(checkpoint, num_images, out)`, `pggan.data.prepare(source, out_npz)`,
+`pggan.generate.generate(checkpoint, num_images, out)`, `pggan.data.prepare(source, out_npz)`,
 `pggan.schedule.schedule(kimg, config)`; settings in `pggan.config` (TrainConfig, PRESETS, BUDGETS).
 
 The names below are imported on first use (PEP 562), so that `import pggan` (and `pggan --help`) does not pay for

@@ -7,8 +7,10 @@ Compose: defaults ← budget ← preset ← explicit overrides (`make_config`).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import json
 import math
 import typing
@@ -25,80 +27,130 @@ from pggan.errors import ConfigError
 EMA_KIMG_PAPER = 16 * math.log(0.5) / math.log(0.999) / 1000
 
 
+def _power_of_two(value: int) -> bool:
+    return value >= 4 and value & (value - 1) == 0
+
+
+def _finite(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = True
+            ) -> Callable[[float], bool]:
+    """A check that a float is finite and within [low, high] (ends open where asked)."""
+    def check(value: float) -> bool:
+        return (math.isfinite(value) and (value > low if low_open else value >= low)
+                and (value < high if high_open else value <= high))
+    return check
+
+
+def _at_least(low: int) -> Callable[[int], bool]:
+    return lambda value: value >= low
+
+
+def setting(default: Any, check: Callable[[Any], bool], wanted: str) -> Any:
+    """A TrainConfig field with its range: `validate` wants `check(value)`, else says "<name> must be <wanted>"."""
+    metadata = {"check": check, "wanted": wanted}
+    if isinstance(default, (list, dict)):  # each config gets its own copy
+        return field(default_factory=functools.partial(copy.deepcopy, default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class TrainConfig:
-    """All settings of one training run (data, networks, schedule, optimiser, loss, bookkeeping, devices)."""
+    """All settings of one training run (data, networks, schedule, optimiser, loss, bookkeeping, devices).
+
+    A field made with `setting(default, check, wanted)` has a range, checked by `validate` in field order.
+    """
 
     # Data.
     data: str = ""  # prepared .npz/.npy (see pggan.data.prepare) or any uint8 .npy/.npz image array
     # "auto": an .npy over 1 GiB is memory-mapped and gathered per minibatch, anything else held in memory (on the
     # device); "on" streams an .npy of any size, "off" holds any set in memory. The numbers are the same either way.
-    data_streaming: str = "auto"
-    resolution: int = 0  # final resolution; 0 = the data's resolution
+    data_streaming: str = setting("auto", lambda value: value in ("auto", "on", "off"), "'auto', 'on' or 'off'")
+    # Final resolution; 0 = the data's resolution.
+    resolution: int = setting(0, lambda value: value == 0 or _power_of_two(value),
+                              "a power of two ≥ 4 (or 0 = the data's)")
     mirror_augment: bool = False  # random left-right flips of the reals (§6: CelebA runs)
-    seed: int = 1000  # seeds weights, data sampling, latents (reference random_seed)
+    # Seeds weights, data sampling, latents (reference random_seed).
+    seed: int = setting(1000, lambda value: 0 <= value <= MAX_SEED, f"an integer from 0 to {MAX_SEED}")
 
     # Length.
-    total_kimg: float = 10000.0  # thousands of real images shown to D
-    kimg_factor: float = 1.0  # multiplies total_kimg; preset (h) "converged" = 2× the (a)–(g) budget
+    # Thousands of real images shown to D.
+    total_kimg: float = setting(10000.0, _finite(0, low_open=True), "a finite number > 0")
+    # Multiplies total_kimg; preset (h) "converged" = 2× the (a)–(g) budget.
+    kimg_factor: float = setting(1.0, _finite(0, low_open=True), "a finite number > 0")
 
     # Generator and discriminator (Table 2; nf(stage) = min(int(fmap_base / 2**(stage·fmap_decay)), fmap_max)).
-    latent_size: int = 512
+    latent_size: int = setting(512, _at_least(1), "≥ 1")
     normalize_latents: bool = True  # latents on the unit hypersphere (§A.1)
-    fmap_base: int = 8192
-    fmap_decay: float = 1.0
-    fmap_max: int = 512
-    g_activation: str = "lrelu"  # "lrelu" (0.2) or "relu" (configs a–c, as Gulrajani et al.)
+    fmap_base: int = setting(8192, _at_least(1), "≥ 1")
+    fmap_decay: float = setting(1.0, _finite(0), "a finite number ≥ 0")
+    fmap_max: int = setting(512, _at_least(1), "≥ 1")
+    # "lrelu" (0.2) or "relu" (configs a–c, as Gulrajani et al.).
+    g_activation: str = setting("lrelu", lambda value: value in ("lrelu", "relu"), "'lrelu' or 'relu'")
     tanh_at_end: bool = False  # tanh on G's output (configs a–c, as Gulrajani et al.)
     g_batchnorm: bool = False  # batch norm in G (configs a–c)
     d_layernorm: bool = False  # layer norm in D (configs a–c)
     pixelnorm: bool = True  # §4.2 pixelwise feature normalisation in G (config g)
     equalized_lr: bool = True  # §4.1 equalized learning rate (config f)
-    mbstd_group_size: int = 4  # §3 minibatch stddev group size; 0 = off (config e)
-    mbdisc_kernels: int = 0  # Salimans et al. minibatch discrimination kernels; 0 = off (config e*)
+    # §3 minibatch stddev group size; 0 = off (config e).
+    mbstd_group_size: int = setting(4, _at_least(0), "≥ 0 (0 = off)")
+    # Salimans et al. minibatch discrimination kernels; 0 = off (config e*).
+    mbdisc_kernels: int = setting(0, _at_least(0), "≥ 0 (0 = off)")
 
     # Growing schedule (reference TrainingSchedule).
     progressive: bool = True  # grow from 4×4; False = train at the final resolution from the start (config a)
-    lod_training_kimg: float = 600.0  # images per resolution while stable
-    lod_transition_kimg: float = 600.0  # images per fade-in
-    minibatch_base: int = 16
-    minibatch_dict: dict[int, int] = field(default_factory=dict)  # resolution → minibatch
-    minibatch_repeats: int = 4  # minibatches per schedule evaluation
-    n_critic: int = 1  # D steps per G step
+    lod_training_kimg: float = setting(600.0, _finite(0), "a finite number ≥ 0")  # images per resolution while stable
+    lod_transition_kimg: float = setting(600.0, _finite(0), "a finite number ≥ 0")  # images per fade-in
+    minibatch_base: int = setting(16, _at_least(1), "≥ 1")
+    # Resolution → minibatch.
+    minibatch_dict: dict[int, int] = setting(
+        {}, lambda value: all(_power_of_two(k) and v >= 1 for k, v in value.items()),
+        "resolution (a power of two ≥ 4) → minibatch size ≥ 1")
+    minibatch_repeats: int = setting(4, _at_least(1), "≥ 1")  # minibatches per schedule evaluation
+    n_critic: int = setting(1, _at_least(1), "≥ 1")  # D steps per G step
 
     # Optimiser (§A.1: Adam α = 0.001, β1 = 0, β2 = 0.99, ε = 1e-8).
-    g_lr: float = 0.001
-    d_lr: float = 0.001
-    lr_dict: dict[int, float] = field(default_factory=dict)  # resolution → learning rate (both networks)
-    adam_beta1: float = 0.0
-    adam_beta2: float = 0.99
-    adam_epsilon: float = 1e-8
+    g_lr: float = setting(0.001, _finite(0, low_open=True), "a finite number > 0")
+    d_lr: float = setting(0.001, _finite(0, low_open=True), "a finite number > 0")
+    # Resolution → learning rate (both networks).
+    lr_dict: dict[int, float] = setting(
+        {}, lambda value: all(_power_of_two(k) and _finite(0, low_open=True)(v) for k, v in value.items()),
+        "resolution (a power of two ≥ 4) → learning rate > 0")
+    adam_beta1: float = setting(0.0, _finite(0, 1), "in [0, 1)")
+    adam_beta2: float = setting(0.99, _finite(0, 1), "in [0, 1)")
+    adam_epsilon: float = setting(1e-8, _finite(0, low_open=True), "a finite number > 0")
     reset_optimizer_on_grow: bool = True  # Adam state reset when a fade-in starts and when it ends
     # §A.1: exponential moving average of G's weights, "decay 0.999" per G step at minibatch 16 — held here as a
     # half-life in images (as StyleGAN2-ADA's ema_kimg), so it spans the same images whatever the minibatch,
     # n_critic or number of steps. ema_rampup > 0 caps the half-life at ema_rampup × the images seen so far.
-    ema_kimg: float = EMA_KIMG_PAPER
-    ema_rampup: float = 0.0
+    ema_kimg: float = setting(EMA_KIMG_PAPER, _finite(0), "a finite number ≥ 0 (0 = the EMA is G itself)")
+    ema_rampup: float = setting(0.0, _finite(0), "a finite number ≥ 0 (0 = no ramp-up)")
     # A diagnostic for choosing ema_kimg: more averages of G with these half-lives, kept beside the EMA and scored
     # by SWD at every metrics tick (with raw G's), so one run shows which half-life fits its budget.
-    ema_sweep_kimg: list[float] = field(default_factory=list)
+    ema_sweep_kimg: list[float] = setting(
+        [], lambda value: all(_finite(0)(item) for item in value) and len(set(value)) == len(value),
+        "a list of distinct half-lives ≥ 0 in kimg")
 
     # Loss (§A.1: WGAN-GP, λ = 10, target 1, drift ε = 0.001).
-    loss: str = "wgangp"  # "wgangp" or "logistic" (non-saturating, no penalty)
-    wgan_lambda: float = 10.0
-    wgan_target: float = 1.0
-    wgan_epsilon: float = 0.001  # ε_drift · E[D(x)²] keeps D's output near zero
+    # "wgangp" or "logistic" (non-saturating, no penalty).
+    loss: str = setting("wgangp", lambda value: value in ("wgangp", "logistic"), "'wgangp' or 'logistic'")
+    wgan_lambda: float = setting(10.0, _finite(0), "a finite number ≥ 0")
+    wgan_target: float = setting(1.0, _finite(0, low_open=True), "a finite number > 0")
+    # ε_drift · E[D(x)²] keeps D's output near zero.
+    wgan_epsilon: float = setting(0.001, _finite(0), "a finite number ≥ 0")
 
     # Bookkeeping.
-    kimg_per_tick: float = 160.0  # log line, sample grid and (every snapshot_ticks) checkpoint per tick
-    snapshot_ticks: int = 1
-    metrics_ticks: int = 0  # SWD/MS-SSIM of EMA samples every N ticks (0 = only at the end)
-    metrics_num_images: int = 2048  # images per metric evaluation, 0 = none (paper: 16384 for SWD)
-    grid_size: int = 8  # the fixed-latent sample grid is grid_size × grid_size
+    # Log line, sample grid and (every snapshot_ticks) checkpoint per tick.
+    kimg_per_tick: float = setting(160.0, _finite(0, low_open=True), "a finite number > 0")
+    snapshot_ticks: int = setting(1, _at_least(1), "≥ 1")
+    # SWD/MS-SSIM of EMA samples every N ticks (0 = only at the end).
+    metrics_ticks: int = setting(0, _at_least(0), "≥ 0 (0 = only at the end)")
+    # Images per metric evaluation, 0 = none (paper: 16384 for SWD).
+    metrics_num_images: int = setting(2048, _at_least(0), "≥ 0 (0 = no metrics)")
+    grid_size: int = setting(8, _at_least(1), "≥ 1")  # the fixed-latent sample grid is grid_size × grid_size
 
     # Devices.
     device: str = "auto"  # "auto" = cuda when available, else cpu
-    amp: str = "none"  # "none", "bf16" or "fp16" autocast
+    # "none", "bf16" or "fp16" autocast.
+    amp: str = setting("none", lambda value: value in ("none", "bf16", "fp16"), "'none', 'bf16' or 'fp16'")
     compile: bool = False  # torch.compile the generator (and D when the loss has no gradient penalty)
 
     def replace(self, **overrides: Any) -> TrainConfig:
@@ -107,10 +159,11 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Self, or ConfigError naming the first setting that is out of range or inconsistent with another."""
-        for name, (ok, wanted) in FIELD_RULES.items():
-            value = getattr(self, name)
-            if not ok(value):
-                raise ConfigError(name, f"{name} must be {wanted}, got {value!r}")
+        for setting_field in dataclasses.fields(self):
+            if "check" in setting_field.metadata:
+                name, value = setting_field.name, getattr(self, setting_field.name)
+                if not setting_field.metadata["check"](value):
+                    raise ConfigError(name, f"{name} must be {setting_field.metadata['wanted']}, got {value!r}")
         if self.progressive and self.lod_training_kimg + self.lod_transition_kimg == 0:
             raise ConfigError("lod_training_kimg", "progressive growing needs lod_training_kimg + "
                                                    "lod_transition_kimg > 0 (both are 0); use --no-progressive")
@@ -215,68 +268,6 @@ def parse_setting(text: str) -> tuple[str, Any]:
 
 
 BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
-
-
-def _power_of_two(value: int) -> bool:
-    return value >= 4 and value & (value - 1) == 0
-
-
-def _finite(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = True
-            ) -> Callable[[float], bool]:
-    """A check that a float is finite and within [low, high] (ends open where asked)."""
-    def check(value: float) -> bool:
-        return (math.isfinite(value) and (value > low if low_open else value >= low)
-                and (value < high if high_open else value <= high))
-    return check
-
-
-def _at_least(low: int) -> Callable[[int], bool]:
-    return lambda value: value >= low
-
-
-# Every field's range, checked by TrainConfig.validate; the text completes "<name> must be …".
-FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "resolution": (lambda value: value == 0 or _power_of_two(value), "a power of two ≥ 4 (or 0 = the data's)"),
-    "data_streaming": (lambda value: value in ("auto", "on", "off"), "'auto', 'on' or 'off'"),
-    "seed": (lambda value: 0 <= value <= MAX_SEED, f"an integer from 0 to {MAX_SEED}"),
-    "total_kimg": (_finite(0, low_open=True), "a finite number > 0"),
-    "kimg_factor": (_finite(0, low_open=True), "a finite number > 0"),
-    "latent_size": (_at_least(1), "≥ 1"),
-    "fmap_base": (_at_least(1), "≥ 1"),
-    "fmap_decay": (_finite(0), "a finite number ≥ 0"),
-    "fmap_max": (_at_least(1), "≥ 1"),
-    "g_activation": (lambda value: value in ("lrelu", "relu"), "'lrelu' or 'relu'"),
-    "mbstd_group_size": (_at_least(0), "≥ 0 (0 = off)"),
-    "mbdisc_kernels": (_at_least(0), "≥ 0 (0 = off)"),
-    "lod_training_kimg": (_finite(0), "a finite number ≥ 0"),
-    "lod_transition_kimg": (_finite(0), "a finite number ≥ 0"),
-    "minibatch_base": (_at_least(1), "≥ 1"),
-    "minibatch_dict": (lambda value: all(_power_of_two(k) and v >= 1 for k, v in value.items()),
-                       "resolution (a power of two ≥ 4) → minibatch size ≥ 1"),
-    "minibatch_repeats": (_at_least(1), "≥ 1"),
-    "n_critic": (_at_least(1), "≥ 1"),
-    "g_lr": (_finite(0, low_open=True), "a finite number > 0"),
-    "d_lr": (_finite(0, low_open=True), "a finite number > 0"),
-    "lr_dict": (lambda value: all(_power_of_two(k) and _finite(0, low_open=True)(v) for k, v in value.items()),
-                "resolution (a power of two ≥ 4) → learning rate > 0"),
-    "adam_beta1": (_finite(0, 1), "in [0, 1)"),
-    "adam_beta2": (_finite(0, 1), "in [0, 1)"),
-    "adam_epsilon": (_finite(0, low_open=True), "a finite number > 0"),
-    "ema_kimg": (_finite(0), "a finite number ≥ 0 (0 = the EMA is G itself)"),
-    "ema_rampup": (_finite(0), "a finite number ≥ 0 (0 = no ramp-up)"),
-    "ema_sweep_kimg": (lambda value: all(_finite(0)(item) for item in value) and len(set(value)) == len(value),
-                       "a list of distinct half-lives ≥ 0 in kimg"),
-    "loss": (lambda value: value in ("wgangp", "logistic"), "'wgangp' or 'logistic'"),
-    "wgan_lambda": (_finite(0), "a finite number ≥ 0"),
-    "wgan_target": (_finite(0, low_open=True), "a finite number > 0"),
-    "wgan_epsilon": (_finite(0), "a finite number ≥ 0"),
-    "kimg_per_tick": (_finite(0, low_open=True), "a finite number > 0"),
-    "snapshot_ticks": (_at_least(1), "≥ 1"),
-    "metrics_ticks": (_at_least(0), "≥ 0 (0 = only at the end)"),
-    "metrics_num_images": (_at_least(0), "≥ 0 (0 = no metrics)"),
-    "grid_size": (_at_least(1), "≥ 1"),
-    "amp": (lambda value: value in ("none", "bf16", "fp16"), "'none', 'bf16' or 'fp16'"),
-}
 
 
 # ---------------------------------------------------------------------------------------------------------------

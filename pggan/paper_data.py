@@ -132,7 +132,7 @@ def prepare_celeba(folder: Path, out_path: Path, resolution: int = CELEBA_CROP,
 def _lmdb_images(folder: Path) -> tuple[int, Iterator[Image.Image | None]]:
     """(entries, each value decoded, None where Pillow cannot) of an LSUN lmdb export folder, in key order."""
     try:
-        import lmdb
+        import lmdb  # an optional dependency (the `lsun` extra): imported only when an lmdb is read
     except ImportError:
         raise GanevalInputError(f"--lsun {folder}: reading an lmdb needs the lmdb package; install it with "
                                 "`pip install 'ganeval-pggan[lsun]'` (or `pip install lmdb`)") from None

@@ -4,7 +4,8 @@ A run directory holds config.json, log.jsonl (one line per tick), samples/tick-N
 generator), the newest two checkpoint-*.pt and, at the end, metrics.json. Every random draw of training
 (image indices, latents, GP mixing factors, mirror flips) comes from one CPU torch.Generator saved in each
 checkpoint, so a resumed run repeats an uninterrupted one bit for bit on the same machine. Under torchrun each
-rank draws the *whole* minibatch and keeps its slice, so N ranks compute the same step as one process.
+rank draws the *whole* minibatch and keeps its slice, so N ranks compute the same step as one process. Sampling and
+`generate` live in pggan/generate.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import io
 import json
 import math
 import os
@@ -23,26 +23,26 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from PIL import Image
 
 from ganeval.api import evaluate as evaluate_metrics
 from ganeval.defaults import MIN_RESOLUTION
 from ganeval.devices import resolve_device
+from ganeval.distributed import init_from_torchrun, launched_by_torchrun
 from ganeval.errors import GanevalInputError
 from ganeval.files import describe, read_json, reading, write_atomically
 from ganeval.progress import Progress
 from pggan.checkpoint import (
     TRAINING_KEYS,
     list_checkpoints,
-    load_checkpoint,
     load_newest_checkpoint,
     locked_run_dir,
     save_checkpoint,
     write_json,
 )
 from pggan.config import TrainConfig
-from pggan.data import reals_at, to_uint8
+from pggan.data import reals_at
 from pggan.errors import ConfigError, TrainingDivergedError
+from pggan.generate import sample_images, save_grid
 from pggan.loader import Minibatches, TrainingImages
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
@@ -54,16 +54,11 @@ from pggan.schedule import ScheduleState, schedule
 def _setup_device(config: TrainConfig) -> tuple[int, int, torch.device]:
     """(rank, world_size, device); joins the process group when launched by torchrun (WORLD_SIZE > 1)."""
     device = resolve_device(None if config.device == "auto" else config.device)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
+    if not launched_by_torchrun():
         return 0, 1, device
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return rank, world_size, device
+    # By its type only: "cuda" gives each rank its own GPU, cuda:LOCAL_RANK, whichever CUDA device was named.
+    name, rank, world_size = init_from_torchrun(device.type)
+    return rank, world_size, torch.device(name)
 
 
 def _average_gradients(module: torch.nn.Module, world_size: int) -> None:
@@ -121,31 +116,41 @@ def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> No
             ema_buffer.copy_(buffer)
 
 
-@torch.no_grad()
-def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleState, out_resolution: int,
-                  batch_size: int = 64) -> torch.Tensor:
-    """uint8 NCHW images of `generator` at the schedule's resolution/α, nearest-upsampled to out_resolution."""
-    batches = []
-    for start in range(0, len(latents), batch_size):
-        images = generator(latents[start:start + batch_size], state.resolution, state.alpha)
-        if not torch.isfinite(images).all():
-            raise TrainingDivergedError("training diverged: the generator produced NaN/inf pixels")
-        factor = out_resolution // state.resolution
-        if factor > 1:
-            images = images.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
-        batches.append(to_uint8(images).cpu())
-    return torch.cat(batches)
+def _non_finite_state(parts: dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]) -> list[str]:
+    """Which weights or Adam statistics hold NaN/inf, e.g. "D's squared-gradient averages" after a float32 overflow
+    (a huge loss can leave every loss value finite while the optimiser's statistics overflow and training stalls)."""
+    found = []
+    for name, (network, optimizer) in parts.items():
+        if not all(bool(torch.isfinite(parameter).all()) for parameter in network.parameters()):
+            found.append(f"{name} weights")
+        for statistic, label in (("exp_avg", "gradient averages"), ("exp_avg_sq", "squared-gradient averages")):
+            values = [state[statistic] for state in optimizer.state.values() if statistic in state]
+            if not all(bool(torch.isfinite(value).all()) for value in values):
+                found.append(f"{name}'s {label}")
+    return found
 
 
-def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
-    """The first grid_size² of uint8 NCHW images as a PNG grid, grid_size to a row, no padding (written atomically);
-    grey images give a grey PNG."""
-    from torchvision.utils import make_grid  # torchvision takes ~1.6 s to import: paid at the first grid, not at start
+def _truncate_log(path: Path, last_tick: int) -> None:
+    """Drop log lines written after the checkpoint being resumed (they will be written again).
 
-    grid = make_grid(images[:grid_size * grid_size], nrow=grid_size, padding=0)  # grey is repeated into RGB
-    array = grid[0].numpy() if images.shape[1] == 1 else grid.permute(1, 2, 0).numpy()
-    write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))
+    A line cut short by a kill mid-write does not parse and is dropped too.
+    """
+    if not path.exists():
+        return
+    kept = []
+    with reading(path, "training log"):
+        lines = path.read_text().splitlines()
+    for line in lines:
+        try:
+            if json.loads(line)["tick"] <= last_tick:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError):
+            continue
+    write_atomically(path, lambda p: p.write_text("".join(line + "\n" for line in kept)))
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metrics at a tick and at the end.
 
 def evaluate(generator: Generator, reals: np.ndarray, state: ScheduleState, config: TrainConfig,
              device: torch.device) -> dict[str, Any]:
@@ -429,39 +434,6 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     return metrics
 
 
-def _non_finite_state(parts: dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]]) -> list[str]:
-    """Which weights or Adam statistics hold NaN/inf, e.g. "D's squared-gradient averages" after a float32 overflow
-    (a huge loss can leave every loss value finite while the optimiser's statistics overflow and training stalls)."""
-    found = []
-    for name, (network, optimizer) in parts.items():
-        if not all(bool(torch.isfinite(parameter).all()) for parameter in network.parameters()):
-            found.append(f"{name} weights")
-        for statistic, label in (("exp_avg", "gradient averages"), ("exp_avg_sq", "squared-gradient averages")):
-            values = [state[statistic] for state in optimizer.state.values() if statistic in state]
-            if not all(bool(torch.isfinite(value).all()) for value in values):
-                found.append(f"{name}'s {label}")
-    return found
-
-
-def _truncate_log(path: Path, last_tick: int) -> None:
-    """Drop log lines written after the checkpoint being resumed (they will be written again).
-
-    A line cut short by a kill mid-write does not parse and is dropped too.
-    """
-    if not path.exists():
-        return
-    kept = []
-    with reading(path, "training log"):
-        lines = path.read_text().splitlines()
-    for line in lines:
-        try:
-            if json.loads(line)["tick"] <= last_tick:
-                kept.append(line)
-        except (json.JSONDecodeError, KeyError):
-            continue
-    write_atomically(path, lambda p: p.write_text("".join(line + "\n" for line in kept)))
-
-
 def resume(run_dir: str | os.PathLike, *, progress: bool = True) -> dict[str, Any]:
     """Continue the run in `run_dir` from its newest checkpoint with its saved config.json."""
     config_path = Path(run_dir) / "config.json"
@@ -475,80 +447,3 @@ def resume(run_dir: str | os.PathLike, *, progress: bool = True) -> dict[str, An
         raise GanevalInputError(f"{config_path}: {error}") from None
     return train(config, run_dir, resume=True, progress=progress)
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Sampling a trained generator.
-
-def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathLike | None = None, *,
-             seed: int = 0, batch_size: int = 64, device: str | None = None, ema: bool = True) -> np.ndarray:
-    """N uint8 NCHW images of the EMA generator (`ema=False`: the raw one) of `checkpoint` (or a run dir's
-    newest); optionally saved.
-
-    Images come at the resolution/α the checkpoint was training at, nearest-upsampled to the final resolution
-    (as the reference). `out`: a folder (PNG files 000000.png, …) or an .npz (key "images").
-    """
-    path = Path(checkpoint)
-    if num_images < 1:
-        raise GanevalInputError(f"num_images must be ≥ 1, got {num_images}")
-    if out is not None:
-        _check_output(Path(out))
-    if path.is_dir():
-        saved, path = load_newest_checkpoint(path)
-    elif not path.is_file():
-        raise GanevalInputError(f"{path}: no such checkpoint")
-    else:
-        saved = load_checkpoint(path)
-    try:
-        config = TrainConfig.from_dict(saved["config"]).validate()
-    except ConfigError as error:
-        raise GanevalInputError(f"{path}: damaged checkpoint configuration ({error})") from None
-    target = resolve_device(device)
-    generator, _ = build_networks(config, saved["num_channels"])
-    try:
-        generator.load_state_dict(saved["generator_ema" if ema else "generator"])
-    except (RuntimeError, TypeError) as error:
-        raise GanevalInputError(f"{path}: damaged checkpoint ({describe(error)})") from None
-    generator.to(target).eval()
-    latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
-    state = schedule(saved["counters"]["num_images"] / 1000, config)
-    try:
-        images = sample_images(generator, latents.to(target), state, config.resolution, batch_size).numpy()
-    except TrainingDivergedError as error:
-        raise GanevalInputError(f"{path}: {error}") from error
-    if out is not None:
-        _write_images(images, Path(out))
-    return images
-
-
-def _check_output(out: Path) -> None:
-    """Refuse an output that is neither .npz, .npy nor a folder (e.g. `-o gen.png`, which would become a folder)."""
-    if out.suffix and out.suffix.lower() not in (".npz", ".npy") and not out.is_dir():
-        raise GanevalInputError(f"-o {out}: expected a folder (numbered PNGs) or a file ending in .npz or .npy")
-
-
-def _write_images(images: np.ndarray, out: Path) -> None:
-    """uint8 NCHW images to an .npz or .npy (atomic) or to numbered PNGs in a folder."""
-    if out.suffix.lower() == ".npz":
-        write_atomically(out, lambda p: p.write_bytes(_npz_bytes(images)))
-        return
-    if out.suffix.lower() == ".npy":
-        def write_npy(temporary: Path) -> None:
-            with open(temporary, "wb") as file:  # a handle, so numpy does not append ".npy" to the temporary name
-                np.save(file, images)
-
-        write_atomically(out, write_npy)
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise GanevalInputError(f"cannot write {out} ({describe(error)})") from None
-    for index, image in enumerate(images):
-        array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
-        write_atomically(out / f"{index:06d}.png", lambda p, a=array: Image.fromarray(a).save(p, format="PNG"))
-
-
-def _npz_bytes(images: np.ndarray) -> bytes:
-    """An .npz holding `images` under the key "images", as bytes."""
-    buffer = io.BytesIO()
-    np.savez(buffer, images=images)
-    return buffer.getvalue()

@@ -19,7 +19,7 @@ import torch
 import ganeval
 from pggan import ablation
 from pggan.ablation import run_ablation
-from pggan.train import generate
+from pggan.generate import generate
 
 # SWD's coarsest pyramid level is 16 px, so the tiny grid trains to 16×16 (not 8×8): 4 → 8 → 16 in 0.1-kimg
 # phases, tiny networks, one tick per 0.1 kimg so the training log holds SWD points for the figure.

@@ -23,7 +23,8 @@ from ganeval import swd
 from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import PRESETS, make_config
-from pggan.train import TrainingDivergedError, generate, train
+from pggan.generate import generate, save_grid
+from pggan.train import TrainingDivergedError, train
 
 REPO = Path(__file__).resolve().parents[1]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -274,7 +275,7 @@ def test_progress_in_a_log_is_one_line_per_tick(dataset, tmp_path, capsys):
 @pytest.mark.parametrize("channels", [1, 3])
 def test_sample_grid_is_grid_size_images_to_a_row_without_padding(tmp_path, channels):
     images = torch.arange(5 * channels * 2 * 3, dtype=torch.uint8).reshape(5, channels, 2, 3)
-    pggan.train.save_grid(images, tmp_path / "grid.png", grid_size=2)
+    save_grid(images, tmp_path / "grid.png", grid_size=2)
     with Image.open(tmp_path / "grid.png") as file:
         assert file.format == "PNG" and file.mode == ("L" if channels == 1 else "RGB")
         grid = np.asarray(file)

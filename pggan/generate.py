@@ -1,0 +1,123 @@
+"""Sampling a generator: images at a schedule's resolution/α, the sample grid PNG, and `generate` from a checkpoint
+into an .npz, an .npy or a folder of PNGs."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganeval.devices import resolve_device
+from ganeval.errors import GanevalInputError
+from ganeval.files import describe, write_atomically
+from pggan.checkpoint import load_checkpoint, load_newest_checkpoint
+from pggan.config import TrainConfig
+from pggan.data import to_uint8
+from pggan.errors import ConfigError, TrainingDivergedError
+from pggan.networks import Generator, build_networks
+from pggan.schedule import ScheduleState, schedule
+
+
+@torch.no_grad()
+def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleState, out_resolution: int,
+                  batch_size: int = 64) -> torch.Tensor:
+    """uint8 NCHW images of `generator` at the schedule's resolution/α, nearest-upsampled to out_resolution."""
+    batches = []
+    for start in range(0, len(latents), batch_size):
+        images = generator(latents[start:start + batch_size], state.resolution, state.alpha)
+        if not torch.isfinite(images).all():
+            raise TrainingDivergedError("training diverged: the generator produced NaN/inf pixels")
+        factor = out_resolution // state.resolution
+        if factor > 1:
+            images = images.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
+        batches.append(to_uint8(images).cpu())
+    return torch.cat(batches)
+
+
+def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
+    """The first grid_size² of uint8 NCHW images as a PNG grid, grid_size to a row, no padding (written atomically);
+    grey images give a grey PNG."""
+    from torchvision.utils import make_grid  # torchvision takes ~1.6 s to import: paid at the first grid, not at start
+
+    grid = make_grid(images[:grid_size * grid_size], nrow=grid_size, padding=0)  # grey is repeated into RGB
+    array = grid[0].numpy() if images.shape[1] == 1 else grid.permute(1, 2, 0).numpy()
+    write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))
+
+
+def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathLike | None = None, *,
+             seed: int = 0, batch_size: int = 64, device: str | None = None, ema: bool = True) -> np.ndarray:
+    """N uint8 NCHW images of the EMA generator (`ema=False`: the raw one) of `checkpoint` (or a run dir's
+    newest); optionally saved.
+
+    Images come at the resolution/α the checkpoint was training at, nearest-upsampled to the final resolution
+    (as the reference). `out`: a folder (PNG files 000000.png, …) or an .npz (key "images").
+    """
+    path = Path(checkpoint)
+    if num_images < 1:
+        raise GanevalInputError(f"num_images must be ≥ 1, got {num_images}")
+    if out is not None:
+        _check_output(Path(out))
+    if path.is_dir():
+        saved, path = load_newest_checkpoint(path)
+    elif not path.is_file():
+        raise GanevalInputError(f"{path}: no such checkpoint")
+    else:
+        saved = load_checkpoint(path)
+    try:
+        config = TrainConfig.from_dict(saved["config"]).validate()
+    except ConfigError as error:
+        raise GanevalInputError(f"{path}: damaged checkpoint configuration ({error})") from None
+    target = resolve_device(device)
+    generator, _ = build_networks(config, saved["num_channels"])
+    try:
+        generator.load_state_dict(saved["generator_ema" if ema else "generator"])
+    except (RuntimeError, TypeError) as error:
+        raise GanevalInputError(f"{path}: damaged checkpoint ({describe(error)})") from None
+    generator.to(target).eval()
+    latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
+    state = schedule(saved["counters"]["num_images"] / 1000, config)
+    try:
+        images = sample_images(generator, latents.to(target), state, config.resolution, batch_size).numpy()
+    except TrainingDivergedError as error:
+        raise GanevalInputError(f"{path}: {error}") from error
+    if out is not None:
+        _write_images(images, Path(out))
+    return images
+
+
+def _check_output(out: Path) -> None:
+    """Refuse an output that is neither .npz, .npy nor a folder (e.g. `-o gen.png`, which would become a folder)."""
+    if out.suffix and out.suffix.lower() not in (".npz", ".npy") and not out.is_dir():
+        raise GanevalInputError(f"-o {out}: expected a folder (numbered PNGs) or a file ending in .npz or .npy")
+
+
+def _write_images(images: np.ndarray, out: Path) -> None:
+    """uint8 NCHW images to an .npz or .npy (atomic) or to numbered PNGs in a folder."""
+    if out.suffix.lower() == ".npz":
+        write_atomically(out, lambda p: p.write_bytes(_npz_bytes(images)))
+        return
+    if out.suffix.lower() == ".npy":
+        def write_npy(temporary: Path) -> None:
+            with open(temporary, "wb") as file:  # a handle, so numpy does not append ".npy" to the temporary name
+                np.save(file, images)
+
+        write_atomically(out, write_npy)
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GanevalInputError(f"cannot write {out} ({describe(error)})") from None
+    for index, image in enumerate(images):
+        array = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+        write_atomically(out / f"{index:06d}.png", lambda p, a=array: Image.fromarray(a).save(p, format="PNG"))
+
+
+def _npz_bytes(images: np.ndarray) -> bytes:
+    """An .npz holding `images` under the key "images", as bytes."""
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images)
+    return buffer.getvalue()

@@ -1,0 +1,259 @@
+"""Table 1's reporting, from finished runs only: the table of mean ± standard deviation over seeds
+(table1.{md,csv,json}), the per-seed table (table1_per_seed.csv), the check of the trends the paper states, and the two
+figures (samples per configuration, SWD against kimg).
+
+Its inputs are each seed's evaluated rows (the runs' `evaluation.json`, keyed by configuration) and the run folders;
+nothing here trains or scores (the samples figure draws from each run's newest checkpoint through `pggan.generate`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganeval.files import write_atomically
+from pggan.checkpoint import write_json
+from pggan.config import CONFIG_ORDER
+from pggan.generate import generate
+
+ROW_LABELS = {
+    "a": "(a) Gulrajani et al. (2017)", "b": "(b) + Progressive growing", "c": "(c) + Small minibatch",
+    "d": "(d) + Revised training parameters", "e_star": "(e*) + Minibatch discrimination",
+    "e": "(e) Minibatch stddev", "f": "(f) + Equalized learning rate", "g": "(g) + Pixelwise normalization",
+    "h": "(h) Converged",
+}
+# Karras et al. 2018, Table 1, CelebA column at 128×128: SWD ×10³ at 128, 64, 32, 16 px, their average, and
+# MS-SSIM — transcribed from the paper for side-by-side reading; they are not ours and not comparable in scale
+# to other data sets or resolutions.
+PAPER_CELEBA = {
+    "a": ([12.99, 7.79, 7.62, 8.73], 9.28, 0.2854), "b": ([4.62, 2.64, 3.78, 6.06], 4.28, 0.2838),
+    "c": ([75.42, 41.33, 41.62, 26.57], 46.23, 0.4065), "d": ([9.20, 6.53, 4.71, 11.84], 8.07, 0.3027),
+    "e_star": ([10.76, 6.28, 6.04, 16.29], 9.84, 0.3057), "e": ([13.94, 5.67, 2.82, 5.71], 7.04, 0.2950),
+    "f": ([4.42, 3.28, 2.32, 7.52], 4.39, 0.2902), "g": ([4.06, 3.04, 2.02, 5.13], 3.56, 0.2845),
+    "h": ([2.42, 2.17, 2.24, 4.99], 2.96, 0.2828),
+}
+SAMPLES_PER_ROW = 12  # images per row of the sample figure
+SAMPLE_SEED = 123  # latents of the sample figure, the same for every configuration
+
+
+# The trends the paper states for Table 1 (§6.1), each as (what, measure, row, reference row, the paper's direction
+# of row − reference): checked on the measured numbers below every table.
+TRENDS = [
+    ("progressive growing beats the baseline", "swd_x1e3_avg", "b", "a", -1),
+    ("a small minibatch hurts before the revised parameters", "swd_x1e3_avg", "c", "b", +1),
+    ("the revised training parameters recover", "swd_x1e3_avg", "d", "c", -1),
+    ("minibatch discrimination does not help", "swd_x1e3_avg", "e_star", "d", +1),
+    ("minibatch stddev improves SWD", "swd_x1e3_avg", "e", "d", -1),
+    ("minibatch stddev lowers MS-SSIM", "msssim", "e", "d", -1),
+    ("the equalized learning rate improves SWD", "swd_x1e3_avg", "f", "e", -1),
+    ("pixelwise normalization improves SWD", "swd_x1e3_avg", "g", "f", -1),
+    ("training longer (h) improves SWD", "swd_x1e3_avg", "h", "g", -1),
+]
+
+
+def row_measures(row: dict[str, Any]) -> dict[str, float]:
+    """The numbers of one evaluated run that the table shows: SWD per level and average, MS-SSIM, FID/KID."""
+    measures = {f"swd_x1e3_{resolution}": value for resolution, value in zip(row["resolutions"], row["swd_x1e3"])}
+    measures.update(swd_x1e3_avg=row["swd_x1e3_avg"], msssim=row["msssim"])
+    for key in ("raw_swd_x1e3_avg", "fid", "kid_mean"):
+        if key in row:
+            measures[key] = row[key]
+    return measures
+
+
+def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One flat row per configuration in Table 1 order ("real" first): each measure's mean over the seeds that
+    finished it and, with two or more, its sample standard deviation (`…_std`); the paper's CelebA figures beside."""
+    flat = []
+    for name in ("real", *CONFIG_ORDER):
+        runs = [rows[name] for rows in rows_by_seed.values() if name in rows]
+        if not runs:
+            continue
+        entry: dict[str, Any] = {"config": name, "label": ROW_LABELS.get(name, "Training data (real vs real)"),
+                                 "num_seeds": len(runs)}
+        per_run = [row_measures(row) for row in runs]
+        for key in per_run[0]:
+            values = [measures[key] for measures in per_run if key in measures]
+            digits = 4 if key == "msssim" else 5 if key == "kid_mean" else 3
+            entry[key] = round(statistics.fmean(values), digits)
+            if len(values) > 1:
+                entry[f"{key}_std"] = round(statistics.stdev(values), digits)
+        if name != "real":
+            entry["kimg"] = runs[0].get("kimg")
+            entry["train_minutes"] = round(statistics.fmean(row["train_seconds"] for row in runs) / 60, 1)
+        if name in PAPER_CELEBA:
+            entry["paper_celeba_swd_x1e3_avg"], entry["paper_celeba_msssim"] = PAPER_CELEBA[name][1:]
+        flat.append(entry)
+    return flat
+
+
+def per_seed_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per (seed, configuration): every measure, the raw generator's SWD beside the EMA's."""
+    return [{"seed": seed, "config": name, **{key: round(value, 6) for key, value in row_measures(rows[name]).items()},
+             **({"kimg": rows[name]["kimg"]} if "kimg" in rows[name] else {})}
+            for seed, rows in sorted(rows_by_seed.items()) for name in ("real", *CONFIG_ORDER) if name in rows]
+
+
+def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each stated trend on the seeds that finished both rows: the mean paired difference (row − reference), its
+    standard error (sd of the per-seed differences / √n), and the verdict — "as the paper" or "against the paper"
+    where |difference| exceeds twice its standard error, else "not resolved" (or "one seed" without an error)."""
+    checks = []
+    for claim, measure, name, reference, direction in TRENDS:
+        differences = [rows[name][measure] - rows[reference][measure]
+                       for rows in rows_by_seed.values() if name in rows and reference in rows]
+        if not differences:
+            continue
+        mean = statistics.fmean(differences)
+        error = statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else None
+        if error is None:
+            verdict = "one seed"
+        elif abs(mean) > 2 * error:
+            verdict = "as the paper" if math.copysign(1, mean) == direction else "against the paper"
+        else:
+            verdict = "not resolved"
+        paper = None
+        if measure in ("swd_x1e3_avg", "msssim") and name in PAPER_CELEBA and reference in PAPER_CELEBA:
+            index = 1 if measure == "swd_x1e3_avg" else 2
+            paper = round(PAPER_CELEBA[name][index] - PAPER_CELEBA[reference][index], 4)
+        checks.append({"claim": claim, "measure": measure, "row": name, "reference": reference,
+                       "difference": round(mean, 4), "standard_error": None if error is None else round(error, 4),
+                       "num_seeds": len(differences), "verdict": verdict, "paper_celeba_difference": paper})
+    return checks
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV text, the columns in order of first appearance."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], header: dict[str, Any]) -> None:
+    """table1.json, table1.csv, table1.md and table1_per_seed.csv, each written atomically."""
+    flat, checks = table_rows(rows_by_seed), trend_checks(rows_by_seed)
+    write_json(out / "table1.json", {**header, "rows": flat, "trends": checks})
+    for name, rows in (("table1.csv", flat), ("table1_per_seed.csv", per_seed_rows(rows_by_seed))):
+        text = _csv_text(rows)
+        write_atomically(out / name, lambda temporary, text=text: temporary.write_text(text))
+    columns = list(dict.fromkeys(key for entry in flat for key in entry))
+    swd_columns = [key for key in columns if key.startswith("swd_x1e3_") and key[9:].isdigit()]
+    extra = [key for key in ("fid", "kid_mean") if key in columns]
+    titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
+              + [key.upper().replace("_MEAN", "") for key in extra]
+              + ["kimg", "train min", "seeds", "paper SWD avg", "paper MS-SSIM"])
+    seeds = sorted(rows_by_seed)
+    lines = [f"# Table 1 — {header['data']} at {header['resolution']}×{header['resolution']}", "",
+             f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration ((h): "
+             f"{header['kimg_h']} kimg), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+             + (": mean ± standard deviation over the seeds that finished each row (column 'seeds')"
+                if len(seeds) > 1 else "")
+             + f". EMA generators. SWD on {header['swd_num_images']} generated vs real images, MS-SSIM over "
+             f"{header['msssim_num_pairs']} consecutive pairs"
+             + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
+             + ". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
+             "reading trends side by side, not for comparing values. Per seed, with the raw generator's SWD: "
+             "table1_per_seed.csv.", "",
+             "| configuration | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
+
+    def cell(entry: dict[str, Any], key: str) -> str:
+        if entry.get(key) is None:
+            return ""
+        return f"{entry[key]} ± {entry[key + '_std']}" if f"{key}_std" in entry else str(entry[key])
+
+    for entry in flat:
+        keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "num_seeds",
+                "paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"]
+        lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
+    if checks:
+        lines += ["", "## The paper's trends, checked", "",
+                  "Mean paired difference row − reference over the seeds that finished both (standard error = sd of "
+                  "the per-seed differences / √n); a trend is decided only where the difference exceeds twice its "
+                  "standard error.", "",
+                  "| trend | measure | row − reference | difference | standard error | seeds | verdict | "
+                  "paper (CelebA) |", "|---|---|---|---|---|---|---|---|"]
+        for check in checks:
+            lines.append(f"| {check['claim']} | {check['measure']} | ({check['row']}) − ({check['reference']}) | "
+                         f"{check['difference']} | {'' if check['standard_error'] is None else check['standard_error']}"
+                         f" | {check['num_seeds']} | {check['verdict']} | "
+                         f"{'' if check['paper_celeba_difference'] is None else check['paper_celeba_difference']} |")
+    text = "\n".join(lines) + "\n"
+    write_atomically(out / "table1.md", lambda temporary: temporary.write_text(text))
+
+
+def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, device: str | None) -> None:
+    """figure_samples.png: one row of fixed-latent samples per configuration (like the paper's Figure 3)."""
+    # Imported on first use, for start-up time: matplotlib.pyplot takes 0.5–0.9 s to import here (and the Agg
+    # backend is chosen only when a figure is drawn).
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["real", *[name for name in CONFIG_ORDER if name in runs]]
+    figure, axes = plt.subplots(len(names), 1, figsize=(SAMPLES_PER_ROW * 0.9, len(names) * 1.0 + 0.3))
+    axes = np.atleast_1d(axes)
+    for axis, name in zip(axes, names):
+        images = reals[:SAMPLES_PER_ROW] if name == "real" else generate(runs[name], SAMPLES_PER_ROW,
+                                                                         seed=SAMPLE_SEED, device=device)
+        strip = np.concatenate(list(images.transpose(0, 2, 3, 1)), axis=1)
+        axis.imshow(strip.squeeze(-1) if strip.shape[-1] == 1 else strip, cmap="gray", vmin=0, vmax=255)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_ylabel(name if name != "real" else "data", rotation=0, ha="right", va="center", fontsize=11)
+    figure.suptitle("Fixed-latent samples per configuration (rows) and real images (top)", fontsize=11)
+    figure.tight_layout()
+    _save_figure(figure, out / "figure_samples.png")
+    plt.close(figure)
+
+
+def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
+    """figure_swd.png: SWD per pyramid level against kimg for every configuration (like the paper's Figure 4)."""
+    import matplotlib  # on first use, for start-up time (see draw_samples_figure)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for name, run_dir in runs.items():
+        log = run_dir / "log.jsonl"
+        records = [json.loads(line) for line in log.read_text().splitlines() if line] if log.exists() else []
+        final_resolution = json.loads((run_dir / "config.json").read_text())["resolution"]
+        # Ticks are scored at the final resolution (lower lods upsampled); older logs may hold other ones.
+        curves[name] = [record for record in records
+                        if "swd_x1e3" in record and record.get("metrics_resolution") == final_resolution]
+    levels = sorted({resolution for records in curves.values() for record in records
+                     for resolution in record["swd_resolutions"]}, reverse=True)
+    if not levels:
+        return
+    figure, axes = plt.subplots(1, len(levels), figsize=(5 * len(levels), 4), squeeze=False)
+    for axis, level in zip(axes[0], levels):
+        for name in CONFIG_ORDER:
+            points = [(record["kimg"], record["swd_x1e3"][record["swd_resolutions"].index(level)])
+                      for record in curves.get(name, []) if level in record["swd_resolutions"]]
+            if points:
+                axis.plot(*zip(*points), marker="o", markersize=3, label=ROW_LABELS[name])
+        axis.set_title(f"SWD ×10³ at the {level}px level")
+        axis.set_xlabel("kimg (real images shown to D)")
+        axis.set_yscale("log")
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    figure.tight_layout()
+    _save_figure(figure, out / "figure_swd.png")
+    plt.close(figure)
+
+
+def _save_figure(figure: Any, path: Path) -> None:
+    """Save a matplotlib figure as PNG atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    write_atomically(path, lambda temporary: temporary.write_bytes(buffer.getvalue()))
