@@ -16,17 +16,17 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from ganeval.defaults import VERSION as __version__
 from ganeval.lazy_names import lazy_names
-
-__version__ = "0.1.0"
 
 # Each public name → the module that defines it; the one-metric functions come from the registry.
 _HOMES = {
     "GanevalInputError": "ganeval.errors", "Option": "ganeval.registry", "register_metric": "ganeval.registry",
-    "Metric": "ganeval.metrics.base", "FeatureMetric": "ganeval.metrics.base",
+    "Metric": "ganeval.metrics.base", "FeatureMetric": "ganeval.metrics.base", "REAL": "ganeval.metrics.base",
+    "FAKE": "ganeval.metrics.base", "FAKE_B": "ganeval.metrics.base",
     "evaluate": "ganeval.api", "evaluate_sets": "ganeval.api", "options_of": "ganeval.api",
     "reference_statistics": "ganeval.api", "open_images": "ganeval.sources",
-    "Stats": "ganeval.stats", "load_stats": "ganeval.stats", "save_stats": "ganeval.stats",
+    "Stats": "ganeval.stats", "load_stats": "ganeval.api", "save_stats": "ganeval.stats",
     "import_stats": "ganeval.stats_import",
     "SWDDescriptors": "ganeval.accumulators.swd", "MSSSIMAccumulator": "ganeval.accumulators.msssim",
     "FeatureStatistics": "ganeval.accumulators.features",

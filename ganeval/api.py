@@ -27,7 +27,7 @@ from ganeval.distributed import current_shard, merge_on_first, share_from_first,
 from ganeval.errors import GanevalInputError
 from ganeval.metrics.base import FAKE, REAL, Metric, Run
 from ganeval.sources import ImageSource, open_images
-from ganeval.stats import is_stats_file, load_stats
+from ganeval.stats import Stats, is_stats_file, read_stats
 
 COMMON_OPTIONS: dict[str, Any] = {"num_images": None, "seed": 0, "device": None, "batch_size": 64, "progress": False,
                                   "value_range": None, "skip_failures": False}
@@ -108,6 +108,17 @@ def reference_statistics(real: ImageSource, metrics: str | Iterable[str] = ("swd
         arrays[metric.name], protocol[metric.name] = metric.stats_arrays(
             _statistics(metric, accumulators[metric.name, REAL], cache), run)
     return arrays, protocol
+
+
+def load_stats(path: Any) -> Stats:
+    """Read a stats file, each metric's arrays checked against its record by that metric (`check_stored`)."""
+    stats = read_stats(path)
+    known = registry.metrics()
+    for name, record in stats.protocol.items():
+        problem = known[name]().check_stored(stats.arrays.get(name, {}), record) if name in known else None
+        if problem:
+            raise GanevalInputError(f"{stats.path}: damaged or incomplete stats file: {problem}")
+    return stats
 
 
 def metric_function(metric: type[Metric]) -> Callable[..., dict[str, Any]]:

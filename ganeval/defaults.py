@@ -4,6 +4,8 @@ The metric definitions, kernels and accumulators take their defaults from here, 
 that `--help` and argument errors answer without importing torch and numpy (about 2–5 s on a small CPU).
 """
 
+VERSION = "0.1.0"  # ganeval's version (`ganeval --version`, recorded in every stats file)
+
 # Seeds: numpy's RandomState (KID's subsets) takes seeds below 2**32; every seed here shares its range.
 MAX_SEED = 2**32 - 1
 
