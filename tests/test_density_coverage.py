@@ -17,8 +17,7 @@ from ganeval.errors import GanevalInputError
 from ganeval.evaluate import evaluate, reference_statistics
 from ganeval.stats import save_stats
 from ganeval_cli.ganeval_cli import main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
-from tests.test_precision_recall import (
+from tests.helpers import (
     CASES,
     PooledPixels,
     distances,

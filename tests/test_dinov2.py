@@ -28,8 +28,7 @@ from ganeval.fid import frechet_distance
 from ganeval.inception import file_sha256
 from ganeval.kid import kid_from_features
 from ganeval.stats import save_stats
-from tests.test_inception_fixtures import *  # noqa: F403 (fixtures)
-from tests.test_inception_fixtures import make_images, write_folder
+from tests.helpers import make_images, write_folder
 
 timm = pytest.importorskip("timm")
 

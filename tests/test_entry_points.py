@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import ganeval
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
+from tests.helpers import smooth_images
 
 REPO = Path(__file__).resolve().parents[1]
 PROGRAMS = {"ganeval": ganeval_main, "pggan": pggan_main}
@@ -103,8 +104,6 @@ def test_torchrun_dash_m_pggan_trains_on_two_gloo_ranks(tmp_path):
 
 def test_torchrun_dash_m_ganeval_eval_prints_the_one_process_numbers_once(tmp_path):
     # 13 images in batches of 4 over 2 ranks: rank 0 reads batches 0 and 2, rank 1 batches 1 and 3.
-    from tests.test_swd import smooth_images
-
     for name, seed in (("real", 1), ("fake", 2)):
         np.save(tmp_path / f"{name}.npy", smooth_images(13, 32, seed=seed))
     arguments = ["eval", str(tmp_path / "real.npy"), str(tmp_path / "fake.npy"), "--metrics", "swd,msssim",

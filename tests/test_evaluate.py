@@ -26,9 +26,7 @@ from ganeval.msssim import MSSSIMAccumulator
 from ganeval.stats import save_stats
 from ganeval.swd import SWDDescriptors
 from ganeval_cli.ganeval_cli import main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
-from tests.test_inception_fixtures import make_images, write_folder
-from tests.test_swd import smooth_images
+from tests.helpers import make_images, smooth_images, write_folder
 
 ALL = ("swd", "msssim", "fid", "kid", "is")
 # Small enough for a CPU: 13 images (not a multiple of the batch size or of 2 processes), 5-image KID subsets.

@@ -16,8 +16,7 @@ from ganeval.fid import fid
 from ganeval.inception import load_inception, tf_bilinear_resize
 from ganeval.inception_score import inception_score
 from ganeval.kid import kid
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import make_images, random_state_dict, write_folder
+from tests.helpers import make_images, random_state_dict, write_folder
 
 RELATIVE = 1e-4
 

@@ -7,7 +7,6 @@ import pytest
 
 from ganeval.errors import GanevalInputError
 from ganeval.inception_score import inception_score, inception_score_from_logits
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 
 
 def original_tf_inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:

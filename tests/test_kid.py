@@ -9,7 +9,6 @@ import pytest
 
 from ganeval.errors import GanevalInputError
 from ganeval.kid import kid, kid_from_features, polynomial_mmd2
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 
 
 def mmd2_by_definition(x: np.ndarray, y: np.ndarray) -> float:

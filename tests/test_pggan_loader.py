@@ -17,7 +17,9 @@ import pggan.loader
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.loader import Minibatches, TrainingImages
 from pggan.train import resume, train
-from tests.test_pggan_train import one_thread, tiny, weights  # noqa: F401 (one_thread: an autouse fixture)
+from tests.helpers import tiny, weights
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks: single-threaded (tests/conftest.py)
 
 REPO = Path(__file__).resolve().parents[1]
 

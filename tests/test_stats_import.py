@@ -36,8 +36,7 @@ from ganeval.kid import kid
 from ganeval.stats import load_stats
 from ganeval.stats_import import import_stats
 from ganeval_cli.ganeval_cli import main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import random_state_dict
+from tests.helpers import random_state_dict
 
 REPO = Path(__file__).resolve().parents[1]
 RELATIVE = 1e-4  # the peers' features against ours (see tests/test_inception_peers.py)

@@ -24,21 +24,11 @@ from ganeval.swd import (
     sliced_wasserstein,
 )
 from tests import oracle_swd
+from tests.helpers import smooth_images
 
 # float32 arithmetic on 0-255 pixels: a 5-tap pass adds at most a few ulp of 255 (2^-23·255 ≈ 3e-5);
 # 1e-5 of the pixel range (2.55e-3) bounds the two passes of pyr_down/pyr_up with room to spare.
 PIXEL_TOLERANCE = 1e-5 * 255
-
-
-def smooth_images(count, size, seed=0, channels=3, width=None):
-    """Photo-like uint8 images (size × size, or size × width): blurred noise plus a vertical gradient, so every
-    pyramid level carries signal."""
-    rng = np.random.default_rng(seed)
-    noise = rng.normal(size=(count, channels, size, width or size))
-    blurred = scipy.ndimage.gaussian_filter(noise, sigma=(0, 0, 1.5, 1.5))
-    ramp = np.linspace(-1, 1, size)[None, None, :, None]
-    images = 128 + 300 * blurred + 40 * ramp + 10 * rng.normal(size=noise.shape)
-    return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
 @pytest.mark.parametrize("size", [16, 32, 20, 17])
