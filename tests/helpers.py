@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,25 @@ def weights(state: dict) -> dict[str, torch.Tensor]:
     """A checkpoint's three networks as one flat dict: "generator.<name>", "discriminator.<name>", …"""
     return {f"{net}.{name}": value for net in ("generator", "discriminator", "generator_ema")
             for name, value in state[net].items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small utilities.
+
+
+def nchw(images: np.ndarray) -> torch.Tensor:
+    """NHWC uint8 numpy → NCHW uint8 tensor."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+def relative_error(ours: np.ndarray | float, theirs: np.ndarray | float) -> float:
+    """max |ours − theirs| / max |theirs|."""
+    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a gloo process group's MASTER_PORT)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from ganeval.msssim import MSSSIMAccumulator
 from ganeval.stats import save_stats
 from ganeval.swd import SWDDescriptors
 from ganeval_cli.ganeval_cli import main
-from tests.helpers import make_images, smooth_images, write_folder
+from tests.helpers import free_port, make_images, smooth_images, write_folder
 
 ALL = ("swd", "msssim", "fid", "kid", "is")
 # Small enough for a CPU: 13 images (not a multiple of the batch size or of 2 processes), 5-image KID subsets.
@@ -180,12 +179,6 @@ def _rank_main(rank: int, world_size: int, port: int, arguments: dict, out: str)
         result = {"error": str(error)}
     Path(out, f"rank{rank}.json").write_text(json.dumps(result))
     dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_two_processes(arguments: dict, out: Path) -> list[dict]:

@@ -36,7 +36,7 @@ from ganeval.kid import kid
 from ganeval.stats import load_stats
 from ganeval.stats_import import import_stats
 from ganeval_cli.ganeval_cli import main
-from tests.helpers import random_state_dict
+from tests.helpers import random_state_dict, relative_error
 
 REPO = Path(__file__).resolve().parents[1]
 RELATIVE = 1e-4  # the peers' features against ours (see tests/test_inception_peers.py)
@@ -49,12 +49,6 @@ CASES = {
     "torch-fidelity": ("torch-fidelity", None, "tf", True),
     "ttur": ("ttur", None, "tf", True),
 }
-
-
-def relative_error(ours: np.ndarray, theirs: np.ndarray) -> float:
-    """max |ours − theirs| / max |theirs|."""
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
 
 
 def pytorch_fid_stats(real: Path, folder: Path) -> Path:
