@@ -65,6 +65,7 @@ def test_k_above_the_features_is_refused():
         density_coverage_from_features(np.zeros((9, 2)), np.ones((4, 2)))
 
 
+@pytest.mark.slow  # compares with a peer (prdc)
 @pytest.mark.parametrize("k", [1, 5, 10])
 def test_equal_to_prdc(k):
     prdc = pytest.importorskip("prdc")

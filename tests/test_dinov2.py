@@ -30,6 +30,7 @@ from ganeval.kid import kid_from_features
 from ganeval.stats import save_stats
 from tests.helpers import make_images, write_folder
 
+pytestmark = pytest.mark.slow  # ViT-L/14 on a CPU, and a 1.2 GB weights file
 timm = pytest.importorskip("timm")
 
 OFFICIAL_GRID = 37  # 518 / 14: the grid the official weights are trained at

@@ -186,6 +186,7 @@ def run_two_processes(arguments: dict, out: Path) -> list[dict]:
     return [json.loads((out / f"rank{rank}.json").read_text()) for rank in range(2)]
 
 
+@pytest.mark.slow  # spawns processes
 def test_two_gloo_processes_give_the_numbers_of_one(folders, metric_options, tmp_path):
     arguments = dict(real=str(folders[0]), fake=str(folders[1]), metrics=ALL, **SETTINGS,
                      **{**metric_options, "inception_weights": str(metric_options["inception_weights"])})
@@ -207,6 +208,7 @@ def test_two_gloo_processes_give_the_numbers_of_one(folders, metric_options, tmp
     assert {**two["fid"], "fid": None} == {**one["fid"], "fid": None}
 
 
+@pytest.mark.slow  # spawns processes
 def test_bad_input_on_one_process_stops_both_with_its_message(tmp_path):
     folder = write_folder(tmp_path / "set", make_images(8, 16, seed=27, style="noise"))
     (folder / "0005.png").write_bytes(b"not a png")  # in batch 1 (images 4–7): rank 1's share alone

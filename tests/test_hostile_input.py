@@ -653,6 +653,7 @@ def test_hostile_input_in_process(template, tmp_path, monkeypatch, row):
     check(row, exit_code, stderr, before, root)
 
 
+@pytest.mark.slow  # spawns processes
 @pytest.mark.parametrize("row", [row for row in ROWS if row[0] in SUBPROCESS_ROWS],
                          ids=[row[0] for row in ROWS if row[0] in SUBPROCESS_ROWS])
 def test_hostile_input_as_a_real_process(template, tmp_path, monkeypatch, row):

@@ -18,6 +18,8 @@ from ganeval.inception_score import inception_score
 from ganeval.kid import kid
 from tests.helpers import make_images, nchw, random_state_dict, relative_error, write_folder
 
+pytestmark = pytest.mark.slow  # agreement with the peers
+
 RELATIVE = 1e-4
 
 

@@ -45,6 +45,7 @@ def test_same_seed_gives_the_same_kid_and_another_seed_another():
     assert kid_from_features(real, fake, num_subsets=5, subset_size=20, seed=8) != first
 
 
+@pytest.mark.slow  # compares with a peer (torch-fidelity)
 def test_kid_subsets_are_drawn_as_torch_fidelity_draws_them():
     metric_kid = pytest.importorskip("torch_fidelity.metric_kid")
     torch = pytest.importorskip("torch")

@@ -22,6 +22,8 @@ from pggan.ablation import run_ablation
 from pggan.train import generate
 from tests.helpers import random_state_dict
 
+pytestmark = pytest.mark.slow  # the Table 1 grid: several tiny training runs, worker and CLI processes
+
 # SWD's coarsest pyramid level is 16 px, so the tiny grid trains to 16×16 (not 8×8): 4 → 8 → 16 in 0.1-kimg
 # phases, tiny networks, one tick per 0.1 kimg so the training log holds SWD points for the figure.
 TINY = dict(budget="quick", kimg=0.6, device="cpu", swd_num_images=128, msssim_num_pairs=64, progress=False,

@@ -25,6 +25,8 @@ from pggan.networks import build_networks
 from pggan.train import train
 from tests.helpers import free_port
 
+pytestmark = pytest.mark.slow  # two ranks: spawned processes
+
 
 def tiny_config(data: str):
     # 16 images per step → 8 per rank; 4×4 → fade-in → 8×8 within 0.256 kimg (16 D steps, 16 G steps).

@@ -71,6 +71,7 @@ def test_every_preset_trains_a_few_steps(preset, dataset, tmp_path):
 PRECISION_PATHS = {"fp32": [], "bf16": ["--amp", "bf16"], "fp16": ["--amp", "fp16"], "compile": ["--compile"]}
 
 
+@pytest.mark.slow  # spawns processes
 @pytest.mark.parametrize("path", list(PRECISION_PATHS))
 def test_killed_run_resumes_bit_identically(dataset, tmp_path, path):
     args = ["--data", str(dataset), "--config", "g", "--resolution", "8", "--fmap-base", "16", "--fmap-max", "8",

@@ -129,6 +129,7 @@ def test_bad_features_and_k_are_refused():
 # ---------------------------------------------------------------------------------------------------------------
 # The peer: torch-fidelity's prc on the same features.
 
+@pytest.mark.slow  # compares with a peer (torch-fidelity)
 @pytest.mark.parametrize("k", [1, 3, 7])
 def test_equal_to_torch_fidelity_prc(k):
     metric_prc = pytest.importorskip("torch_fidelity.metric_prc")
