@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import ganeval  # noqa: E402
-from tests.test_inception_fixtures import make_images, random_state_dict, write_folder  # noqa: E402
+from tests.helpers import make_images, random_state_dict, write_folder  # noqa: E402
 
 
 def best_of_two(function):

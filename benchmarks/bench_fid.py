@@ -26,7 +26,7 @@ from ganeval.features import accumulate, open_extractor  # noqa: E402
 
 from ganeval import fid
 from ganeval.kernels.frechet import frechet_distance
-from tests.test_inception_fixtures import make_images, random_state_dict, write_folder  # noqa: E402
+from tests.helpers import make_images, random_state_dict, write_folder  # noqa: E402
 
 
 def timed(function, *args, **kwargs):

@@ -9,7 +9,7 @@ from PIL import Image
 
 import ganeval
 from ganeval_cli.ganeval_cli import main
-from tests.test_swd import smooth_images
+from tests.helpers import make_images, random_state_dict, smooth_images, write_folder
 
 
 @pytest.fixture
@@ -85,8 +85,6 @@ def test_help_teaches_the_protocol():
 
 
 def test_stats_with_fid_then_fid_and_kid_from_the_stats_file(tmp_path, monkeypatch):
-    from tests.test_inception_fixtures import make_images, random_state_dict, write_folder
-
     monkeypatch.setenv("GANEVAL_OFFLINE", "1")
     weights = tmp_path / "random-inception.pth"
     torch.save(random_state_dict(), weights)

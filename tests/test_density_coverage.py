@@ -17,8 +17,7 @@ from ganeval.errors import GanevalInputError
 from ganeval.kernels.neighbours import density_coverage_from_features
 from ganeval.stats import save_stats
 from ganeval_cli.ganeval_cli import main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
-from tests.test_precision_recall import (
+from tests.helpers import (
     CASES,
     PooledPixels,
     distances,
@@ -66,6 +65,7 @@ def test_k_above_the_features_is_refused():
         density_coverage_from_features(np.zeros((9, 2)), np.ones((4, 2)))
 
 
+@pytest.mark.slow  # compares with a peer (prdc)
 @pytest.mark.parametrize("k", [1, 5, 10])
 def test_equal_to_prdc(k):
     prdc = pytest.importorskip("prdc")

@@ -28,9 +28,9 @@ from ganeval.extractors.inception import file_sha256
 from ganeval.kernels.frechet import frechet_distance
 from ganeval.kernels.mmd import kid_from_features
 from ganeval.stats import save_stats
-from tests.test_inception_fixtures import *  # noqa: F403 (fixtures)
-from tests.test_inception_fixtures import make_images, write_folder
+from tests.helpers import make_images, write_folder
 
+pytestmark = pytest.mark.slow  # ViT-L/14 on a CPU, and a 1.2 GB weights file
 timm = pytest.importorskip("timm")
 
 OFFICIAL_GRID = 37  # 518 / 14: the grid the official weights are trained at

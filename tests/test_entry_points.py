@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import ganeval
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
+from tests.helpers import smooth_images
 
 REPO = Path(__file__).resolve().parents[1]
 PROGRAMS = {"ganeval": ganeval_main, "pggan": pggan_main}
@@ -24,6 +25,7 @@ def run_module(*arguments: str, env: dict[str, str] | None = None) -> subprocess
                           env=env)
 
 
+@pytest.mark.slow  # spawns processes
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_python_dash_m_runs_the_command(program):
     version = run_module(program, "--version")
@@ -52,6 +54,7 @@ print(" ".join(sorted({name.partition(".")[0] for name in sys.modules} & set(sys
 """
 
 
+@pytest.mark.slow  # spawns processes
 def test_help_and_argument_errors_import_no_torch():
     # In a fresh interpreter: help texts and option defaults come from ganeval.defaults and pggan.config, and the
     # commands import the metrics and the trainer only when they run.
@@ -61,6 +64,7 @@ def test_help_and_argument_errors_import_no_torch():
     assert completed.stdout.split() == [], "imported by the command line's help: " + completed.stdout
 
 
+@pytest.mark.slow  # spawns processes
 def test_python_dash_m_reports_usage_errors_like_the_console_script():
     completed = run_module("ganeval", "swd", "--seed", "-1", "a", "b")
     assert completed.returncode == 2 and completed.stdout == ""
@@ -86,7 +90,7 @@ def test_version_of_both_programs(program):
     assert result.exit_code == 0 and result.stdout == f"{program}, version {ganeval.__version__}\n"
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # spawns processes
 def test_torchrun_dash_m_pggan_trains_on_two_gloo_ranks(tmp_path):
     # The README's multi-process command, as torchrun runs it (`torchrun` is `python -m torch.distributed.run`).
     data = tmp_path / "data.npz"
@@ -101,10 +105,9 @@ def test_torchrun_dash_m_pggan_trains_on_two_gloo_ranks(tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["kimg"] == 0.128
 
 
+@pytest.mark.slow  # spawns processes
 def test_torchrun_dash_m_ganeval_eval_prints_the_one_process_numbers_once(tmp_path):
     # 13 images in batches of 4 over 2 ranks: rank 0 reads batches 0 and 2, rank 1 batches 1 and 3.
-    from tests.test_swd import smooth_images
-
     for name, seed in (("real", 1), ("fake", 2)):
         np.save(tmp_path / f"{name}.npy", smooth_images(13, 32, seed=seed))
     arguments = ["eval", str(tmp_path / "real.npy"), str(tmp_path / "fake.npy"), "--metrics", "swd,msssim",

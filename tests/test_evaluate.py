@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,7 @@ from ganeval.errors import GanevalInputError
 from ganeval.extractors.inception import InceptionExtractor, load_inception
 from ganeval.stats import save_stats
 from ganeval_cli.ganeval_cli import main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
-from tests.test_inception_fixtures import make_images, write_folder
-from tests.test_swd import smooth_images
+from tests.helpers import free_port, make_images, smooth_images, write_folder
 
 ALL = ("swd", "msssim", "fid", "kid", "is")
 # Small enough for a CPU: 13 images (not a multiple of the batch size or of 2 processes), 5-image KID subsets.
@@ -184,17 +181,12 @@ def _rank_main(rank: int, world_size: int, port: int, arguments: dict, out: str)
     dist.destroy_process_group()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def run_two_processes(arguments: dict, out: Path) -> list[dict]:
     mp.spawn(_rank_main, args=(2, free_port(), arguments, str(out)), nprocs=2, join=True)
     return [json.loads((out / f"rank{rank}.json").read_text()) for rank in range(2)]
 
 
+@pytest.mark.slow  # spawns processes
 def test_two_gloo_processes_give_the_numbers_of_one(folders, metric_options, tmp_path):
     arguments = dict(real=str(folders[0]), fake=str(folders[1]), metrics=ALL, **SETTINGS,
                      **{**metric_options, "inception_weights": str(metric_options["inception_weights"])})
@@ -216,6 +208,7 @@ def test_two_gloo_processes_give_the_numbers_of_one(folders, metric_options, tmp
     assert {**two["fid"], "fid": None} == {**one["fid"], "fid": None}
 
 
+@pytest.mark.slow  # spawns processes
 def test_bad_input_on_one_process_stops_both_with_its_message(tmp_path):
     folder = write_folder(tmp_path / "set", make_images(8, 16, seed=27, style="noise"))
     (folder / "0005.png").write_bytes(b"not a png")  # in batch 1 (images 4–7): rank 1's share alone

@@ -24,8 +24,7 @@ from ganeval.extractors.inception import (
 )
 from ganeval.kernels.frechet import frechet_distance
 from ganeval.stats import load_stats, save_stats
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import make_images, write_folder
+from tests.helpers import make_images, write_folder
 
 
 def random_spd(dimension: int, rng: np.random.Generator, condition: float = 10.0) -> np.ndarray:

@@ -31,7 +31,6 @@ from ganeval.kernels.inception_score import inception_score_from_logits
 from ganeval.kernels.mmd import kid_from_features
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
 
 GOLDEN = Path(__file__).parent / "golden" / "golden.json"
 WRITE = os.environ.get("GANEVAL_WRITE_GOLDEN") == "1"

@@ -36,7 +36,7 @@ from ganeval_cli.pggan_cli import main as pggan_main
 from pggan.checkpoint import list_checkpoints, load_checkpoint, locked_run_dir
 from pggan.config import TrainConfig, make_config
 from pggan.train import train
-from tests.test_swd import smooth_images
+from tests.helpers import smooth_images
 
 REPO = Path(__file__).resolve().parents[1]
 # Tiny pggan runs: 8×8, 8 feature maps, one fade-in; a few hundred images in all.
@@ -653,6 +653,7 @@ def test_hostile_input_in_process(template, tmp_path, monkeypatch, row):
     check(row, exit_code, stderr, before, root)
 
 
+@pytest.mark.slow  # spawns processes
 @pytest.mark.parametrize("row", [row for row in ROWS if row[0] in SUBPROCESS_ROWS],
                          ids=[row[0] for row in ROWS if row[0] in SUBPROCESS_ROWS])
 def test_hostile_input_as_a_real_process(template, tmp_path, monkeypatch, row):

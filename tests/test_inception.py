@@ -9,8 +9,7 @@ import torch
 
 from ganeval.extractors.base import float32_precision
 from ganeval.extractors.inception import load_inception, tf_bilinear_resize
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import make_images
+from tests.helpers import make_images
 
 
 def tf1_resize_by_formula(image: np.ndarray, size: int) -> np.ndarray:

@@ -12,8 +12,7 @@ from ganeval import inception_score
 from ganeval.extractors.inception import WEIGHTS_FILE_NAME
 from ganeval_cli.ganeval_cli import main
 from ganeval_cli.inception_commands import fid_command, inception_score_command, kid_command
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import make_images, write_folder
+from tests.helpers import make_images, write_folder
 
 
 def run(command, *args):

@@ -14,21 +14,11 @@ import torch
 
 from ganeval import fid, inception_score, kid
 from ganeval.extractors.inception import load_inception, tf_bilinear_resize
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import make_images, random_state_dict, write_folder
+from tests.helpers import make_images, nchw, random_state_dict, relative_error, write_folder
+
+pytestmark = pytest.mark.slow  # agreement with the peers
 
 RELATIVE = 1e-4
-
-
-def relative_error(ours: np.ndarray | float, theirs: np.ndarray | float) -> float:
-    """max |ours − theirs| / max |theirs|."""
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
-
-
-def nchw(images: np.ndarray) -> torch.Tensor:
-    """NHWC uint8 numpy → NCHW uint8 tensor."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
 
 
 @pytest.fixture(scope="module")

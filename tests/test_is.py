@@ -8,7 +8,6 @@ import pytest
 from ganeval import inception_score
 from ganeval.errors import GanevalInputError
 from ganeval.kernels.inception_score import inception_score_from_logits
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 
 
 def original_tf_inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:

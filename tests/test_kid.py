@@ -10,7 +10,6 @@ import pytest
 from ganeval import kid
 from ganeval.errors import GanevalInputError
 from ganeval.kernels.mmd import kid_from_features, polynomial_mmd2
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
 
 
 def mmd2_by_definition(x: np.ndarray, y: np.ndarray) -> float:
@@ -47,6 +46,7 @@ def test_same_seed_gives_the_same_kid_and_another_seed_another():
     assert kid_from_features(real, fake, num_subsets=5, subset_size=20, seed=8) != first
 
 
+@pytest.mark.slow  # compares with a peer (torch-fidelity)
 def test_kid_subsets_are_drawn_as_torch_fidelity_draws_them():
     metric_kid = pytest.importorskip("torch_fidelity.metric_kid")
     torch = pytest.importorskip("torch")

@@ -18,6 +18,7 @@ from ganeval import msssim
 from ganeval.accumulators.msssim import MSSSIMAccumulator
 from ganeval.errors import GanevalInputError
 from ganeval.kernels.msssim import msssim_pairs, random_pairs
+from tests.helpers import nchw
 from tests.oracle_msssim import msssim_pairs as oracle_pairs
 
 RELATIVE_TOLERANCE = 1e-9
@@ -37,10 +38,6 @@ def natural_images(count: int, height: int, width: int, seed: int) -> np.ndarray
         image = transform.resize(photo[top:top + crop_h, left:left + crop_w], (height, width), anti_aliasing=True)
         images.append(np.clip(image * 255 + rng.normal(0, 4, image.shape), 0, 255).round().astype(np.uint8))
     return np.stack(images)
-
-
-def nchw(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
 
 
 def similar_pairs(count: int, height: int, width: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

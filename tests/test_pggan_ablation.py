@@ -20,6 +20,9 @@ import ganeval
 from pggan import ablation
 from pggan.ablation import run_ablation
 from pggan.generate import generate
+from tests.helpers import random_state_dict
+
+pytestmark = pytest.mark.slow  # the Table 1 grid: several tiny training runs, worker and CLI processes
 
 # SWD's coarsest pyramid level is 16 px, so the tiny grid trains to 16×16 (not 8×8): 4 → 8 → 16 in 0.1-kimg
 # phases, tiny networks, one tick per 0.1 kimg so the training log holds SWD points for the figure.
@@ -103,7 +106,6 @@ def test_fid_and_kid_columns_appear_when_inception_weights_are_given(tiny_data, 
     from ganeval.accumulators.features import FeatureStatistics
     from ganeval.extractors.inception import load_inception
     from ganeval.kernels.frechet import frechet_distance
-    from tests.test_inception_fixtures import random_state_dict
 
     monkeypatch.setenv("GANEVAL_OFFLINE", "1")
     weights = tmp_path / "random-inception.pth"

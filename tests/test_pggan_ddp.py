@@ -10,7 +10,6 @@ the per-rank means — rounding only, so the test runs in float64 and allows 1e-
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -24,6 +23,9 @@ from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import make_config
 from pggan.networks import build_networks
 from pggan.train import train
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.slow  # two ranks: spawned processes
 
 
 def tiny_config(data: str):
@@ -40,12 +42,6 @@ def _rank_main(rank: int, world_size: int, port: int, data: str, out_dir: str) -
     torch.set_default_dtype(torch.float64)
     train(tiny_config(data), out_dir, progress=False)
     dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ import pggan.loader
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.loader import Minibatches, TrainingImages
 from pggan.train import resume, train
-from tests.test_pggan_train import one_thread, tiny, weights  # noqa: F401 (one_thread: an autouse fixture)
+from tests.helpers import tiny, weights
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks: single-threaded (tests/conftest.py)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,6 +123,7 @@ def _bounded_run(data: Path, out: Path, limit: int, streaming: str) -> subproces
                           timeout=300)
 
 
+@pytest.mark.slow  # spawns processes
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA bounds private memory on Linux")
 def test_a_set_larger_than_the_memory_limit_trains_streamed(tmp_path):
     """A 400 MB set trains under a limit of (a tiny run's own needs + 200 MB) of private memory; in memory it cannot.

@@ -22,22 +22,17 @@ import pggan.train
 from ganeval import swd
 from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
-from pggan.config import PRESETS, make_config
+from pggan.config import PRESETS
 from pggan.generate import generate, save_grid
 from pggan.train import TrainingDivergedError, train
+from tests.helpers import tiny, weights
 
 REPO = Path(__file__).resolve().parents[1]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny 8×8 networks: a second intra-op thread only adds synchronisation (and, on the 2 shared cores,
-    spin-waiting), so these tests run single-threaded; the previous setting is restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+# Tiny 8×8 networks: a second intra-op thread only adds synchronisation (and, on the 2 shared cores, spin-waiting),
+# so these tests run single-threaded (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -50,21 +45,6 @@ def dataset(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "tiny16.npz"
     np.savez(path, images=images)
     return path
-
-
-def tiny(preset: str, data: Path, **overrides):
-    """A few steps at 8×8 with 8 feature maps; one fade-in (4×4 → 8×8) every 64 + 64 images."""
-    settings = dict(data=str(data), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.256,
-                    lod_training_kimg=0.064, lod_transition_kimg=0.064, minibatch_repeats=1, kimg_per_tick=0.064,
-                    metrics_num_images=0, grid_size=2)
-    if PRESETS[preset].get("minibatch_base") == 64:  # (a), (b): 64 × n_critic 5 = 320 images per G step
-        settings.update(total_kimg=0.64, kimg_per_tick=0.32, lod_training_kimg=0.16, lod_transition_kimg=0.16)
-    return make_config(preset, **{**settings, **overrides})
-
-
-def weights(state: dict) -> dict[str, torch.Tensor]:
-    return {f"{net}.{name}": value for net in ("generator", "discriminator", "generator_ema")
-            for name, value in state[net].items()}
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
@@ -92,6 +72,7 @@ def test_every_preset_trains_a_few_steps(preset, dataset, tmp_path):
 PRECISION_PATHS = {"fp32": [], "bf16": ["--amp", "bf16"], "fp16": ["--amp", "fp16"], "compile": ["--compile"]}
 
 
+@pytest.mark.slow  # spawns processes
 @pytest.mark.parametrize("path", list(PRECISION_PATHS))
 def test_killed_run_resumes_bit_identically(dataset, tmp_path, path):
     args = ["--data", str(dataset), "--config", "g", "--resolution", "8", "--fmap-base", "16", "--fmap-max", "8",

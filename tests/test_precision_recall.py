@@ -23,20 +23,18 @@ from ganeval.kernels.neighbours import (
 )
 from ganeval.stats import save_stats
 from ganeval_cli.ganeval_cli import main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures (random weights, offline)
+from tests.helpers import (
+    CASES,
+    PooledPixels,
+    distances,
+    features_with_duplicates,
+    image_sets,
+    knn_radii,
+    module_features,
+)
 
 # ---------------------------------------------------------------------------------------------------------------
-# The oracle: the papers' definitions on full distance matrices, in plain numpy.
-
-def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Every Euclidean distance between the rows of a and b, by the definition."""
-    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
-
-
-def knn_radii(points: np.ndarray, k: int) -> np.ndarray:
-    """Distance to the k-th nearest other point: index k of the sorted row, whose index 0 is the point itself."""
-    return np.partition(distances(points, points), k, axis=1)[:, k]
-
+# The oracle: the papers' definitions on full distance matrices, in plain numpy (distances, knn_radii: helpers).
 
 def oracle_precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> dict[str, float]:
     """Kynkäänniemi et al. 2019: a sample is inside a sphere when its distance is ≤ the sphere's radius."""
@@ -44,19 +42,6 @@ def oracle_precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> dict[
     inside_real = between <= knn_radii(real, k)[:, None]
     inside_fake = between <= knn_radii(fake, k)[None, :]
     return {"precision": inside_real.any(axis=0).mean(), "recall": inside_fake.any(axis=1).mean()}
-
-
-def features_with_duplicates(count: int, dim: int, seed: int, *, shift: float = 0.0) -> np.ndarray:
-    """Gaussian features, a few repeated exactly (a point with 4 copies, pairs) so that some radii are 0."""
-    rng = np.random.default_rng(seed)
-    points = rng.normal(shift, 1.0, size=(count, dim))
-    points[[5, 8, 9]] = points[7]
-    points[count - 1] = points[0]
-    return points
-
-
-CASES = [  # (real count, fake count, dimension, block size): blocks that do not divide the counts, and one block
-    (50, 37, 16, 7), (61, 61, 3, 16), (130, 77, 33, 32), (40, 45, 2048, 1000)]
 
 
 @pytest.mark.parametrize("num_real, num_fake, dim, block_size", CASES)
@@ -148,6 +133,7 @@ def test_bad_features_and_k_are_refused():
 # ---------------------------------------------------------------------------------------------------------------
 # The peer: torch-fidelity's prc on the same features.
 
+@pytest.mark.slow  # compares with a peer (torch-fidelity)
 @pytest.mark.parametrize("k", [1, 3, 7])
 def test_equal_to_torch_fidelity_prc(k):
     metric_prc = pytest.importorskip("torch_fidelity.metric_prc")
@@ -166,31 +152,6 @@ def test_equal_to_torch_fidelity_prc(k):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Through ganeval.evaluate, a stats file and the command line.
-
-class PooledPixels(torch.nn.Module):
-    """A tiny extractor: 4×4 average-pooled pixels (48 features of a 16×16 image), the same for an image in any
-    batch, counting the images it sees."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pool = torch.nn.AvgPool2d(4)
-        self.seen = 0
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        self.seen += images.shape[0]
-        return self.pool(images).flatten(1)
-
-
-def image_sets(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return (rng.integers(0, 256, (23, 16, 16, 3), dtype=np.uint8),
-            rng.integers(30, 226, (19, 16, 16, 3), dtype=np.uint8))
-
-
-def module_features(module: torch.nn.Module, images: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return module(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255).numpy()
-
 
 def test_evaluate_shares_one_extractor_pass_and_equals_the_array_function():
     real, fake = image_sets()

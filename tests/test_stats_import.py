@@ -36,8 +36,7 @@ from ganeval.kernels.frechet import frechet_distance
 from ganeval.stats import load_stats
 from ganeval.stats_import import import_stats
 from ganeval_cli.ganeval_cli import main
-from tests.test_inception_fixtures import *  # noqa: F403  # the shared fixtures
-from tests.test_inception_fixtures import random_state_dict
+from tests.helpers import random_state_dict, relative_error
 
 REPO = Path(__file__).resolve().parents[1]
 RELATIVE = 1e-4  # the peers' features against ours (see tests/test_inception_peers.py)
@@ -50,12 +49,6 @@ CASES = {
     "torch-fidelity": ("torch-fidelity", None, "tf", True),
     "ttur": ("ttur", None, "tf", True),
 }
-
-
-def relative_error(ours: np.ndarray, theirs: np.ndarray) -> float:
-    """max |ours − theirs| / max |theirs|."""
-    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
-    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
 
 
 def pytorch_fid_stats(real: Path, folder: Path) -> Path:
@@ -181,6 +174,7 @@ def run(*args: object) -> object:
     return CliRunner().invoke(main, [str(arg) for arg in args])
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 @pytest.mark.parametrize("case", CASES)
 def test_import_keeps_the_moments_bit_for_bit_and_records_where_they_came_from(case, peer_files, inception_weights,
                                                                                tmp_path):
@@ -207,6 +201,7 @@ def test_import_keeps_the_moments_bit_for_bit_and_records_where_they_came_from(c
         "tool": tool, "mode": mode, "resize": resize, "comparable_to_published": False}
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 @pytest.mark.parametrize("case", CASES)
 def test_the_tools_protocol_is_the_resize_recorded(case, peer_files, ganeval_moments):
     # ganeval's own moments of the same real folder, with the resize recorded for the tool, are the tool's moments.
@@ -218,6 +213,7 @@ def test_the_tools_protocol_is_the_resize_recorded(case, peer_files, ganeval_mom
         assert relative_error(ganeval_moments("real", other)["mu"], mu) > 10 * RELATIVE
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 @pytest.mark.parametrize("case", CASES)
 def test_fid_against_a_fake_folder_is_the_frechet_distance_and_comparable_only_for_the_tf_protocol(
         case, peer_files, image_folders, inception_weights, metric_options, ganeval_moments, monkeypatch, tmp_path):
@@ -236,6 +232,7 @@ def test_fid_against_a_fake_folder_is_the_frechet_distance_and_comparable_only_f
     assert result["comparable_to_published"] is comparable
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 def test_fid_command_on_imported_statistics(peer_files, image_folders, inception_weights, tmp_path):
     import_stats(peer_file(peer_files, "pytorch-fid"), tmp_path / "imported.npz", tool="pytorch-fid",
                  inception_weights=inception_weights)
@@ -245,6 +242,7 @@ def test_fid_command_on_imported_statistics(peer_files, image_folders, inception
     assert "unknown vs 10" in result.stdout and "comparable to published  no" in result.stdout
 
 
+@pytest.mark.slow  # runs the peers (torch_fidelity_run)
 def test_torch_fidelity_fid_equals_ganeval_fid_against_its_imported_statistics(torch_fidelity_run, image_folders,
                                                                                inception_weights, metric_options,
                                                                                tmp_path):
@@ -254,6 +252,7 @@ def test_torch_fidelity_fid_equals_ganeval_fid_against_its_imported_statistics(t
     assert abs(ours - theirs) < RELATIVE * theirs
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 @pytest.mark.parametrize("case", ["pytorch-fid", "clean-fid-clean", "torch-fidelity"])
 def test_another_resize_is_refused_naming_the_option_to_give(case, peer_files, image_folders, inception_weights,
                                                              tmp_path):
@@ -266,6 +265,7 @@ def test_another_resize_is_refused_naming_the_option_to_give(case, peer_files, i
     assert f"run with --resize {resize}" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 def test_published_weights_recorded_by_default_and_other_weights_refused(peer_files, image_folders, metric_options,
                                                                           tmp_path):
     import_stats(peer_file(peer_files, "torch-fidelity"), tmp_path / "imported.npz", tool="torch-fidelity")
@@ -275,6 +275,7 @@ def test_published_weights_recorded_by_default_and_other_weights_refused(peer_fi
         fid(tmp_path / "imported.npz", image_folders[1], **metric_options)
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 def test_kid_from_imported_statistics_is_refused(peer_files, image_folders, inception_weights, metric_options,
                                                  tmp_path):
     import_stats(peer_file(peer_files, "pytorch-fid"), tmp_path / "imported.npz", tool="pytorch-fid",
@@ -285,6 +286,7 @@ def test_kid_from_imported_statistics_is_refused(peer_files, image_folders, ince
     assert result.exit_code == 2 and "imported from pytorch-fid" in result.stderr
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 def test_fid_of_two_imported_files_needs_no_images(peer_files, tmp_path):
     for case in ("clean-fid-legacy_tensorflow", "torch-fidelity"):
         import_stats(peer_file(peer_files, case), tmp_path / f"{case}.npz", tool=CASES[case][0])
@@ -295,6 +297,7 @@ def test_fid_of_two_imported_files_needs_no_images(peer_files, tmp_path):
     assert result["num_images"] == [None, None] and result["comparable_to_published"] is True
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 def test_clean_fid_mode_from_the_name_or_from_mode(peer_files, tmp_path):
     source = peer_file(peer_files, "clean-fid-legacy_pytorch")
     renamed = tmp_path / "cifar10-reference.npz"
@@ -313,6 +316,7 @@ def test_clean_fid_mode_from_the_name_or_from_mode(peer_files, tmp_path):
         import_stats(source, tmp_path / "out.npz", tool="pytorch-fid", mode="clean")
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 def test_torch_fidelity_file_under_another_name_is_refused(peer_files, tmp_path):
     renamed = tmp_path / "cifar10.pt"
     renamed.write_bytes(peer_file(peer_files, "torch-fidelity").read_bytes())
@@ -327,6 +331,7 @@ def test_a_pickle_with_code_is_not_loaded_as_torch_fidelity_statistics(tmp_path)
         import_stats(source, tmp_path / "out.npz", tool="torch-fidelity")
 
 
+@pytest.mark.slow  # runs the peers (peer_files)
 def test_importing_onto_the_source_file_is_refused(peer_files, tmp_path):
     source = tmp_path / "real.npz"
     source.write_bytes(peer_file(peer_files, "pytorch-fid").read_bytes())
@@ -339,6 +344,7 @@ def test_stats_still_computes_and_its_help_names_import():
     assert "stats import [OPTIONS] FILE" in run("stats", "import", "--help").stdout
 
 
+@pytest.mark.slow  # spawns processes
 def test_import_help_imports_no_torch():
     code = ("import sys; from click.testing import CliRunner; from ganeval_cli.ganeval_cli import main; "
             "assert CliRunner().invoke(main, ['stats', 'import', '--help']).exit_code == 0; "

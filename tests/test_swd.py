@@ -1,6 +1,7 @@
 """SWD: the fast torch/numpy path against the plain oracle (tests/oracle_swd.py) on the same random choices."""
 
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,21 +19,11 @@ from ganeval.kernels.sorting import radix_sort
 from ganeval.kernels.wasserstein import quantile_coupling, random_directions, sliced_wasserstein
 from ganeval.stats import save_stats
 from tests import oracle_swd
+from tests.helpers import smooth_images
 
 # float32 arithmetic on 0-255 pixels: a 5-tap pass adds at most a few ulp of 255 (2^-23·255 ≈ 3e-5);
 # 1e-5 of the pixel range (2.55e-3) bounds the two passes of pyr_down/pyr_up with room to spare.
 PIXEL_TOLERANCE = 1e-5 * 255
-
-
-def smooth_images(count, size, seed=0, channels=3, width=None):
-    """Photo-like uint8 images (size × size, or size × width): blurred noise plus a vertical gradient, so every
-    pyramid level carries signal."""
-    rng = np.random.default_rng(seed)
-    noise = rng.normal(size=(count, channels, size, width or size))
-    blurred = scipy.ndimage.gaussian_filter(noise, sigma=(0, 0, 1.5, 1.5))
-    ramp = np.linspace(-1, 1, size)[None, None, :, None]
-    images = 128 + 300 * blurred + 40 * ramp + 10 * rng.normal(size=noise.shape)
-    return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
 @pytest.mark.parametrize("size", [16, 32, 20, 17])
@@ -357,11 +348,71 @@ def test_cuda_path_agrees_with_cpu_path():
     np.testing.assert_allclose(on_cuda["swd_x1e3"], on_cpu["swd_x1e3"], rtol=1e-4)
 
 
-def test_the_c_radix_sort_is_built_and_the_cpu_default_is_the_faster_sort_here():
+@pytest.fixture
+def sort_not_yet_measured():
+    """`fastest_cpu_sort` measures once per process (lru_cache): forget its answer before the test and after it, so
+    that no other test gets the answer of a patched measurement."""
+    swd_module = sys.modules["ganeval.swd"]  # `ganeval.swd` the attribute is the function
+    measure = swd_module.fastest_cpu_sort  # itself, whatever a test patches into the module
+    measure.cache_clear()
+    yield swd_module
+    measure.cache_clear()
+
+
+def test_the_c_radix_sort_is_built_and_the_measurement_runs(sort_not_yet_measured):
     # The extension is optional for users without a C compiler; a development install must have built it.
-    from ganeval.kernels.sorting import _radix, default_sort_method, fastest_cpu_sort
-    assert _radix is not None
-    assert default_sort_method(torch.device("cpu")) == fastest_cpu_sort() in ("radix", "numpy")
+    swd_module = sort_not_yet_measured
+    assert swd_module._radix is not None
+    assert swd_module.fastest_cpu_sort() in ("radix", "numpy")  # the real measurement: both sorts run
+
+
+class NumpyWithSort:
+    """numpy, except that `ndarray.sort` is `sort` (np.ndarray's own attributes cannot be patched)."""
+
+    def __init__(self, sort) -> None:
+        self.ndarray = SimpleNamespace(sort=sort)
+
+    def __getattr__(self, name: str):
+        return getattr(np, name)
+
+
+@pytest.mark.parametrize("slower, faster", [("numpy", "radix"), ("radix", "numpy")])
+def test_the_cpu_default_is_the_sort_that_measured_faster(sort_not_yet_measured, monkeypatch, slower, faster):
+    # A fake clock that only the sorts move: each row sorted costs 1 s, 3 s by the slower method.
+    swd_module = sort_not_yet_measured
+    clock = {"now": 0.0}
+    rows = {"radix": 0, "numpy": 0}
+    seconds_per_row = {faster: 1.0, slower: 3.0}
+
+    def timed(method, sort):
+        def sort_and_tick(row, *args):
+            sort(row, *args)
+            assert np.all(row[:-1] <= row[1:]), method  # it really sorted
+            rows[method] += 1
+            clock["now"] += seconds_per_row[method]
+        return sort_and_tick
+
+    monkeypatch.setattr(swd_module, "time", SimpleNamespace(perf_counter=lambda: clock["now"]))
+    monkeypatch.setattr(swd_module, "radix_sort", timed("radix", swd_module.radix_sort))
+    monkeypatch.setattr(swd_module, "np", NumpyWithSort(timed("numpy", np.ndarray.sort)))
+    assert swd_module.fastest_cpu_sort() == faster
+    assert rows["radix"] >= 2 and rows["numpy"] >= 2  # both measured: a warm-up row and timed rows
+    assert swd_module.default_sort_method(torch.device("cpu")) == faster
+    assert swd_module.default_sort_method(torch.device("cuda")) == "torch"
+    measured = dict(rows)
+    assert swd_module.fastest_cpu_sort() == faster and rows == measured  # once per process: nothing sorted again
+
+
+def test_without_the_c_extension_the_cpu_default_is_numpy_unmeasured(monkeypatch):
+    swd_module = sys.modules["ganeval.swd"]
+
+    def measure():
+        raise AssertionError("the sorts were timed without the C extension")
+
+    monkeypatch.setattr(swd_module, "_radix", None)
+    monkeypatch.setattr(swd_module, "fastest_cpu_sort", measure)
+    assert swd_module.default_sort_method(torch.device("cpu")) == "numpy"
+    assert swd_module.default_sort_method(torch.device("cuda")) == "torch"
 
 
 def test_without_the_c_extension_numpy_sorts_and_radix_sort_says_why(monkeypatch):

@@ -1,0 +1,62 @@
+"""Fixtures shared by the test modules, and the offline guard every test runs under.
+
+Helpers that are not fixtures are in tests/helpers.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.helpers import make_images, random_state_dict, write_folder
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may download weights or find a real checkpoint in the user's torch hub or Hugging Face cache."""
+    monkeypatch.setenv("GANEVAL_OFFLINE", "1")
+    monkeypatch.delenv("GANEVAL_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.delenv("GANEVAL_DINOV2_WEIGHTS", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hugging-face"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of the random-weight checkpoint in pytorch-fid's format (the session's only copy)."""
+    path = tmp_path_factory.getbasetemp() / "random-inception.pth"
+    if not path.exists():
+        torch.save(random_state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def metric_options(inception_weights: Path) -> dict:
+    """Keyword arguments that run a metric on CPU with the random checkpoint (unverified by design)."""
+    return {"inception_weights": inception_weights, "allow_unverified_weights": True, "device": "cpu"}
+
+
+@pytest.fixture(scope="session")
+def image_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two folders of 10 PNGs, 48×48 "blobs" and 40×40 "noise", deliberately different distributions and sizes."""
+    root = tmp_path_factory.getbasetemp() / "inception-images"
+    real = root / "real"
+    fake = root / "fake"
+    if not real.exists():
+        write_folder(real, make_images(10, 48, seed=1, style="blobs"))
+        write_folder(fake, make_images(10, 40, seed=2, style="noise"))
+    return real, fake
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny 8×8 networks: a second intra-op thread only adds synchronisation (and, on the 2 shared cores,
+    spin-waiting), so the pggan training tests that ask for it (`pytestmark = pytest.mark.usefixtures("one_thread")`)
+    run single-threaded; the previous setting is restored afterwards. Not autouse: no other test's thread count
+    changes."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -1,0 +1,191 @@
+"""Shared test material that is not a fixture: image makers, the random Inception checkpoint, the full-matrix
+nearest-neighbour oracle and its feature sets, and the tiny pggan configuration builders.
+
+Test modules import these by name (`from tests.helpers import ...`); no test module imports another test module
+(tests/test_layout.py checks it). The fixtures built on them are in tests/conftest.py.
+
+The published weights are never downloaded in tests: `random_state_dict` is a pytorch-fid-format state dict whose
+convolutions are He-initialised (so ReLU activations keep their scale through the 94 layers) and whose BatchNorm
+statistics are random but well-conditioned, so every BN parameter matters and pool3 features are finite and differ
+between images.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import socket
+from pathlib import Path
+
+import numpy as np
+import scipy.ndimage
+import torch
+from PIL import Image
+
+from ganeval.extractors.inception import InceptionV3TF
+from pggan.config import PRESETS, make_config
+
+# ---------------------------------------------------------------------------------------------------------------
+# Images.
+
+
+def make_images(count: int, size: int, seed: int, style: str) -> np.ndarray:
+    """`count` uint8 NHWC RGB images: "noise" (uniform pixels) or "blobs" (smooth colour gradients plus a disc)."""
+    rng = np.random.default_rng(seed)
+    if style == "noise":
+        return rng.integers(0, 256, size=(count, size, size, 3), dtype=np.uint8)
+    grid = np.linspace(0, 1, size)
+    images = []
+    for _ in range(count):
+        colour, tilt = rng.uniform(0, 255, 3), rng.uniform(-1, 1, 2)
+        ramp = grid[:, None] * tilt[0] + grid[None, :] * tilt[1]
+        image = colour + 120 * ramp[:, :, None]
+        centre, radius = rng.uniform(0.2, 0.8, 2) * size, rng.uniform(0.1, 0.3) * size
+        disc = (np.arange(size)[:, None] - centre[0]) ** 2 + (np.arange(size)[None, :] - centre[1]) ** 2 < radius**2
+        image[disc] = rng.uniform(0, 255, 3)
+        images.append(image.clip(0, 255).astype(np.uint8))
+    return np.stack(images)
+
+
+def write_folder(folder: Path, images: np.ndarray) -> Path:
+    """Save NHWC uint8 images as numbered PNGs in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{index:04d}.png")
+    return folder
+
+
+def smooth_images(count, size, seed=0, channels=3, width=None):
+    """Photo-like uint8 NCHW images (size × size, or size × width): blurred noise plus a vertical gradient, so every
+    pyramid level carries signal."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=(count, channels, size, width or size))
+    blurred = scipy.ndimage.gaussian_filter(noise, sigma=(0, 0, 1.5, 1.5))
+    ramp = np.linspace(-1, 1, size)[None, None, :, None]
+    images = 128 + 300 * blurred + 40 * ramp + 10 * rng.normal(size=noise.shape)
+    return np.clip(np.rint(images), 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The random-weight Inception checkpoint.
+
+
+@functools.lru_cache(maxsize=1)
+def random_state_dict() -> dict[str, torch.Tensor]:
+    """A deterministic state dict for the FID Inception with random weights (seed 0)."""
+    generator = torch.Generator().manual_seed(0)
+    state = {}
+    for key, value in InceptionV3TF().state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        if key.endswith("conv.weight"):
+            fan_in = value[0].numel()
+            tensor = torch.randn(value.shape, generator=generator) * math.sqrt(2.0 / fan_in)
+        elif key.endswith("bn.weight"):
+            tensor = 0.8 + 0.4 * torch.rand(value.shape, generator=generator)
+        elif key.endswith("bn.bias") or key.endswith("running_mean"):
+            tensor = 0.1 * torch.randn(value.shape, generator=generator)
+        elif key.endswith("running_var"):
+            tensor = 0.8 + 0.4 * torch.rand(value.shape, generator=generator)
+        elif key == "fc.weight":
+            tensor = torch.randn(value.shape, generator=generator) * 4 / math.sqrt(value.shape[1])
+        elif key == "fc.bias":
+            tensor = torch.randn(value.shape, generator=generator)
+        else:
+            raise AssertionError(f"unexpected parameter {key}")
+        state[key] = tensor.to(value.dtype)
+    return state
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Nearest neighbours by the definition (precision/recall, density/coverage), and the features they are tried on.
+
+
+def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Every Euclidean distance between the rows of a and b, by the definition."""
+    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1))
+
+
+def knn_radii(points: np.ndarray, k: int) -> np.ndarray:
+    """Distance to the k-th nearest other point: index k of the sorted row, whose index 0 is the point itself."""
+    return np.partition(distances(points, points), k, axis=1)[:, k]
+
+
+def features_with_duplicates(count: int, dim: int, seed: int, *, shift: float = 0.0) -> np.ndarray:
+    """Gaussian features, a few repeated exactly (a point with 4 copies, pairs) so that some radii are 0."""
+    rng = np.random.default_rng(seed)
+    points = rng.normal(shift, 1.0, size=(count, dim))
+    points[[5, 8, 9]] = points[7]
+    points[count - 1] = points[0]
+    return points
+
+
+CASES = [  # (real count, fake count, dimension, block size): blocks that do not divide the counts, and one block
+    (50, 37, 16, 7), (61, 61, 3, 16), (130, 77, 33, 32), (40, 45, 2048, 1000)]
+
+
+class PooledPixels(torch.nn.Module):
+    """A tiny extractor: 4×4 average-pooled pixels (48 features of a 16×16 image), the same for an image in any
+    batch, counting the images it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = torch.nn.AvgPool2d(4)
+        self.seen = 0
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.seen += images.shape[0]
+        return self.pool(images).flatten(1)
+
+
+def image_sets(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, (23, 16, 16, 3), dtype=np.uint8),
+            rng.integers(30, 226, (19, 16, 16, 3), dtype=np.uint8))
+
+
+def module_features(module: torch.nn.Module, images: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return module(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255).numpy()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tiny pggan runs.
+
+
+def tiny(preset: str, data: Path, **overrides):
+    """A few steps at 8×8 with 8 feature maps; one fade-in (4×4 → 8×8) every 64 + 64 images."""
+    settings = dict(data=str(data), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.256,
+                    lod_training_kimg=0.064, lod_transition_kimg=0.064, minibatch_repeats=1, kimg_per_tick=0.064,
+                    metrics_num_images=0, grid_size=2)
+    if PRESETS[preset].get("minibatch_base") == 64:  # (a), (b): 64 × n_critic 5 = 320 images per G step
+        settings.update(total_kimg=0.64, kimg_per_tick=0.32, lod_training_kimg=0.16, lod_transition_kimg=0.16)
+    return make_config(preset, **{**settings, **overrides})
+
+
+def weights(state: dict) -> dict[str, torch.Tensor]:
+    """A checkpoint's three networks as one flat dict: "generator.<name>", "discriminator.<name>", …"""
+    return {f"{net}.{name}": value for net in ("generator", "discriminator", "generator_ema")
+            for name, value in state[net].items()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small utilities.
+
+
+def nchw(images: np.ndarray) -> torch.Tensor:
+    """NHWC uint8 numpy → NCHW uint8 tensor."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+def relative_error(ours: np.ndarray | float, theirs: np.ndarray | float) -> float:
+    """max |ours − theirs| / max |theirs|."""
+    ours, theirs = np.asarray(ours, np.float64), np.asarray(theirs, np.float64)
+    return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a gloo process group's MASTER_PORT)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
