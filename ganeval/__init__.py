@@ -16,8 +16,10 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from ganeval.defaults import VERSION as __version__
+from ganeval.defaults import VERSION
 from ganeval.lazy_names import lazy_names
+
+__version__ = VERSION
 
 # Each public name → the module that defines it; the one-metric functions come from the registry.
 _HOMES = {

@@ -250,10 +250,11 @@ def _read_in_step(run: Run, chosen: list[Metric], sources: Mapping[str, Any]) ->
 
 
 def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any, storing: bool) -> None:
-    """Open each set the metrics read once (or its stats file), checking counts before any work; then check each
-    stats file's protocol against the run's. `storing`: the given sets' statistics are stored, so the other sets
+    """Open each set the metrics read once (or its stats file, whose protocol is checked against the run's),
+    checking counts before any work. `storing`: the given sets' statistics are stored, so the other sets
     are not needed and the metrics' own minimum image counts are not checked."""
     in_step = _read_in_step(run, chosen, sources)
+    run.image_sets = {set_name for set_name, source in sources.items() if not is_stats_file(source)}
     for set_name in _sets_read(chosen):
         if storing and set_name not in sources:
             continue
@@ -264,9 +265,11 @@ def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any
             if needing:
                 raise GanevalInputError(f"{', '.join(needing)} need(s) a {run.labels.get(set_name, set_name)} set")
             continue
-        if is_stats_file(source):
+        if set_name not in run.image_sets:
             if shard is None or shard[0] == 0:  # only rank 0 computes with them
                 run.stats[set_name] = load_stats(source)
+                for metric in readers:  # the protocol of each metric's statistics is checked now, not after the pass
+                    metric.from_stats(run.stats[set_name], set_name, run)
             continue
         limits = [metric.limit(run.options, set_name) for metric in readers]
         count = None if None in limits else max(limits)
@@ -282,10 +285,6 @@ def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any
         if known is not None and not storing:
             for metric in readers:
                 _check_minimum(run, metric, set_name, known)
-    for set_name in run.stats:  # the protocol of each metric's statistics is checked now, not after the pass
-        for metric in chosen:
-            if set_name in metric.sets.values():
-                metric.from_stats(run.stats[set_name], set_name, run)
 
 
 def _check_minimum(run: Run, metric: Metric, set_name: str, available: int) -> None:

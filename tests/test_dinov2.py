@@ -15,13 +15,13 @@ import math
 import sys
 from pathlib import Path
 
-import ganeval.dinov2 as dinov2
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 import ganeval
+import ganeval.extractors.dinov2 as dinov2
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.base import state_sha256
 from ganeval.extractors.inception import file_sha256

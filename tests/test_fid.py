@@ -12,7 +12,7 @@ import torch
 
 from ganeval import fid
 from ganeval.accumulators.features import FeatureStatistics
-from ganeval.api import reference_statistics
+from ganeval.api import load_stats, reference_statistics
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.inception import (
     TORCH_FIDELITY_WEIGHTS_FILE_NAME,
@@ -23,7 +23,7 @@ from ganeval.extractors.inception import (
     read_state_dict,
 )
 from ganeval.kernels.frechet import frechet_distance
-from ganeval.stats import load_stats, save_stats
+from ganeval.stats import save_stats
 from tests.helpers import make_images, write_folder
 
 

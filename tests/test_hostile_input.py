@@ -27,9 +27,9 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from ganeval.api import reference_statistics
+from ganeval.api import load_stats, reference_statistics
 from ganeval.progress import Progress
-from ganeval.stats import load_stats, save_stats
+from ganeval.stats import save_stats
 from ganeval_cli.common import fail
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main

@@ -61,7 +61,7 @@ def test_fp32_guard_disables_tf32_and_restores_the_settings():
 
 
 def test_only_verified_weights_tf_resize_and_fp32_are_comparable_to_published(inception_weights, monkeypatch):
-    import ganeval.inception as inception
+    import ganeval.extractors.inception as inception
 
     # Pretend the random checkpoint is the published file, then change one setting at a time.
     monkeypatch.setattr(inception, "WEIGHTS_SHA256", inception.file_sha256(inception_weights))

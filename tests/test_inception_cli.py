@@ -11,13 +11,12 @@ from click.testing import CliRunner
 from ganeval import inception_score
 from ganeval.extractors.inception import WEIGHTS_FILE_NAME
 from ganeval_cli.ganeval_cli import main
-from ganeval_cli.inception_commands import fid_command, inception_score_command, kid_command
 from tests.helpers import make_images, write_folder
 
 
 def run(command, *args):
     """The command through the `ganeval` group, which owns error reporting (one line, exit code 2)."""
-    return CliRunner().invoke(main, [command.name, *[str(arg) for arg in args]])
+    return CliRunner().invoke(main, [command, *[str(arg) for arg in args]])
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def weights_options(inception_weights):
 
 
 def test_is_json_equals_the_library(image_folders, weights_options, metric_options):
-    result = run(inception_score_command, image_folders[0], "--num-images", 4, "--splits", 2, "--json",
+    result = run("is", image_folders[0], "--num-images", 4, "--splits", 2, "--json",
                  *weights_options)
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
@@ -34,21 +33,21 @@ def test_is_json_equals_the_library(image_folders, weights_options, metric_optio
 
 
 def test_fid_and_kid_print_a_table_with_the_protocol(image_folders, weights_options):
-    result = run(fid_command, *image_folders, "--num-images", 3, *weights_options)
+    result = run("fid", *image_folders, "--num-images", 3, *weights_options)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("FID") and "comparable to published  no" in result.output
-    result = run(kid_command, *image_folders, "--num-images", 3, "--subset-size", 2, "--subsets", 3, "--json",
+    result = run("kid", *image_folders, "--num-images", 3, "--subset-size", 2, "--subsets", 3, "--json",
                  *weights_options)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["subset_size"] == 2
 
 
-@pytest.mark.parametrize("command, extra", [(fid_command, []), (kid_command, ["--subset-size", "50"]),
-                                            (inception_score_command, [])])
+@pytest.mark.parametrize("command, extra", [("fid", []), ("kid", ["--subset-size", "50"]),
+                                            ("is", [])])
 def test_bad_input_exits_2_with_one_line(image_folders, weights_options, command, extra, tmp_path):
     folder = write_folder(tmp_path / "with-text", make_images(2, 32, 0, "noise"))
     (folder / "readme.txt").write_text("x")
-    arguments = [folder] if command is inception_score_command else [folder, image_folders[1]]
+    arguments = [folder] if command == "is" else [folder, image_folders[1]]
     result = run(command, *arguments, *extra, *weights_options)
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and result.output.startswith("error: ") and "readme.txt" in result.output
@@ -61,18 +60,18 @@ def test_fid_of_two_stats_files_runs_without_weights(image_folders, metric_optio
     paths = [tmp_path / "real.npz", tmp_path / "fake.npz"]
     for path, folder in zip(paths, image_folders):
         save_stats(path, *reference_statistics(folder, ("fid",), **metric_options))
-    result = run(fid_command, *paths, "--json")  # no --inception-weights: no image is processed
+    result = run("fid", *paths, "--json")  # no --inception-weights: no image is processed
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == fid(*paths)
 
 
 def test_missing_weights_exit_2_naming_the_file(image_folders):
-    result = run(fid_command, *image_folders, "--device", "cpu")
+    result = run("fid", *image_folders, "--device", "cpu")
     assert result.exit_code == 2 and WEIGHTS_FILE_NAME in result.output and result.output.count("\n") == 1
 
 
-@pytest.mark.parametrize("command, says", [(fid_command, "lower is better"), (kid_command, "lower is better"),
-                                           (inception_score_command, "higher is better")])
+@pytest.mark.parametrize("command, says", [("fid", "lower is better"), ("kid", "lower is better"),
+                                           ("is", "higher is better")])
 def test_help_teaches_the_number_and_the_weights(command, says):
     text = " ".join(run(command, "--help").output.split())
     assert says in text and WEIGHTS_FILE_NAME in text and "--allow-unverified-weights" in text

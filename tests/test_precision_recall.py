@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 
-import ganeval.neighbours as neighbours
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
 import ganeval
+import ganeval.kernels.neighbours as neighbours
 from ganeval.api import evaluate, reference_statistics
 from ganeval.errors import GanevalInputError
 from ganeval.kernels.neighbours import (

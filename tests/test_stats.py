@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from ganeval.api import load_stats
 from ganeval.errors import GanevalInputError
 from ganeval.files import write_atomically
-from ganeval.stats import is_stats_file, load_stats, save_stats
+from ganeval.stats import is_stats_file, save_stats
 
 
 def test_round_trip_keeps_arrays_and_protocol(tmp_path):

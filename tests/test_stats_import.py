@@ -21,19 +21,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import ganeval.inception
 import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
+import ganeval.extractors.inception
 import ganeval.stats_import
 from ganeval import fid, kid
-from ganeval.api import reference_statistics
+from ganeval.api import load_stats, reference_statistics
 from ganeval.errors import GanevalInputError
 from ganeval.files import file_sha256
 from ganeval.kernels.frechet import frechet_distance
-from ganeval.stats import load_stats
 from ganeval.stats_import import import_stats
 from ganeval_cli.ganeval_cli import main
 from tests.helpers import random_state_dict, relative_error
@@ -191,7 +190,7 @@ def test_import_keeps_the_moments_bit_for_bit_and_records_where_they_came_from(c
         assert ours.dtype == theirs.dtype and ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()
     record = stats.protocol["fid"]
     assert record["num_images"] is None
-    assert record["settings"] == {"extractor": ganeval.inception.EXTRACTOR_ID, "resize": resize,
+    assert record["settings"] == {"extractor": ganeval.extractors.inception.EXTRACTOR_ID, "resize": resize,
                                   "weights_sha256": file_sha256(inception_weights)}
     assert record["imported"] == {
         "tool": tool, "tool_version": "9.9", "mode": mode, "protocol": printed["protocol"],
@@ -219,7 +218,7 @@ def test_fid_against_a_fake_folder_is_the_frechet_distance_and_comparable_only_f
         case, peer_files, image_folders, inception_weights, metric_options, ganeval_moments, monkeypatch, tmp_path):
     # The random checkpoint poses as the published file, so ganeval's rule, not the weights, decides comparability.
     tool, _, resize, comparable = CASES[case]
-    for module in (ganeval.inception, ganeval.stats_import):
+    for module in (ganeval.extractors.inception, ganeval.stats_import):
         monkeypatch.setattr(module, "WEIGHTS_SHA256", file_sha256(inception_weights))
     source = peer_file(peer_files, case)
     record = import_stats(source, tmp_path / "imported.npz", tool=tool)
@@ -270,7 +269,7 @@ def test_published_weights_recorded_by_default_and_other_weights_refused(peer_fi
                                                                           tmp_path):
     import_stats(peer_file(peer_files, "torch-fidelity"), tmp_path / "imported.npz", tool="torch-fidelity")
     assert load_stats(tmp_path / "imported.npz").protocol["fid"]["settings"]["weights_sha256"] == (
-        ganeval.inception.WEIGHTS_SHA256)
+        ganeval.extractors.inception.WEIGHTS_SHA256)
     with pytest.raises(GanevalInputError, match="need weights_sha256=.*--inception-weights"):
         fid(tmp_path / "imported.npz", image_folders[1], **metric_options)
 

@@ -1,6 +1,5 @@
 """SWD: the fast torch/numpy path against the plain oracle (tests/oracle_swd.py) on the same random choices."""
 
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,11 +9,11 @@ import scipy.stats
 import torch
 
 import ganeval
-from ganeval import pyramid
 from ganeval.accumulators.swd import SWDDescriptors
 from ganeval.api import reference_statistics
 from ganeval.defaults import STREAM_DIRECTIONS, STREAM_FAKE, STREAM_REAL
 from ganeval.errors import GanevalInputError
+from ganeval.kernels import pyramid, sorting
 from ganeval.kernels.sorting import radix_sort
 from ganeval.kernels.wasserstein import quantile_coupling, random_directions, sliced_wasserstein
 from ganeval.stats import save_stats
@@ -352,18 +351,17 @@ def test_cuda_path_agrees_with_cpu_path():
 def sort_not_yet_measured():
     """`fastest_cpu_sort` measures once per process (lru_cache): forget its answer before the test and after it, so
     that no other test gets the answer of a patched measurement."""
-    swd_module = sys.modules["ganeval.swd"]  # `ganeval.swd` the attribute is the function
-    measure = swd_module.fastest_cpu_sort  # itself, whatever a test patches into the module
+    measure = sorting.fastest_cpu_sort  # itself, whatever a test patches into the module
     measure.cache_clear()
-    yield swd_module
+    yield sorting
     measure.cache_clear()
 
 
 def test_the_c_radix_sort_is_built_and_the_measurement_runs(sort_not_yet_measured):
     # The extension is optional for users without a C compiler; a development install must have built it.
-    swd_module = sort_not_yet_measured
-    assert swd_module._radix is not None
-    assert swd_module.fastest_cpu_sort() in ("radix", "numpy")  # the real measurement: both sorts run
+    sorting = sort_not_yet_measured
+    assert sorting._radix is not None
+    assert sorting.fastest_cpu_sort() in ("radix", "numpy")  # the real measurement: both sorts run
 
 
 class NumpyWithSort:
@@ -379,7 +377,7 @@ class NumpyWithSort:
 @pytest.mark.parametrize("slower, faster", [("numpy", "radix"), ("radix", "numpy")])
 def test_the_cpu_default_is_the_sort_that_measured_faster(sort_not_yet_measured, monkeypatch, slower, faster):
     # A fake clock that only the sorts move: each row sorted costs 1 s, 3 s by the slower method.
-    swd_module = sort_not_yet_measured
+    sorting = sort_not_yet_measured
     clock = {"now": 0.0}
     rows = {"radix": 0, "numpy": 0}
     seconds_per_row = {faster: 1.0, slower: 3.0}
@@ -392,34 +390,32 @@ def test_the_cpu_default_is_the_sort_that_measured_faster(sort_not_yet_measured,
             clock["now"] += seconds_per_row[method]
         return sort_and_tick
 
-    monkeypatch.setattr(swd_module, "time", SimpleNamespace(perf_counter=lambda: clock["now"]))
-    monkeypatch.setattr(swd_module, "radix_sort", timed("radix", swd_module.radix_sort))
-    monkeypatch.setattr(swd_module, "np", NumpyWithSort(timed("numpy", np.ndarray.sort)))
-    assert swd_module.fastest_cpu_sort() == faster
+    monkeypatch.setattr(sorting, "time", SimpleNamespace(perf_counter=lambda: clock["now"]))
+    monkeypatch.setattr(sorting, "radix_sort", timed("radix", sorting.radix_sort))
+    monkeypatch.setattr(sorting, "np", NumpyWithSort(timed("numpy", np.ndarray.sort)))
+    assert sorting.fastest_cpu_sort() == faster
     assert rows["radix"] >= 2 and rows["numpy"] >= 2  # both measured: a warm-up row and timed rows
-    assert swd_module.default_sort_method(torch.device("cpu")) == faster
-    assert swd_module.default_sort_method(torch.device("cuda")) == "torch"
+    assert sorting.default_sort_method(torch.device("cpu")) == faster
+    assert sorting.default_sort_method(torch.device("cuda")) == "torch"
     measured = dict(rows)
-    assert swd_module.fastest_cpu_sort() == faster and rows == measured  # once per process: nothing sorted again
+    assert sorting.fastest_cpu_sort() == faster and rows == measured  # once per process: nothing sorted again
 
 
 def test_without_the_c_extension_the_cpu_default_is_numpy_unmeasured(monkeypatch):
-    swd_module = sys.modules["ganeval.swd"]
 
     def measure():
         raise AssertionError("the sorts were timed without the C extension")
 
-    monkeypatch.setattr(swd_module, "_radix", None)
-    monkeypatch.setattr(swd_module, "fastest_cpu_sort", measure)
-    assert swd_module.default_sort_method(torch.device("cpu")) == "numpy"
-    assert swd_module.default_sort_method(torch.device("cuda")) == "torch"
+    monkeypatch.setattr(sorting, "_radix", None)
+    monkeypatch.setattr(sorting, "fastest_cpu_sort", measure)
+    assert sorting.default_sort_method(torch.device("cpu")) == "numpy"
+    assert sorting.default_sort_method(torch.device("cuda")) == "torch"
 
 
 def test_without_the_c_extension_numpy_sorts_and_radix_sort_says_why(monkeypatch):
-    swd_module = sys.modules["ganeval.swd"]  # `ganeval.swd` the attribute is the function
-    monkeypatch.setattr(swd_module, "_radix", None)
-    assert swd_module.default_sort_method(torch.device("cpu")) == "numpy"
-    assert swd_module.default_sort_method(torch.device("cuda")) == "torch"
+    monkeypatch.setattr(sorting, "_radix", None)
+    assert sorting.default_sort_method(torch.device("cpu")) == "numpy"
+    assert sorting.default_sort_method(torch.device("cuda")) == "torch"
     with pytest.raises(GanevalInputError, match="C radix sort was not built"):
         radix_sort(np.zeros(10, np.float32))
     real, fake = smooth_images(4, 16, seed=27), smooth_images(4, 16, seed=28)

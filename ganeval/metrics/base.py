@@ -54,6 +54,7 @@ class Run:
     device: torch.device
     labels: dict[str, str] = field(default_factory=dict)  # set → its name in messages ("REAL", "images", …)
     streams: dict[str, ImageBatches] = field(default_factory=dict)
+    image_sets: set[str] = field(default_factory=set)  # the sets given as images (the others as stats files)
     stats: dict[str, Stats] = field(default_factory=dict)  # set → the stats file given in its place
     _extractor: Any = None
     _shared: dict[Any, Any] = field(default_factory=dict)
@@ -79,7 +80,7 @@ class Run:
         """Whether images of some set go through the extractor (else every feature set came from stats files)."""
         feature_metrics = {name for name, cls in metrics().items() if issubclass(cls, FeatureMetric)}
         chosen = set(self.options["metrics"]) & feature_metrics
-        return any(set_name in self.streams for name in chosen for set_name in metrics()[name].sets.values())
+        return any(set_name in self.image_sets for name in chosen for set_name in metrics()[name].sets.values())
 
     def extractor_settings(self, metric: str) -> dict[str, Any]:
         """The extractor identity stored statistics must match: the loaded extractor's, or, when every set comes
