@@ -6,7 +6,12 @@ borders, fancy-index neighbourhoods, per-channel normalisation, float32 matmul, 
 Both see the same images; agreement is reported as the largest relative difference per level (the two use
 different random draws, so agreement is statistical: the protocol's own repeat-to-repeat spread).
 
+`--sorts` times the two CPU sorts SWD can use on this machine, on the same descriptors: ganeval's C radix sort
+against numpy's sort, in the whole sliced Wasserstein step and on single rows (one thread), with the choice
+`ganeval.kernels.sorting.fastest_cpu_sort` makes; both must give the same values.
+
     python benchmarks/bench_swd.py --num-images 2048 16384 --resolution 128
+    python benchmarks/bench_swd.py --num-images 2048 --sorts --skip-reference
 """
 
 from __future__ import annotations
@@ -21,7 +26,11 @@ import scipy.ndimage
 import torch
 
 import ganeval
+from ganeval.accumulators.swd import SWDDescriptors
+from ganeval.defaults import STREAM_FAKE, STREAM_REAL
 from ganeval.demo import photo_crops
+from ganeval.kernels import sorting
+from ganeval.kernels.wasserstein import swd_from_descriptors
 
 BINOMIAL_5X5 = (np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0).astype(np.float32)[None, None]
 
@@ -73,14 +82,64 @@ def reference_swd_x1e3(real: np.ndarray, fake: np.ndarray, batch_size: int = 64,
     return results
 
 
+def cpu_description() -> str:
+    """The CPU's model and the vector extensions that decide which sort is faster (Linux: /proc/cpuinfo)."""
+    try:
+        info = dict(line.split(":", 1) for line in open("/proc/cpuinfo").read().split("\n\n")[0].splitlines()
+                    if ":" in line)
+    except OSError:
+        return platform.processor() or platform.machine()
+    info = {key.strip(): value.strip() for key, value in info.items()}
+    flags = sorted(set(info.get("flags", "").split()) & {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512_bf16",
+                                                         "amx_tile"})
+    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')}), "
+            f"{', '.join(flags) or 'no AVX2'}")
+
+
+def time_sorts(real: np.ndarray, fake: np.ndarray, repeats: int = 3) -> None:
+    """The sliced Wasserstein step with each CPU sort (same descriptors, same directions), then single rows."""
+    levels = []
+    for images, stream in ((real, STREAM_REAL), (fake, STREAM_FAKE)):
+        accumulator = SWDDescriptors(stream=stream)
+        for start in range(0, len(images), 256):
+            accumulator.update(torch.from_numpy(images[start:start + 256]))
+        levels.append(accumulator.compute())
+    seconds, values = {}, {}
+    for method in ("radix", "numpy") * repeats:  # alternating rounds: a busy moment hits both
+        start = time.perf_counter()
+        values[method] = swd_from_descriptors(*levels, sort_method=method)
+        seconds.setdefault(method, []).append(time.perf_counter() - start)
+    assert values["radix"] == values["numpy"], "the two sorts gave different SWD values"
+    best = {method: min(times) for method, times in seconds.items()}
+    print(f"sliced Wasserstein of {len(real)} vs {len(real)} (descriptors ready), best of {repeats}: "
+          f"radix {best['radix']:.2f} s, numpy {best['numpy']:.2f} s — numpy/radix {best['numpy'] / best['radix']:.2f}×"
+          f"; values identical")
+    rng = np.random.default_rng(0)
+    for length in (1 << 12, 1 << 16, 1 << 18, 1 << 21):
+        rows = rng.standard_normal((4, length)).astype(np.float32)
+        rates = {}
+        for method in ("radix", "numpy"):
+            copies = rows.copy()
+            scratch = np.empty(length, np.float32)
+            start = time.perf_counter()
+            for row in copies:
+                sorting.radix_sort(row, scratch) if method == "radix" else row.sort()
+            rates[method] = 4 * length / (time.perf_counter() - start) / 1e6
+        print(f"rows of {length:>9,} keys, one thread: radix {rates['radix']:6.0f} M keys/s, numpy "
+              f"{rates['numpy']:6.0f} M keys/s")
+    sorting.fastest_cpu_sort.cache_clear()
+    print(f"fastest_cpu_sort() chooses: {sorting.fastest_cpu_sort()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--num-images", type=int, nargs="+", default=[2048])
     parser.add_argument("--resolution", type=int, default=128)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-reference", action="store_true", help="time ganeval only (e.g. on a GPU)")
+    parser.add_argument("--sorts", action="store_true", help="also time the radix and numpy CPU sorts")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, "
+    print(f"machine: {cpu_description()}, numpy {np.__version__}, torch threads {torch.get_num_threads()}, "
           f"device {args.device}")
     for count in args.num_images:
         real = photo_crops(count, args.resolution, seed=1).transpose(0, 3, 1, 2).copy()
@@ -104,6 +163,8 @@ def main() -> None:
                      f"speed-up {reference_seconds / ours_seconds:.1f}× | largest relative difference "
                      f"(different random draws) {difference:.3%}")
         print(line, flush=True)
+        if args.sorts and sorting.radix_sort_built():
+            time_sorts(real, fake)
     print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 

@@ -24,13 +24,14 @@ EXAMPLE = Path(__file__).parent / "example_metric" / "mean_colour.py"
 
 SCRIPT = r"""
 import json, sys
-import numpy as np
+from ganeval import registry
+
+out = {"listed": list(registry.metrics()), "torch_after_listing": "torch" in sys.modules}
 from click.testing import CliRunner
 import ganeval
 from ganeval_cli.ganeval_cli import main
 
 real, fake, root = sys.argv[1], sys.argv[2], sys.argv[3]
-out = {}
 out["evaluate"] = ganeval.evaluate(real, fake, metrics=("mean_colour", "swd"), per_channel=True, device="cpu")
 out["function"] = ganeval.mean_colour(real, fake, device="cpu")
 def cli(*args):
@@ -58,6 +59,7 @@ def install_example(site: Path) -> None:
 
 
 def test_an_entry_point_metric_works_everywhere_a_built_in_one_does(tmp_path):
+    """One metric, every way in; the value against its definition computed here in numpy."""
     rng = np.random.default_rng(0)
     real = rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8)
     fake = (real * 0.8).astype(np.uint8)  # darker
@@ -74,6 +76,7 @@ def test_an_entry_point_metric_works_everywhere_a_built_in_one_does(tmp_path):
     # The definition: the distance between the two sets' mean colours over all pixels of all images.
     difference = fake.reshape(-1, 3).astype(np.float64).mean(0) - real.reshape(-1, 3).astype(np.float64).mean(0)
     expected = float(np.linalg.norm(difference))
+    assert out["listed"][-1] == "mean_colour" and out["torch_after_listing"] is False
     assert out["evaluate"]["mean_colour"]["distance"] == pytest.approx(expected, rel=1e-12)
     assert out["evaluate"]["mean_colour"]["difference"] == pytest.approx(difference.tolist(), rel=1e-12)
     assert out["evaluate"]["mean_colour"]["num_images"] == [12, 12]

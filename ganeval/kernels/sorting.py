@@ -24,11 +24,16 @@ except ImportError:  # built without a C compiler (the extension is optional): n
     _radix = None
 
 
+def radix_sort_built() -> bool:
+    """Whether ganeval's C radix sort was compiled at install time (it needs a C compiler; it is optional)."""
+    return _radix is not None
+
+
 def default_sort_method(device: torch.device) -> SortMethod:
     """torch.sort on a GPU; on a CPU the faster of ganeval's C radix sort (where it was built) and numpy's sort."""
     if device.type != "cpu":
         return "torch"
-    return "numpy" if _radix is None else fastest_cpu_sort()
+    return fastest_cpu_sort() if radix_sort_built() else "numpy"
 
 
 @functools.lru_cache(maxsize=1)
