@@ -158,8 +158,10 @@ def stats_command() -> click.Command:
 
     def run(real: str, output: str, metrics: list[str], as_json: bool, **options: Any) -> None:
         from ganeval.api import reference_statistics
+        from ganeval.files import refuse_overwriting_input
         from ganeval.stats import save_stats
 
+        refuse_overwriting_input(output, [("REAL", real)])
         options["device"], writes = distributed_device(options["device"])
         arrays, protocol = reference_statistics(real, metrics, **options)
         if not writes:

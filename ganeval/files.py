@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,12 +225,54 @@ def probe_writable(path: str | os.PathLike, *, folder: bool = False) -> None:
         raise GanevalInputError(f"cannot write {path}: {ancestor} is not writable ({describe(error)})") from None
 
 
+def refuse_overwriting_input(output: str | os.PathLike, inputs: Iterable[tuple[str, object]]) -> None:
+    """Refuse an output path that is one of the inputs (the same file, a hard link to it, or a symbolic link either
+    way): writing it would destroy what is being read. `inputs`: (argument name, source) pairs; sources that are not
+    paths (arrays, tensors, callables) cannot be written over and are skipped."""
+    output_path = Path(output)
+    for name, source in inputs:
+        if not isinstance(source, (str, os.PathLike)):
+            continue
+        source_path = Path(source)
+        same = output_path.resolve() == source_path.resolve()
+        with contextlib.suppress(OSError):  # either may not exist yet
+            same = same or output_path.samefile(source_path)
+        if same:
+            raise GanevalInputError(f"{output}: is {name} ({source}); writing it would destroy what is being read, "
+                                    "so write the output elsewhere")
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of earlier writes of `path` whose process is gone (killed before its rename)."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _process_exists(int(pid)):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], Any]) -> None:
-    """Call `write(temporary_path)`, fsync it, then rename it onto `path`: readers see the old file or the new one."""
+    """Call `write(temporary_path)`, fsync it, then rename it onto `path`: readers see the old file or the new one.
+
+    The temporary file is `.NAME.tmp-PID` beside `path`; those a killed earlier write left are removed first.
+    """
     path = Path(path)
     if path.is_dir():
         raise GanevalInputError(f"cannot write {path}: it is a folder")
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if path.parent.is_dir():
+        _remove_stale_temporaries(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(temporary)

@@ -33,7 +33,7 @@ import numpy as np
 from ganeval.defaults import CLEAN_FID_MODES, IMPORT_SOURCES
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.inception import EXTRACTOR_ID, FEATURE_DIM, WEIGHTS_SHA256
-from ganeval.files import file_sha256, load_torch_file, read_npz
+from ganeval.files import file_sha256, load_torch_file, read_npz, refuse_overwriting_input
 from ganeval.stats import save_stats
 
 
@@ -89,8 +89,7 @@ def import_stats(source: str | os.PathLike, output: str | os.PathLike, *, tool: 
         raise GanevalInputError(f"the tool (--from) must be one of {', '.join(IMPORT_SOURCES)}, got {tool!r}")
     if mode is not None and tool != "clean-fid":
         raise GanevalInputError(f"--mode is clean-fid's (its modes: {', '.join(CLEAN_FID_MODES)}); {tool} has none")
-    if output.exists() and source.exists() and output.samefile(source):
-        raise GanevalInputError(f"-o {output}: is the file being imported; write the stats file elsewhere")
+    refuse_overwriting_input(output, [("the file being imported", source)])
     mu, sigma = read_moments(source, tool)
     if tool == "clean-fid":
         mode = clean_fid_mode(source, mode)
