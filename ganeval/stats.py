@@ -51,6 +51,10 @@ class Stats:
                                     f"make them with `ganeval stats REAL -o FILE --metrics {metric}`")
         stored = self.protocol[metric]["settings"]
         for key, wanted in settings.items():
+            if key not in stored and not (self.imported and key == "precision"):  # another tool's own arithmetic
+                raise GanevalInputError(
+                    f"{self.path}: its {metric} record does not say which {key} the statistics were computed with, "
+                    f"so they cannot be checked against {key}={wanted!r}; recompute the stats file")
             if key in stored and _jsonable(stored[key]) != _jsonable(wanted):
                 if self.imported:
                     hint = IMPORTED_SETTING_HINTS.get(key, "ask for the same").format(value=stored[key])

@@ -34,6 +34,7 @@ from ganeval.defaults import CLEAN_FID_MODES, IMPORT_SOURCES
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.inception import EXTRACTOR_ID, FEATURE_DIM, WEIGHTS_SHA256
 from ganeval.files import file_sha256, load_torch_file, read_npz, refuse_overwriting_input
+from ganeval.kernels.frechet import covariance_problem
 from ganeval.stats import save_stats
 
 
@@ -144,8 +145,11 @@ def check_moments(source: Path, tool: str, mu: np.ndarray, sigma: np.ndarray) ->
                                 f"{sigma.shape[0]}×{sigma.shape[1]}; they are not one set's statistics")
     if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
         raise GanevalInputError(f"{source}: mu or sigma holds NaN or inf")
-    if float(np.abs(sigma - sigma.T).max()) > 1e-6 * float(np.abs(sigma).max()):
-        raise GanevalInputError(f"{source}: sigma is not symmetric, so not a covariance matrix")
+    problem = covariance_problem(sigma)
+    if problem is None and float(np.linalg.eigvalsh(sigma).min()) < -1e-6 * float(np.abs(sigma).max()):
+        problem = "the covariance is not positive semi-definite (it has negative eigenvalues)"
+    if problem:
+        raise GanevalInputError(f"{source}: sigma is no covariance matrix: {problem}")
     if mu.shape[0] != FEATURE_DIM:
         raise GanevalInputError(f"{source}: {tool} statistics of {mu.shape[0]}-d features; ganeval's FID compares "
                                 f"Inception's {FEATURE_DIM}-d pool3 features (each tool's default)")

@@ -500,7 +500,7 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                             "-o", w.path("i.npz"), "--from", "ttur"], 2,
      "t64.npz: ttur statistics of 64-d features"),
     ("import-sigma-not-symmetric", G, lambda w: ["stats", "import", peer_npz(w, "a.npz", sigma=np.triu(np.ones(
-        (3, 3)))), *import_out(w)], 2, "a.npz: sigma is not symmetric"),
+        (3, 3)))), *import_out(w)], 2, "a.npz: sigma is no covariance matrix: the covariance is not symmetric"),
     ("import-clean-fid-mode-unknown", G, lambda w: ["stats", "import", peer_npz(w, "ref.npz"), "-o", w.path("i.npz"),
                                                     "--from", "clean-fid"], 2, "--mode"),
     ("import-mode-not-clean-fid", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), *import_out(w), "--mode",
@@ -514,6 +514,42 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                             "/proc/ganeval-test/i.npz", "--from", "pytorch-fid"], 2, "/proc"),
     ("import-out-is-the-source", G, lambda w: ["stats", "import", peer_npz(w, "p.npz"), "-o", w.path("p.npz"),
                                                "--from", "pytorch-fid"], 2, "is the file being imported"),
+    # --- ganeval, round two: an output that is an input, the values inside stats files, the weights' messages
+    ("stats-out-is-real", G, lambda w: ["stats", image_npz(w), "-o", image_npz(w)], 2, "destroy what is being read"),
+    ("stats-out-hard-link-to-real", G, lambda w: ["stats", image_npz(w), "-o", linked(w, os.link, "link.npz")], 2,
+     "destroy what is being read"),
+    ("stats-out-symbolic-link-to-real", G, lambda w: ["stats", image_npz(w), "-o", linked(w, os.symlink, "sym.npz")],
+     2, "destroy what is being read"),
+    ("stats-fid-sigma-negated", G, lambda w: ["fid", fid_stats(w, "neg.npz", np.zeros(4), -np.eye(4)),
+                                              fid_stats(w, "ok.npz", np.zeros(4), np.eye(4))], 2, "negative variances"),
+    ("stats-fid-sigma-huge", G, lambda w: ["fid", fid_stats(w, "huge.npz", np.zeros(4), np.eye(4) * 1e306),
+                                           fid_stats(w, "ok.npz", np.zeros(4), np.eye(4))], 2, "too large"),
+    ("stats-fid-sigma-not-psd", G, lambda w: ["fid", fid_stats(w, "psd.npz", np.zeros(2), np.array([[1.0, 2.0],
+                                                                                                     [2.0, 1.0]])),
+                                              fid_stats(w, "ok.npz", np.zeros(2), np.eye(2))], 2,
+     "not positive semi-definite"),
+    ("stats-fid-asymmetric", G, lambda w: ["fid", fid_stats(w, "asym.npz", np.zeros(3), np.triu(np.ones((3, 3)))),
+                                           fid_stats(w, "ok.npz", np.zeros(3), np.eye(3))], 2, "not symmetric"),
+    ("stats-fid-other-dimensions", G, lambda w: ["fid", fid_stats(w, "d64.npz", np.zeros(64), np.eye(64)),
+                                                 fid_stats(w, "d4.npz", np.zeros(4), np.eye(4))], 2,
+     "different feature extractors"),
+    ("stats-swd-record-without-seed", G, lambda w: ["swd", w.corrupt_stats(
+        "noseed.npz", lambda a, p: p["swd"]["settings"].pop("seed")), w.path("fake")], 2, "which seed"),
+    ("stats-swd-resolutions-a-string", G, lambda w: ["swd", w.corrupt_stats(
+        "res.npz", lambda a, p: p["swd"].update(resolutions="32,16")), w.path("fake")], 2, "pyramid resolutions"),
+    ("stats-swd-setting-a-string", G, lambda w: ["swd", w.corrupt_stats(
+        "nhood.npz", lambda a, p: p["swd"]["settings"].update(nhood_size="7")), w.path("fake")], 2, "nhood_size"),
+    ("import-sigma-negated", G, lambda w: ["stats", "import", peer_npz(w, "n.npz", sigma=-np.eye(3)),
+                                           *import_out(w)], 2, "negative variances"),
+    ("import-sigma-negative-eigenvalue", G, lambda w: ["stats", "import", peer_npz(w, "e.npz", sigma=np.array(
+        [[1, 0.9, 0.9], [0.9, 1, -0.9], [0.9, -0.9, 1]])), *import_out(w)], 2, "negative eigenvalues"),
+    ("dinov2-weights-damaged-safetensors", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features",
+                                                         "dinov2-vit-l14", "--dinov2-weights",
+                                                         w.write("model.safetensors", b"garbage bytes")], 2,
+     "model.safetensors: not a readable safetensors"),
+    ("dinov2-weights-odd-position-embeddings", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features",
+                                                             "dinov2-vit-l14", "--dinov2-weights", w.write(
+        "odd.pth", _torch_bytes({"pos_embed": torch.zeros(1, 8, 16)}))], 2, "odd.pth: DINOv2 position embeddings"),
     # precision/recall, density/coverage
     ("pr-k-zero", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--metrics", "pr", "--pr-k", "0"], 2,
      "--pr-k"),
@@ -544,6 +580,26 @@ def peer_npz(world: World, name: str, mu: np.ndarray | None = None, sigma: np.nd
                                         else sigma))
 
 
+def image_npz(world: World) -> str:
+    """The world's images as an .npz image array (an input a stats file's output could name)."""
+    return world.write("images.npz", _npz_bytes(images=np.load(world.path("images.npy"))))
+
+
+def linked(world: World, make_link: Callable[[str, str], None], name: str) -> str:
+    """A hard or symbolic link (`os.link`, `os.symlink`) to the world's images.npz, named `name`."""
+    make_link(image_npz(world), world.path(name))
+    return world.path(name)
+
+
+def fid_stats(world: World, name: str, mu: np.ndarray, sigma: np.ndarray) -> str:
+    """A stats file holding FID moments `mu`, `sigma` with a complete record (so only the values can be wrong)."""
+    settings = {"extractor": "inception-v3-tf-2015-12-05/pool3", "weights_sha256": "0" * 64, "resize": "tf",
+                "precision": "fp32"}
+    save_stats(world.root / name, {"fid": {"mu": mu, "sigma": sigma}},
+               {"fid": {"settings": settings, "num_images": 10, "comparable_to_published": False}})
+    return world.path(name)
+
+
 def ablation_on_data8(world: World) -> list[str]:
     """`pggan ablation` on the world's 8-px data set, into `ab/` (the prefix of every ablation row)."""
     return ["ablation", "--data", world.path("data8.npz"), "--out", world.path("ab")]
@@ -569,12 +625,10 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _torch_bytes() -> bytes:
-    """A readable PyTorch state dict of some other network."""
-    import io
-
+def _torch_bytes(state: dict | None = None) -> bytes:
+    """A readable PyTorch state dict (by default of some other network)."""
     buffer = io.BytesIO()
-    torch.save({"conv.weight": torch.zeros(2, 2)}, buffer)
+    torch.save({"conv.weight": torch.zeros(2, 2)} if state is None else state, buffer)
     return buffer.getvalue()
 
 

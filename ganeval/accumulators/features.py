@@ -62,6 +62,10 @@ class FeatureStatistics:
         if images.shape[0] == 0:
             return
         features, logits = self.extractor(images)
+        if not bool(torch.isfinite(features).all()) or (logits is not None and not bool(torch.isfinite(logits).all())):
+            first = int(indices[0])
+            raise GanevalInputError(f"the {self.extractor.name} features of images {first}…{first + len(indices) - 1} "
+                                    "hold NaN or inf (a features module that overflows, or weights that do)")
         if self.keep_features:
             self.kept_features.add(features.cpu(), indices)
         if self.keep_logits:

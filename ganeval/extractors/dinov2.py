@@ -70,10 +70,14 @@ def find_dinov2_weights(path: str | os.PathLike | None = None) -> Path:
 def read_dinov2_state(path: Path) -> dict[str, torch.Tensor]:
     """A weights file (official .pth, timm .safetensors/.bin) as a state dict in timm's names, 37×37 or 16×16 grid."""
     if path.suffix == ".safetensors":
+        from safetensors import SafetensorError  # timm's dependency: imported with the optional DINOv2 features
         from safetensors.torch import load_file
 
         with reading(path, "safetensors weights file"):
-            state = load_file(str(path))
+            try:
+                state = load_file(str(path))
+            except SafetensorError as error:
+                raise GanevalInputError(f"{path}: not a readable safetensors weights file ({error})") from None
     else:
         state = load_torch_file(path, "DINOv2 weights file")
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
@@ -88,6 +92,9 @@ def read_dinov2_state(path: Path) -> dict[str, torch.Tensor]:
 def dinov2_position_embeddings(position_embeddings: torch.Tensor, grid: int) -> torch.Tensor:
     """(1, 1 + M², D) embeddings resampled to a grid×grid patch grid as DINOv2's `interpolate_pos_encoding` does:
     bicubic with the scale factor (grid + 0.1) / M, no antialiasing, in float32; the class token's stays."""
+    if position_embeddings.ndim != 3 or position_embeddings.shape[:2] < (1, 2):
+        raise GanevalInputError(f"DINOv2 position embeddings of shape {tuple(position_embeddings.shape)}, expected "
+                                "(1, 1 + patches, width)")
     count = position_embeddings.shape[1] - 1
     side = math.isqrt(count)
     if side * side != count:
@@ -147,7 +154,10 @@ def load_dinov2(weights: str | os.PathLike | None = None, *, device: torch.devic
     path = find_dinov2_weights(weights)
     state = read_dinov2_state(path)
     if "pos_embed" in state:
-        state["pos_embed"] = dinov2_position_embeddings(state["pos_embed"], INPUT_SIZE // PATCH_SIZE)
+        try:
+            state["pos_embed"] = dinov2_position_embeddings(state["pos_embed"], INPUT_SIZE // PATCH_SIZE)
+        except GanevalInputError as error:
+            raise GanevalInputError(f"{path}: {error}") from None
     with torch.device("meta"):  # no random initialisation of 300 M parameters the weights then replace
         network = timm.create_model(ARCHITECTURE, pretrained=False, img_size=INPUT_SIZE, num_classes=0)
     load_weights(network, state, path, "DINOv2 ViT-L/14", assign=True)  # every tensor given: none stays on meta

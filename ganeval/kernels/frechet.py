@@ -11,6 +11,23 @@ import numpy as np
 import scipy.linalg
 
 
+def covariance_problem(sigma: np.ndarray, relative_tolerance: float = 1e-6) -> str | None:
+    """What makes `sigma` no covariance matrix, checked in O(d²) (None if nothing): values whose squares overflow,
+    asymmetry, a negative variance, or a covariance larger than its variances allow (|Σᵢⱼ| ≤ √(Σᵢᵢ Σⱼⱼ))."""
+    largest = float(np.abs(sigma).max(initial=0.0))
+    if largest > 1e150:
+        return f"the covariance holds values up to {largest:.3g}, too large for its products to be finite"
+    if float(np.abs(sigma - sigma.T).max(initial=0.0)) > relative_tolerance * largest:
+        return "the covariance is not symmetric"
+    variances = np.diag(sigma)
+    if (variances < 0).any():
+        return f"the covariance has negative variances (down to {float(variances.min()):.3g})"
+    bound = np.sqrt(np.outer(variances, variances)) * (1 + relative_tolerance) + relative_tolerance * largest
+    if (np.abs(sigma) > bound).any():
+        return "the covariance is not positive semi-definite (a covariance exceeds what its variances allow)"
+    return None
+
+
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr (Σ₁^½ Σ₂ Σ₁^½)^½ for symmetric PSD Σ₁, Σ₂, through two symmetric eigendecompositions.
 

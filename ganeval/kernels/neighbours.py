@@ -35,8 +35,15 @@ EPSILON = torch.finfo(torch.float64).eps
 
 
 def prepared(features: object, name: str, device: torch.device | str | None = None) -> torch.Tensor:
-    """An N×D feature array or tensor as float64 on `device` (default: where it is); empty or non-finite refused."""
-    tensor = torch.as_tensor(features)
+    """An N×D feature array or tensor as float64 on `device` (default: where it is); empty, non-numeric or non-finite
+    refused."""
+    try:
+        tensor = torch.as_tensor(features)
+    except (TypeError, ValueError, RuntimeError):
+        kind = getattr(features, "dtype", type(features).__name__)
+        raise GanevalInputError(f"{name} features must be an N×D array of numbers, got {kind}") from None
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise GanevalInputError(f"{name} features must be an N×D array of real numbers, got {tensor.dtype}")
     if tensor.ndim != 2 or tensor.shape[0] == 0 or tensor.shape[1] == 0:
         raise GanevalInputError(f"{name} features must be an N×D array with N, D ≥ 1, got shape {tuple(tensor.shape)}")
     tensor = tensor.to(device=tensor.device if device is None else device, dtype=torch.float64)

@@ -269,6 +269,11 @@ class FeatureMetric(Metric):
 
     def from_stats(self, stats: Stats, set_name: str, run: Run) -> Any:
         arrays = stats.require(self.name, run.extractor_settings(self.name))
+        stored = arrays["mu"] if "mu" in arrays else arrays["features"]
+        expected = run.extractor().feature_dim if run.streams_features() else None
+        if expected is not None and stored.shape[-1] != expected:
+            raise GanevalInputError(f"{stats.path}: its {self.name} statistics are of {stored.shape[-1]}-d features, "
+                                    f"but the {run.extractor().name} features are {expected}-d")
         return accumulators.features.FeatureMoments(
             num_images=stats.protocol[self.name]["num_images"], mu=arrays.get("mu"), sigma=arrays.get("sigma"),
             features=arrays.get("features"))

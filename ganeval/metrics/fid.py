@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ganeval import kernels
+from ganeval.errors import GanevalInputError
 from ganeval.metrics.base import FAKE, REAL, FeatureMetric, Run
 from ganeval.registry import register_metric
 
@@ -56,13 +57,17 @@ class FIDMetric(FeatureMetric):
             return "fid: the mean (fid/mu) or covariance (fid/sigma) is missing"
         if mu.ndim != 1 or sigma.shape != mu.shape * 2:
             return f"fid: mean of shape {mu.shape} and covariance of shape {sigma.shape} do not match"
-        return None
+        return kernels.frechet.covariance_problem(sigma)
 
     def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
         real, fake = statistics[REAL], statistics[FAKE]
         # FID is symmetric; a stats file's moments take Σ₁'s place, so `fid(images, FILE)` is `fid(FILE, images)`
         # to the last bit.
         first, second = (fake, real) if FAKE in run.stats and REAL not in run.stats else (real, fake)
+        if first.mu.shape != second.mu.shape:
+            raise GanevalInputError(f"{run.label(REAL)} holds statistics of {real.mu.shape[0]}-d features and "
+                                    f"{run.label(FAKE)} of {fake.mu.shape[0]}-d features: they come from different "
+                                    "feature extractors")
         distance = kernels.frechet.frechet_distance(first.mu, first.sigma, second.mu, second.sigma)
         return {"metric": "fid", "fid": distance, "num_images": [real.num_images, fake.num_images],
                 **run.extractor_description(self.name)}

@@ -110,7 +110,18 @@ class SWDMetric(Metric):
 
     def check_stored(self, arrays: dict[str, Any], record: dict[str, Any]) -> str | None:
         settings, count = record["settings"], record["num_images"]
-        expected = [f"level{i}" for i in range(len(record.get("resolutions") or arrays))]
+        for name in (*DESCRIPTOR_SETTINGS, "seed"):
+            value = settings.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                return f"swd: the setting {name} is {value!r}, not a non-negative integer"
+        shape, resolutions = settings.get("image_shape"), record.get("resolutions")
+        if shape is not None and not (isinstance(shape, list) and len(shape) == 2
+                                      and all(isinstance(side, int) and side > 0 for side in shape)):
+            return f"swd: the image shape {shape!r} is not two positive integers"
+        if resolutions is not None and not (isinstance(resolutions, list) and resolutions and all(
+                isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in resolutions)):
+            return f"swd: the pyramid resolutions {resolutions!r} are not a list of positive integers"
+        expected = [f"level{i}" for i in range(len(resolutions or arrays))]
         if sorted(arrays) != sorted(expected):
             return f"swd: arrays {sorted(arrays)}, expected {expected}"
         width = settings.get("nhood_size", 0) ** 2 * 3
