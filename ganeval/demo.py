@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import scipy.ndimage
+import skimage.data
+from PIL import Image
 
 from ganeval.defaults import MAX_DEMO_RESOLUTION
 from ganeval.errors import GanevalInputError
@@ -15,8 +17,6 @@ PHOTOGRAPHS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry
 
 def photo_crops(num_images: int, resolution: int, seed: int) -> np.ndarray:
     """Random square crops (uint8 NHWC) of the bundled colour photographs, each shrunk 2× before cropping."""
-    import skimage.data
-
     photos = [getattr(skimage.data, name)()[::2, ::2] for name in PHOTOGRAPHS]
     if not 1 <= resolution <= min(min(photo.shape[:2]) for photo in photos):
         raise GanevalInputError(f"--resolution {resolution}: the demo photographs allow 1 to {MAX_DEMO_RESOLUTION}")
@@ -32,8 +32,6 @@ def photo_crops(num_images: int, resolution: int, seed: int) -> np.ndarray:
 
 def write_demo_sets(out: Path, num_images: int = 256, resolution: int = 64, seed: int = 0) -> tuple[Path, Path]:
     """Write out/real (crops) and out/fake (other crops blurred by σ = 1 px) as PNG folders; return both paths."""
-    from PIL import Image
-
     if num_images < 2:
         raise GanevalInputError(f"--num-images must be at least 2, got {num_images}")
     real = photo_crops(num_images, resolution, seed)

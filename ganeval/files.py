@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
 
 from ganeval.errors import GanevalInputError
 
@@ -121,8 +123,6 @@ def load_torch_file(path: str | os.PathLike, what: str, *, float_arrays: bool = 
     `float_arrays`: numpy floating-point arrays are allowed too (torch-fidelity caches its statistics as such);
     arrays of any other dtype are still refused.
     """
-    import torch
-
     path = Path(path)
     if path.is_dir():
         raise GanevalInputError(f"{path}: is a folder, expected a {what}")
@@ -171,8 +171,6 @@ def decode_image(path: str | os.PathLike) -> np.ndarray:
     round(x·255/65535) = round(x/257); 32-bit integer and float images are refused (no one mapping to 8 bits).
     Images over Pillow's decompression-bomb limit are refused.
     """
-    from PIL import Image, UnidentifiedImageError
-
     path = Path(path)
     with reading(path, "image"):
         try:

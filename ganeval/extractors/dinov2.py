@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from ganeval.defaults import DINOV2_FILE_NAME, DINOV2_TIMM_HUB_ID, DINOV2_URL, DINOV2_WEIGHTS_ENV
 from ganeval.errors import GanevalInputError
@@ -110,8 +111,6 @@ def dinov2_position_embeddings(position_embeddings: torch.Tensor, grid: int) -> 
 
 def _pil_bicubic_224(image: np.ndarray) -> np.ndarray:
     """One HWC uint8 image resized to 224×224 by PIL's bicubic filter on its uint8 pixels (dgm-eval's resize)."""
-    from PIL import Image
-
     return np.asarray(Image.fromarray(image).resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BICUBIC))
 
 

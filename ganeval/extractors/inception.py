@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
@@ -188,8 +189,6 @@ def tf_bilinear_resize(images: torch.Tensor, size: int = INPUT_SIZE) -> torch.Te
 
 def _clean_resize_one(image: np.ndarray, size: int) -> np.ndarray:
     """One HWC uint8 image → CHW float32 at size×size: PIL bicubic (antialiased) per channel in 'F' mode, 0-255."""
-    from PIL import Image
-
     channels = [np.asarray(Image.fromarray(image[:, :, c].astype(np.float32), mode="F").resize(
         (size, size), resample=Image.BICUBIC)) for c in range(image.shape[2])]
     return np.stack(channels).clip(0, 255)
