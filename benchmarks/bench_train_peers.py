@@ -5,7 +5,7 @@ at 32×32 with `--width` feature maps at every resolution and latent size, one g
 networks fully grown. pggan's step is built from the functions `pggan.train` runs (`reals_at`,
 `discriminator_loss`, `generator_loss`, `_optimizer_step`, `_update_ema`); pro-gan-pth's is its own
 `ProGAN.optimize_discriminator`, `update_average` and `ProGAN.optimize_generator`, called in its training loop's
-order. Each variant of pggan is one of the speed levers of issue 13 (`--amp`, `--compile`, channels_last
+order. Each variant of pggan is one of the speed levers measured (`--amp`, `--compile`, channels_last
 memory format). Variants are timed in alternating rounds (A, B, C, …, A, B, C, …) so a change of load on a
 shared machine touches them alike, by the images shown to D per second of the process's CPU time (on one thread,
 the work done, however the scheduler shares the cores; wall-clock img/s beside it); the median round is printed,

@@ -1,4 +1,4 @@
-"""Every GPU item the issues list, in one command, for a session that is lent a GPU (one device call).
+"""Every check that needs a GPU, in one command (one call on a machine with a CUDA device).
 
 1. The CUDA tests (`pytest -m cuda`: the ones that skip without a GPU).
 2. Training throughput of the trainer itself (`pggan.train.train`, fp32 unless said): preset g with the paper

@@ -1,6 +1,6 @@
 """`pggan`: prepare a dataset, train a Progressive GAN (Table 1 presets a–h, e_star), generate images, resume.
 
-Typical session (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
+Typical use (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
 
 \b
   pggan prepare train-images-idx3-ubyte.gz data/fmnist32.npz
@@ -287,7 +287,7 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
 
     \b
     Example (Fashion-MNIST, 2 CPU cores):
-      pggan prepare ../shared/data/fashion-mnist/train-images-idx3-ubyte.gz data/fmnist32.npz
+      pggan prepare train-images-idx3-ubyte.gz data/fmnist32.npz     # Fashion-MNIST's training images
       pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2 --seeds 1000,1001,1002
     """
     from pggan.ablation import run_ablation
