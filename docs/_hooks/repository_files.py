@@ -4,10 +4,8 @@ pages that only the running code can tell.
 * The committed figures, ``results/*/*.png``, are added to the build under the same paths (``results/…``), so a
   page links them as ``../results/fashion-mnist-32/figure_swd.png`` from one folder down.
 * ``benchmarks/RESULTS.md`` becomes the page ``performance-log.md``, with a line after its title saying where it
-  comes from. The file records how each measurement came about, including the project's own work-tracking labels
-  (``(issue 13)``, "another session's benchmark"); the site shows none of them, so the known phrases are reworded
-  below and the build stops if such a label is left, naming it, so that the file (or the list) is fixed.
-
+  comes from. The file speaks of measurements only: the build stops, naming the word, where one of
+  ``WORK_TRACKING`` appears in it, so that the file is reworded.
 * ``reference/metrics.md``, the metric reference, is generated from the metric registry
   (``ganeval.registry.metrics()``): each registered metric's one-metric function, sets and options. Those
   functions are made at run time (``ganeval.api.metric_function``), so mkdocstrings, which reads the source, cannot
@@ -38,17 +36,8 @@ LOG_INTRO = (
     "recorded in the repository's `benchmarks/RESULTS.md` (included when the site is built)."
 )
 
-# Work-tracking labels in RESULTS.md → what the site says instead (the measurement itself is untouched). A phrase
-# may break across lines: the captured whitespace keeps the line break where it was.
-REWORDINGS = (
-    (re.compile(r" \(issue \d+\)"), ""),
-    (re.compile(r"The issue's(\s+)earlier"), r"An\1earlier"),
-    (re.compile(r"another session's(\s+)benchmark"), r"another\1benchmark"),
-    (re.compile(r"other agents'(\s+)test runs"), r"other\1test runs"),
-    (re.compile(r"\(same session, "), "(same period, "),
-    (re.compile(r" in one session:"), ":"),
-)
-LEFT_OVER = re.compile(r"\bissues?\b|\bsessions?\b|\bagents?'|\btickets?\b", re.IGNORECASE)
+# Work-tracking words the site must not show (the build fails on them, naming them).
+WORK_TRACKING = re.compile(r"\bissues?\b|\bsessions?\b|\bagents?'|\btickets?\b", re.IGNORECASE)
 
 
 def repository_root(config: MkDocsConfig) -> Path:
@@ -56,14 +45,12 @@ def repository_root(config: MkDocsConfig) -> Path:
 
 
 def benchmark_log(root: Path) -> str:
-    """RESULTS.md as a page: reworded, and a line after its title (or at its top) saying where it comes from."""
+    """RESULTS.md as a page, with a line after its title (or at its top) saying where it comes from."""
     text = (root / RESULTS).read_text(encoding="utf-8")
-    for pattern, replacement in REWORDINGS:
-        text = pattern.sub(replacement, text)
-    left = sorted({match.group(0) for match in LEFT_OVER.finditer(text)})
+    left = sorted({match.group(0) for match in WORK_TRACKING.finditer(text)})
     if left:
-        raise PluginError(f"{RESULTS} still says {', '.join(map(repr, left))}: reword it there, or extend "
-                          f"REWORDINGS in docs/_hooks/repository_files.py")
+        raise PluginError(f"{RESULTS} says {', '.join(map(repr, left))}: reword it there in terms of the "
+                          "measurement")
     title, newline, rest = text.partition("\n")
     if title.startswith("# "):
         return f"{title}\n\n{LOG_INTRO}\n{newline}{rest}"
