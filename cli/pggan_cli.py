@@ -1,6 +1,6 @@
 """`pggan`: prepare a dataset, train a Progressive GAN (Table 1 presets a–h, e_star), generate images, resume.
 
-Typical session (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
+Typical use (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
 
 \b
   pggan prepare train-images-idx3-ubyte.gz data/fmnist32.npz
@@ -286,8 +286,8 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
     interrupted one resumes; the tables are rebuilt from OUT/seed-S/ROW/evaluation.json alone.
 
     \b
-    Example (Fashion-MNIST, 2 CPU cores):
-      pggan prepare ../shared/data/fashion-mnist/train-images-idx3-ubyte.gz data/fmnist32.npz
+    Example (Fashion-MNIST on 2 CPU cores, its train-images-idx3-ubyte.gz downloaded into data/):
+      pggan prepare data/train-images-idx3-ubyte.gz data/fmnist32.npz
       pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2 --seeds 1000,1001,1002
     """
     from pggan.ablation import run_ablation
