@@ -58,7 +58,6 @@ def benchmark_log(root: Path) -> str:
 
 
 METRICS_PAGE = "reference/metrics.md"
-SET_NAMES = {"real": "REAL", "fake": "FAKE", "fake_b": "FAKE_B"}
 
 
 def cell(text: Any) -> str:
@@ -103,11 +102,13 @@ def guide_link(metric: Any, docs_dir: Path) -> str:
 def metric_section(metric: Any, function: Any, docs_dir: Path) -> list[str]:
     """One metric: its title, its function's signature, its docstring, its command, sets and stats-file use, and
     a table of its options."""
+    from ganeval.metrics.base import FAKE, REAL
+
     name, public = metric.name, metric.public_name()
-    sets = ", ".join(f"`{argument}`: the {SET_NAMES.get(set_name, set_name)} set"
+    sets = ", ".join(f"`{argument}`: the {set_name.upper()} set"
                      + (" (optional)" if set_name in metric.optional_sets else "")
                      for argument, set_name in metric.sets.items())
-    own_only = [f"`{argument}`" for argument, set_name in metric.sets.items() if set_name not in ("real", "fake")]
+    own_only = [f"`{argument}`" for argument, set_name in metric.sets.items() if set_name not in (REAL, FAKE)]
     lines = ["", f"## `{name}` {{#{name}}}", "", f"**{metric.title}**.{guide_link(metric, docs_dir)}", "",
              "```python", call_signature(public, function), "```", "",
              inspect.cleandoc(metric.__doc__ or metric.title), "",
