@@ -286,8 +286,8 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
     interrupted one resumes; the tables are rebuilt from OUT/seed-S/ROW/evaluation.json alone.
 
     \b
-    Example (Fashion-MNIST, 2 CPU cores):
-      pggan prepare train-images-idx3-ubyte.gz data/fmnist32.npz     # Fashion-MNIST's training images
+    Example (Fashion-MNIST on 2 CPU cores, its train-images-idx3-ubyte.gz downloaded into data/):
+      pggan prepare data/train-images-idx3-ubyte.gz data/fmnist32.npz
       pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2 --seeds 1000,1001,1002
     """
     from pggan.ablation import run_ablation
