@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ganeval.features import accumulate, open_extractor  # noqa: E402
-
-from ganeval import fid
-from ganeval.kernels.frechet import frechet_distance
+from ganeval import fid  # noqa: E402
+from ganeval.accumulators.features import FeatureStatistics  # noqa: E402
+from ganeval.extractors.inception import load_inception  # noqa: E402
+from ganeval.kernels.frechet import frechet_distance  # noqa: E402
+from ganeval.sources import open_images  # noqa: E402
 from tests.helpers import make_images, random_state_dict, write_folder  # noqa: E402
 
 
@@ -73,10 +74,15 @@ def bench_size(size: int, count: int, weights: Path, root: Path, batch_size: int
     fake = write_folder(root / f"fake{size}", make_images(count, size, seed=2, style="noise"))
     rows = []
 
-    extractor = open_extractor(device="cpu", inception_weights=weights, resize="tf", allow_unverified_weights=True,
-                               precision="fp32")
-    extract_seconds = best_of_two(lambda: [accumulate(folder, extractor, name="x", num_images=None,
-                                                   batch_size=batch_size, progress=False) for folder in (real, fake)])
+    extractor = load_inception(weights, device=torch.device("cpu"), allow_unverified_weights=True)
+
+    def extract(folder: Path) -> None:
+        statistics = FeatureStatistics(extractor)
+        for batch in open_images(folder, batch_size=batch_size, device="cpu"):
+            statistics.update(batch)
+        statistics.compute()
+
+    extract_seconds = best_of_two(lambda: [extract(folder) for folder in (real, fake)])
     result, seconds = timed(fid, real, fake, batch_size=batch_size, device="cpu", inception_weights=weights,
                             allow_unverified_weights=True)
     rows.append({"tool": "ganeval", "fid": result["fid"], "seconds": seconds, "extract_seconds": extract_seconds})

@@ -4,7 +4,7 @@ Deliberately simple and independent of ganeval: float64 throughout, one pair at 
 built directly (no separability), every statistic filtered on its own with `scipy.signal.fftconvolve` ('valid').
 Sides that are odd before a 2×2 average lose their last row/column. The reference code runs only on sides of 16,
 24 and 48 px and multiples of 32, and agrees with this to float32 precision on all of them but 24 (see
-ganeval/msssim.py).
+ganeval/metrics/msssim.py).
 """
 
 from __future__ import annotations

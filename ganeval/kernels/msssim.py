@@ -107,7 +107,7 @@ def _window_taps(height: int, width: int) -> tuple[np.ndarray, tuple[int, ...]]:
 
 
 def _msssim_pairs_c(images_a: torch.Tensor, images_b: torch.Tensor) -> torch.Tensor:
-    """Per-pair MS-SSIM with the C kernel (ganeval/_msssim.c), the pairs shared among ganeval's CPU threads."""
+    """Per-pair MS-SSIM with the C kernel (ganeval/kernels/_msssim.c), the pairs shared among ganeval's CPU threads."""
     from_uint8 = images_a.dtype == torch.uint8 and images_b.dtype == torch.uint8  # converted per pair, in C
     arrays = [(images if from_uint8 else images.to(COMPUTE_DTYPE)).contiguous().numpy()
               for images in (images_a, images_b)]
@@ -141,7 +141,7 @@ def default_kernel(device: torch.device) -> Kernel:
 @torch.no_grad()
 def msssim_pairs(images_a: torch.Tensor, images_b: torch.Tensor, kernel: Kernel | None = None) -> torch.Tensor:
     """Per-pair MS-SSIM (float64, on the inputs' device) of image i of `images_a` against image i of `images_b`,
-    both N×C×H×W with values 0-255. `kernel`: "c" (CPU, ganeval/_msssim.c) or "torch" (any device); both
+    both N×C×H×W with values 0-255. `kernel`: "c" (CPU, ganeval/kernels/_msssim.c) or "torch" (any device); both
     compute the same float64 arithmetic and agree to ~1e-15."""
     if images_a.shape != images_b.shape or images_a.ndim != 4:
         raise GanevalInputError(f"msssim_pairs needs two N×C×H×W stacks of one shape, got {tuple(images_a.shape)} "

@@ -58,7 +58,7 @@ def fastest_cpu_sort() -> SortMethod:
 
 
 def radix_sort(values: np.ndarray, scratch: np.ndarray | None = None) -> None:
-    """Sort a contiguous 1-D float32 array in place with ganeval's C radix sort (ganeval/_radix.c).
+    """Sort a contiguous 1-D float32 array in place with ganeval's C radix sort (ganeval/kernels/_radix.c).
 
     The result is exactly np.sort's (NaN aside); ≈ 5× np.sort's speed on rows of 2¹⁸ floats on the CPU of
     benchmarks/RESULTS.md, and the GIL is released, so threads sort rows in parallel. `scratch`: a float32
