@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.utils import make_grid
 
 from ganeval.devices import resolve_device
 from ganeval.errors import GanevalInputError
@@ -41,8 +42,6 @@ def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleSt
 def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
     """The first grid_size² of uint8 NCHW images as a PNG grid, grid_size to a row, no padding (written atomically);
     grey images give a grey PNG."""
-    from torchvision.utils import make_grid  # torchvision takes ~1.6 s to import: paid at the first grid, not at start
-
     grid = make_grid(images[:grid_size * grid_size], nrow=grid_size, padding=0)  # grey is repeated into RGB
     array = grid[0].numpy() if images.shape[1] == 1 else grid.permute(1, 2, 0).numpy()
     write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))

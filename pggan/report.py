@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure  # the object-oriented API: no pyplot, no global backend, nothing to close
 
 from ganeval.files import write_atomically
 from pggan.checkpoint import write_json
@@ -192,15 +193,9 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
 
 def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, device: str | None) -> None:
     """figure_samples.png: one row of fixed-latent samples per configuration (like the paper's Figure 3)."""
-    # Imported on first use, for start-up time: matplotlib.pyplot takes 0.5–0.9 s to import here (and the Agg
-    # backend is chosen only when a figure is drawn).
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = ["real", *[name for name in CONFIG_ORDER if name in runs]]
-    figure, axes = plt.subplots(len(names), 1, figsize=(SAMPLES_PER_ROW * 0.9, len(names) * 1.0 + 0.3))
+    figure = Figure(figsize=(SAMPLES_PER_ROW * 0.9, len(names) * 1.0 + 0.3))
+    axes = figure.subplots(len(names), 1)
     axes = np.atleast_1d(axes)
     for axis, name in zip(axes, names):
         images = reals[:SAMPLES_PER_ROW] if name == "real" else generate(runs[name], SAMPLES_PER_ROW,
@@ -213,16 +208,10 @@ def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, dev
     figure.suptitle("Fixed-latent samples per configuration (rows) and real images (top)", fontsize=11)
     figure.tight_layout()
     _save_figure(figure, out / "figure_samples.png")
-    plt.close(figure)
 
 
 def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
     """figure_swd.png: SWD per pyramid level against kimg for every configuration (like the paper's Figure 4)."""
-    import matplotlib  # on first use, for start-up time (see draw_samples_figure)
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     curves: dict[str, list[dict[str, Any]]] = {}
     for name, run_dir in runs.items():
         log = run_dir / "log.jsonl"
@@ -235,7 +224,8 @@ def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
                      for resolution in record["swd_resolutions"]}, reverse=True)
     if not levels:
         return
-    figure, axes = plt.subplots(1, len(levels), figsize=(5 * len(levels), 4), squeeze=False)
+    figure = Figure(figsize=(5 * len(levels), 4))
+    axes = figure.subplots(1, len(levels), squeeze=False)
     for axis, level in zip(axes[0], levels):
         for name in CONFIG_ORDER:
             points = [(record["kimg"], record["swd_x1e3"][record["swd_resolutions"].index(level)])
@@ -249,7 +239,6 @@ def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
     axes[0][0].legend(fontsize=7)
     figure.tight_layout()
     _save_figure(figure, out / "figure_swd.png")
-    plt.close(figure)
 
 
 def _save_figure(figure: Any, path: Path) -> None:
