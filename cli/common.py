@@ -201,7 +201,8 @@ def common_parameters() -> list[click.Option]:
                           "same device."),
         click.Option(["--value-range"], type=(float, float), default=None, callback=_check_value_range,
                      metavar="LOW HIGH",
-                     help="What black and white are in float .npy/.npz arrays, e.g. -1 1 or 0 1 (uint8 is 0 255)."),
+                     help="What black and white are in float .npy/.npz arrays (or a generator's output), e.g. -1 1 "
+                          "or 0 1 (uint8 is 0 255)."),
         click.Option(["--json", "as_json"], is_flag=True, help="Print exactly one JSON object on stdout."),
         click.Option(["--progress/--no-progress"], default=True, show_default=True,
                      help="Progress bar on stderr (only drawn when stderr is a terminal)."),

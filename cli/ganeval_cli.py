@@ -17,9 +17,11 @@ def overview() -> str:
     """`ganeval --help`: the commands, one line each (the metric commands from the registry), inputs, exit codes."""
     metric_lines = []
     for name, cls in registry.metrics().items():
-        sets = " ".join(argument.upper() if set_name not in cls.optional_sets else f"[{argument.upper()}]"
+        sets = " ".join("--generator M:F" if cls.reads_generator() else argument.upper()
+                        if set_name not in cls.optional_sets else f"[{argument.upper()}]"
                         for argument, set_name in cls.sets.items())
-        metric_lines.append(f"ganeval {name} {sets}".ljust(27) + cls.title)
+        line = f"ganeval {name} {sets}"
+        metric_lines.append(line.ljust(27) + cls.title if len(line) < 27 else f"{line}\n{'':27}{cls.title}")
     return "\n".join([
         "Evaluate GAN samples the way the papers do.", "", "\b",
         "ganeval eval REAL FAKE     every metric asked for (--metrics a,b,…) in one pass", *metric_lines,

@@ -84,6 +84,19 @@ def distributed_device(device: str | None) -> tuple[str | None, bool]:
     return device, rank == 0
 
 
+def set_parameter(argument: str, set_name: str, metric: type) -> click.Parameter:
+    """A set of the metric on the command line: an argument (REAL, FAKE, IMAGES …), or for a generator the option
+    `--generator MODULE:FACTORY`, an import string the library resolves."""
+    from ganeval.metrics.base import GENERATOR
+
+    if set_name == GENERATOR:
+        return click.Option([f"--{argument.replace('_', '-')}", argument], required=True, metavar="MODULE:FACTORY",
+                            help="The generator: package.module:factory or path/to/file.py:factory, a function (or "
+                                 "class) that takes no argument and returns it (a torch module or callable taking a "
+                                 "batch of latents z and returning float images in --value-range).")
+    return click.Argument([argument], required=set_name not in metric.optional_sets)
+
+
 def metric_command(metric: type) -> click.Command:
     """`ganeval <metric.name> SETS… [OPTIONS]`: one metric, its table or JSON (exactly its function's dict)."""
 
@@ -96,17 +109,23 @@ def metric_command(metric: type) -> click.Command:
         if prints:
             emit(result, as_json, metric().rows(result))
 
-    arguments = [click.Argument([argument], required=set_name not in metric.optional_sets)
-                 for argument, set_name in metric.sets.items()]
-    return click.Command(metric.name, callback=run, params=[*arguments, *common_parameters(),
+    arguments = [set_parameter(argument, set_name, metric) for argument, set_name in metric.sets.items()]
+    common = [parameter for parameter in common_parameters()  # a generator's metric counts samples, not images
+              if not (metric.reads_generator() and parameter.name == "num_images")]
+    return click.Command(metric.name, callback=run, params=[*arguments, *common,
                                                             *option_parameters(metric.all_options())],
                          help=inspect.cleandoc(metric.command_help or metric.title), epilog=metric.epilog,
                          short_help=metric.title)
 
 
+def image_metrics() -> dict[str, type]:
+    """The registered metrics that read image sets (those of a generator have their own commands only)."""
+    return {name: cls for name, cls in registry.metrics().items() if not cls.reads_generator()}
+
+
 def eval_command() -> click.Command:
-    """`ganeval eval REAL FAKE --metrics …`: every metric asked for, in one pass over each set."""
-    metrics = registry.metrics()
+    """`ganeval eval REAL FAKE --metrics …`: every metric of images asked for, in one pass over each set."""
+    metrics = image_metrics()
 
     def run(real: str, fake: str, metrics: list[str], as_json: bool, **options: Any) -> None:
         from ganeval.api import evaluate

@@ -10,6 +10,11 @@ accumulators; every rank returns the same dict, equal to one process's.
 
 Random choices depend on (seed, image index), never on batch size or process count: SWD neighbourhood positions,
 the images of a generator callable, MS-SSIM's random pairs and KID's subsets.
+
+A set may also be a generator that a metric samples itself (the GENERATOR set of PPL and LS): it is opened as
+batches of sample indices (`ganeval.generators.open_generator`, sharded as image batches are), and each batch's
+indices are passed with the generator to the metric's accumulator, which draws those samples from (seed, sample
+index) and keeps its rows by sample index; the merge across processes and the results are as for images.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from ganeval.checks import check_at_least, check_seed, check_value_range
 from ganeval.devices import resolve_device
 from ganeval.distributed import current_shard, merge_on_first, share_from_first, stop_together
 from ganeval.errors import GanevalInputError
-from ganeval.metrics.base import FAKE, REAL, Metric, Run
+from ganeval.generators import module_device, open_generator
+from ganeval.metrics.base import FAKE, GENERATOR, REAL, Metric, Run
 from ganeval.sources import ImageSource, open_images
 from ganeval.stats import Stats, is_stats_file, read_stats
 
@@ -61,8 +67,8 @@ def evaluate_sets(sources: Mapping[str, ImageSource | None], metrics: str | Iter
     """`evaluate` with the sets (REAL, FAKE, FAKE_B → source or None) and their names in messages as mappings."""
     chosen = _chosen_metrics(metrics)
     given = {set_name: source for set_name, source in sources.items() if source is not None}
-    run = Run(_settled_options(chosen, options, given), device=_device(options.get("device"), given.get(FAKE)),
-              labels=dict(labels))
+    run = Run(_settled_options(chosen, options, given),
+              device=_device(options.get("device"), given.get(FAKE, given.get(GENERATOR))), labels=dict(labels))
     accumulators, seen = _one_pass(run, chosen, given, storing=False)
     shard = current_shard()
     results: Any = None
@@ -227,9 +233,12 @@ def _settled_options(chosen: list[Metric], given: dict[str, Any], sets: Mapping[
 
 
 def _device(device: str | torch.device | None, fake: Any) -> torch.device:
-    """The given device, else the device of a fake tensor, else CUDA when available."""
+    """The given device, else the device of a fake tensor (or of a generator module's weights), else CUDA when
+    available."""
     if device is None and isinstance(fake, torch.Tensor):
         return fake.device
+    if device is None and module_device(fake) is not None:
+        return module_device(fake)
     return resolve_device(device)
 
 
@@ -275,6 +284,11 @@ def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any
         count = None if None in limits else max(limits)
         counted_by = next((metric for metric in readers if metric.limit(run.options, set_name) == count), None)
         label = run.labels.get(set_name, set_name)
+        if any(metric.reads_generator() for metric in readers):  # drawn by the metrics' accumulators themselves
+            run.streams[set_name] = open_generator(
+                source, name=label, num_samples=count, batch_size=run.options["batch_size"], device=run.device,
+                progress=run.options["progress"] and (shard is None or shard[0] == 0), shard=shard)
+            continue
         run.streams[set_name] = open_images(
             source, name=label, num_images=count, batch_size=run.options["batch_size"],
             value_range=run.options["value_range"], device=run.device,

@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from ganeval.stats import Stats
 
 # The image sets of an evaluation: the real set, the fake (generated) set, and a second set compared image by image
-# with the fake one (two-set MS-SSIM).
-REAL, FAKE, FAKE_B = "real", "fake", "fake_b"
+# with the fake one (two-set MS-SSIM). GENERATOR is a generator rather than images: the driver opens it as batches
+# of sample indices (`ganeval.generators`) and passes the generator with each batch to the metric's accumulator,
+# which draws those samples itself (PPL, LS).
+REAL, FAKE, FAKE_B, GENERATOR = "real", "fake", "fake_b", "generator"
 
 
 @dataclass
@@ -144,6 +146,11 @@ class Metric:
         return merged
 
     @classmethod
+    def reads_generator(cls) -> bool:
+        """Whether it samples a generator (its sets include GENERATOR) rather than reading images."""
+        return GENERATOR in cls.sets.values()
+
+    @classmethod
     def public_name(cls) -> str:
         """The name of its one-metric function (`ganeval.swd`, `ganeval.inception_score`, …)."""
         return cls.function_name or cls.name
@@ -169,7 +176,8 @@ class Metric:
         raise NotImplementedError
 
     def feed(self, accumulator: Any, set_name: str, batch: torch.Tensor, indices: torch.Tensor) -> None:
-        """Give one batch of the set (uint8 NCHW RGB, with its images' indices) to the accumulator."""
+        """Give one batch of the set (uint8 NCHW RGB, with its images' indices) to the accumulator; of a GENERATOR
+        set, the generator with the indices of the samples to draw."""
         accumulator.update(batch, indices)
 
     def statistics(self, accumulator: Any) -> Any:
@@ -304,3 +312,29 @@ class FeatureMetric(Metric):
                 ("resize", result["resize"]), ("precision", result["precision"]), ("device", result["device"]),
                 ("weights sha256", result["weights_sha256"][:16] + "…"),
                 ("comparable to published", "yes" if result["comparable_to_published"] else "no")]
+
+
+class GeneratorMetric(Metric):
+    """A metric of a generator that it samples itself (PPL, LS): its set is GENERATOR, which the driver opens as
+    batches of sample indices (`ganeval.generators.open_generator`), and its sample count is an option of its own
+    (`samples_option`), not `num_images`."""
+
+    samples_option: ClassVar[str]  # the option holding how many samples it draws
+    options = {
+        "latent_dim": Option(None, "The length of the generator's latent z (default: the generator's z_dim, "
+                             "latent_size or latent_dim attribute).", minimum=2),
+    }
+
+    def check(self, options: dict[str, Any]) -> None:
+        if image_count(options, self.name) is not None:
+            raise GanevalInputError(f"{self.name} draws its own samples of the generator: give num_samples "
+                                    "(--num-samples), not num_images")
+        if options["value_range"] is None:
+            raise GanevalInputError(f"{self.name} needs the range of the generator's float output: value_range=(-1, "
+                                    "1) (--value-range -1 1), or (0, 1)")
+
+    def limit(self, options: dict[str, Any], set_name: str) -> int | None:
+        return options[self.samples_option]
+
+    def count_label(self, options: dict[str, Any]) -> str | None:
+        return f"num_samples={options[self.samples_option]}"
