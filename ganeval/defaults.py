@@ -67,3 +67,27 @@ DINOV2_FILE_NAME = "dinov2_vitl14_pretrain.pth"  # the official release's name (
 DINOV2_URL = "https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/" + DINOV2_FILE_NAME
 DINOV2_TIMM_HUB_ID = "timm/vit_large_patch14_dinov2.lvd142m"  # the same weights as timm publishes them
 DINOV2_WEIGHTS_ENV = "GANEVAL_DINOV2_WEIGHTS"
+
+# Perceptual path length (Karras et al. 2019, StyleGAN §3, as NVlabs' stylegan and stylegan2-ada-pytorch compute it):
+# pairs of latents a step ε apart, the LPIPS distance of their images over ε², the 1st–99th percentile kept.
+PPL_NUM_SAMPLES = 50_000
+PPL_EPSILON = 1e-4
+PPL_SPACES = ("z", "w")  # slerp between normalised latents, or lerp between mapped ones (mapping + synthesis)
+DEFAULT_PPL_SPACE = "z"
+PPL_SAMPLINGS = ("end", "full")  # t = 0, or t ~ U(0, 1)
+DEFAULT_PPL_SAMPLING = "end"
+PPL_LOWER_PERCENTILE, PPL_UPPER_PERCENTILE = 1.0, 99.0  # numpy 'lower' and 'higher' interpolation
+PPL_MAX_SIZE = 256  # larger images are box-averaged down by size // 256 (VGG-16 was built for 224 px)
+# LPIPS v0.1 (Zhang et al. 2018) on VGG-16: the torchvision ImageNet backbone and the linear layers that ship in the
+# `lpips` wheel (lpips/weights/v0.1/vgg.pth; torch-fidelity caches the same tensors as weights-vgg16-lpips.pth).
+VGG16_FILE_NAME = "vgg16-397923af.pth"
+VGG16_URL = "https://download.pytorch.org/models/" + VGG16_FILE_NAME
+VGG16_WEIGHTS_ENV = "GANEVAL_VGG16_WEIGHTS"
+LPIPS_FILE_NAME = "vgg.pth"
+TORCH_FIDELITY_LPIPS_FILE_NAME = "weights-vgg16-lpips.pth"
+
+# Linear separability (Karras et al. 2019, StyleGAN §4.2): samples, the most confident half per attribute, a linear SVM.
+LS_NUM_SAMPLES = 200_000
+
+# Seed streams of the metrics that draw their own latents: PPL's pairs and t, LS's latents (per sample index).
+STREAM_PPL, STREAM_LS = 4, 5

@@ -134,4 +134,4 @@ def test_listing_the_metrics_imports_neither_torch_nor_numpy():
             "print(names, 'torch' in sys.modules, 'numpy' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['dc', 'fid', 'is', 'kid', 'msssim', 'pr', 'swd'] False False"
+    assert result.stdout.strip() == "['dc', 'fid', 'is', 'kid', 'ls', 'msssim', 'ppl', 'pr', 'swd'] False False"
