@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.helpers import make_images, random_state_dict, write_folder
+from tests.helpers import make_images, random_lpips_linear, random_state_dict, random_vgg16_features, write_folder
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +19,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GANEVAL_OFFLINE", "1")
     monkeypatch.delenv("GANEVAL_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.delenv("GANEVAL_DINOV2_WEIGHTS", raising=False)
+    monkeypatch.delenv("GANEVAL_VGG16_WEIGHTS", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hugging-face"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
 
@@ -36,6 +37,32 @@ def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def metric_options(inception_weights: Path) -> dict:
     """Keyword arguments that run a metric on CPU with the random checkpoint (unverified by design)."""
     return {"inception_weights": inception_weights, "allow_unverified_weights": True, "device": "cpu"}
+
+
+@pytest.fixture(scope="session")
+def vgg16_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of random VGG-16 `features` weights in torchvision's names (LPIPS's backbone; 59 MB, made once)."""
+    path = tmp_path_factory.getbasetemp() / "random-vgg16-features.pth"
+    if not path.exists():
+        torch.save(random_vgg16_features(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lpips_linear(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path of random LPIPS linear layers in the lpips package's format."""
+    path = tmp_path_factory.getbasetemp() / "random-lpips-linear.pth"
+    if not path.exists():
+        torch.save(random_lpips_linear(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def ppl_options(vgg16_weights: Path, lpips_linear: Path) -> dict:
+    """Keyword arguments that run PPL on CPU with the random LPIPS weights (unverified by design), for a generator
+    with output in [−1, 1]."""
+    return {"vgg16_weights": vgg16_weights, "lpips_weights": lpips_linear, "allow_unverified_weights": True,
+            "device": "cpu", "value_range": (-1, 1)}
 
 
 @pytest.fixture(scope="session")

@@ -189,3 +189,80 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The generator metrics (PPL, LS): random-weight LPIPS files and small generators.
+
+
+@functools.lru_cache(maxsize=1)
+def random_vgg16_features() -> dict[str, torch.Tensor]:
+    """torchvision VGG-16 `features.*` tensors with random He-initialised weights (seed 0), so activations keep
+    their scale through the 13 convolutions; torchvision's classifier is left out (ganeval does not use it)."""
+    generator = torch.Generator().manual_seed(0)
+    state, channels, index = {}, 3, 0
+    for width in (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"):
+        if width == "M":
+            index += 1
+            continue
+        state[f"features.{index}.weight"] = torch.randn(width, channels, 3, 3, generator=generator) * math.sqrt(
+            2.0 / (channels * 9))
+        state[f"features.{index}.bias"] = 0.01 * torch.randn(width, generator=generator)
+        channels, index = width, index + 2
+    return state
+
+
+def full_vgg16_state_dict() -> dict[str, torch.Tensor]:
+    """`random_vgg16_features` with torchvision's classifier (zeros): the whole state dict torchvision's `vgg16`
+    loads strictly, as the peers (lpips, torch-fidelity) load it from the torch hub cache."""
+    state = dict(random_vgg16_features())
+    for index, (rows, columns) in zip((0, 3, 6), ((4096, 25088), (4096, 4096), (1000, 4096))):
+        state[f"classifier.{index}.weight"] = torch.zeros(rows, columns)
+        state[f"classifier.{index}.bias"] = torch.zeros(rows)
+    return state
+
+
+def random_lpips_linear() -> dict[str, torch.Tensor]:
+    """LPIPS linear layers in the lpips package's names, with random non-negative weights (seed 1)."""
+    generator = torch.Generator().manual_seed(1)
+    return {f"lin{layer}.model.1.weight": torch.rand(1, width, 1, 1, generator=generator) / width
+            for layer, width in enumerate((64, 128, 256, 512, 512))}
+
+
+class TinyGenerator(torch.nn.Module):
+    """A small StyleGAN-shaped generator: z (8) → mapping → w (8) → synthesis → 3 × size × size images in (−1, 1).
+
+    Every operation is elementwise or a sum over a non-batch axis, so a sample's image is the same whatever batch
+    it is computed in (torch's CPU matmuls and convolutions may round differently by batch size). `noise`: the
+    synthesis adds noise × torch.randn per image, drawn from torch's RNG as a StyleGAN generator draws its noise;
+    `linear`: images linear in z (no tanh anywhere), for attributes linear in z.
+    """
+
+    z_dim = 8
+
+    def __init__(self, size: int = 16, channels: int = 3, noise: float = 0.0, linear: bool = False, seed: int = 0):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.size, self.channels, self.noise, self.linear = size, channels, noise, linear
+        self.mix = torch.nn.Parameter(torch.randn(8, 8, generator=generator) / math.sqrt(8))
+        coarse = torch.randn(8, channels, 4, 4, generator=generator)
+        self.patterns = torch.nn.Parameter(torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear",
+                                                                           align_corners=False) * 0.5)
+
+    def mapping(self, z: torch.Tensor) -> torch.Tensor:
+        w = (z[:, :, None] * self.mix[None]).sum(dim=1)
+        return w if self.linear else torch.tanh(w)
+
+    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+        x = (w[:, :, None, None, None] * self.patterns[None]).sum(dim=1)
+        if self.noise:
+            x = x + self.noise * torch.randn(x.shape)
+        return 0.25 * x if self.linear else torch.tanh(x)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.synthesis(self.mapping(z))
+
+
+def tiny_generator() -> TinyGenerator:
+    """The factory the command-line tests name: `--generator tests.helpers:tiny_generator`."""
+    return TinyGenerator()

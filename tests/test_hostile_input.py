@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -36,7 +37,7 @@ from ganeval_cli.pggan_cli import main as pggan_main
 from pggan.checkpoint import list_checkpoints, load_checkpoint, locked_run_dir
 from pggan.config import TrainConfig, make_config
 from pggan.train import train
-from tests.helpers import smooth_images
+from tests.helpers import random_lpips_linear, smooth_images
 
 REPO = Path(__file__).resolve().parents[1]
 # Tiny pggan runs: 8×8, 8 feature maps, one fade-in; a few hundred images in all.
@@ -54,9 +55,16 @@ def write_pngs(folder: Path, images: np.ndarray) -> Path:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The files every row starts from: image folders and arrays, a stats file, a dataset and a finished tiny run."""
+def template(tmp_path_factory: pytest.TempPathFactory, vgg16_weights: Path) -> Path:
+    """The files every row starts from: image folders and arrays, a stats file, a dataset, a finished tiny run, and
+    for the generator metrics a module of generators, LPIPS weights (the random VGG-16 linked, not copied) and a
+    folder holding a damaged classifier."""
     root = tmp_path_factory.mktemp("world")
+    (root / "generators.py").write_text(GENERATORS)
+    (root / "vgg16.pth").symlink_to(vgg16_weights)
+    torch.save(random_lpips_linear(), root / "lin.pth")
+    (root / "classifiers").mkdir()
+    (root / "classifiers" / "smiling.pt").write_bytes(b"not TorchScript")
     images = smooth_images(8, 32, seed=1)
     write_pngs(root / "real", images)
     write_pngs(root / "fake", smooth_images(8, 32, seed=2))
@@ -103,6 +111,61 @@ class World:
         shutil.copytree(self.root / "real", self.root / name)
         make(self.root / name)
         return self.path(name)
+
+
+GENERATORS = '''"""Generators for the hostile rows of the generator metrics (PPL, LS)."""
+import torch
+
+from tests.helpers import TinyGenerator
+
+
+def good():
+    return TinyGenerator()
+
+
+class Flat(TinyGenerator):
+    def forward(self, z):
+        return super().forward(z).flatten(1)
+
+
+class Diverged(TinyGenerator):
+    def forward(self, z):
+        return super().forward(z) * float("nan")
+
+
+class Plain:
+    """A callable without mapping and synthesis."""
+
+    z_dim = 8
+
+    def __call__(self, z):
+        return torch.zeros(len(z), 3, 16, 16)
+
+
+def raises():
+    raise RuntimeError("its checkpoint is missing")
+'''
+
+
+def generator(world: World, factory: str) -> list[str]:
+    """`--generator` naming a factory of the world's generators.py, and the generators' value range."""
+    return ["--generator", f"{world.path('generators.py')}:{factory}", "--value-range", "-1", "1"]
+
+
+FEW = ["--num-samples", "4", "--lower-percentile", "0", "--upper-percentile", "100"]  # every length kept
+
+
+def lpips_files(world: World) -> list[str]:
+    """The world's LPIPS weights (random, so unverified) and a few samples with every length kept."""
+    return ["--vgg16-weights", world.path("vgg16.pth"), "--lpips-weights", world.path("lin.pth"),
+            "--allow-unverified-weights", *FEW]
+
+
+def without_lpips(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the lpips package were not installed (its file is where the LPIPS linear layers are looked for)."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, package=None: None if name == "lpips" else find_spec(name, package))
 
 
 def flipped_byte(world: World) -> str:
@@ -562,6 +625,53 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("stats-pr-features-count", G, lambda w: ["pr", w.corrupt_stats("pr.npz", lambda a, p: (
         a.update(pr={"features": np.zeros((3, 8), np.float32)}), p.update(pr={"settings": {}, "num_images": 5}))),
         w.path("fake")], 2, "pr/features"),
+    # --- the generator metrics (PPL, LS): weights, generators, import strings, options
+    ("ppl-vgg16-weights-missing", G, lambda w: ["ppl", *generator(w, "good"), "--lpips-weights", w.path("lin.pth"),
+                                                *FEW], 2, "VGG-16 weights of LPIPS are not here"),
+    ("ppl-vgg16-weights-file-missing", G, lambda w: ["ppl", *generator(w, "good"), "--vgg16-weights",
+                                                     w.path("nope.pth"), *FEW], 2, "--vgg16-weights"),
+    ("ppl-vgg16-weights-unverified", G, lambda w: ["ppl", *generator(w, "good"), *lpips_files(w)[:4], *FEW], 2,
+     "397923af"),
+    ("ppl-vgg16-weights-of-another-network", G, lambda w: ["ppl", *generator(w, "good"), *lpips_files(w),
+                                                           "--vgg16-weights", w.write("other.pth", _torch_bytes())],
+     2, "other.pth: not VGG-16"),
+    ("ppl-lpips-weights-of-another-network", G, lambda w: ["ppl", *generator(w, "good"), *lpips_files(w),
+                                                           "--lpips-weights", w.write("other.pth", _torch_bytes())],
+     2, "not the LPIPS v0.1"),
+    ("ppl-lpips-not-installed", G, lambda w, mp: without_lpips(mp) or ["ppl", *generator(w, "good"),
+                                                                       "--vgg16-weights", w.path("vgg16.pth"), *FEW],
+     2,
+     "lpips package, which is not installed"),
+    ("ppl-generator-wrong-shape", G, lambda w: ["ppl", *generator(w, "Flat"), *lpips_files(w)], 2,
+     "returned shape (4, 768)"),
+    ("ppl-generator-nan", G, lambda w: ["ppl", *generator(w, "Diverged"), *lpips_files(w)], 2, "NaN"),
+    ("ppl-space-w-without-mapping", G, lambda w: ["ppl", *generator(w, "Plain"), *lpips_files(w), "--space", "w"],
+     2, "mapping(z)"),
+    ("ppl-epsilon-zero", G, lambda w: ["ppl", *generator(w, "good"), "--epsilon", "0"], 2, "epsilon"),
+    ("ppl-epsilon-negative", G, lambda w: ["ppl", *generator(w, "good"), "--epsilon", "-1e-4"], 2, "epsilon"),
+    ("ppl-too-few-samples-for-percentiles", G, lambda w: ["ppl", *generator(w, "good"), "--num-samples", "50"], 2,
+     "percentile rule (1–99)"),
+    ("ppl-percentiles-reversed", G, lambda w: ["ppl", *generator(w, "good"), "--lower-percentile", "60",
+                                               "--upper-percentile", "40"], 2, "percentiles"),
+    ("ppl-without-value-range", G, lambda w: ["ppl", "--generator", f"{w.path('generators.py')}:good"], 2,
+     "--value-range"),
+    ("ppl-without-generator", G, lambda w: ["ppl", "--value-range", "-1", "1"], 2, "--generator"),
+    ("ppl-import-string-unresolved", G, lambda w: ["ppl", "--generator", "no_such_module_here:make", "--value-range",
+                                                   "-1", "1"], 2, "cannot import no_such_module_here"),
+    ("ppl-import-string-without-colon", G, lambda w: ["ppl", "--generator", "tests.helpers", "--value-range", "-1",
+                                                      "1"], 2, "not an import string"),
+    ("ppl-import-string-missing-attribute", G, lambda w: ["ppl", "--generator", "tests.helpers:no_such_factory",
+                                                          "--value-range", "-1", "1"], 2, "no attribute"),
+    ("ppl-import-string-missing-file", G, lambda w: ["ppl", "--generator", w.path("nope.py") + ":make",
+                                                     "--value-range", "-1", "1"], 2, "does not exist"),
+    ("ppl-factory-fails", G, lambda w: ["ppl", *generator(w, "raises")], 2, "its checkpoint is missing"),
+    ("ls-without-classifiers", G, lambda w: ["ls", *generator(w, "good"), "--num-samples", "10"], 2,
+     "classifiers"),
+    ("ls-classifier-not-torchscript", G, lambda w: ["ls", *generator(w, "good"), "--num-samples", "10",
+                                                    "--classifiers", w.path("classifiers")], 2,
+     "smiling.pt: not a readable TorchScript"),
+    ("ls-classifiers-not-a-folder", G, lambda w: ["ls", *generator(w, "good"), "--num-samples", "10",
+                                                  "--classifiers", w.path("nope")], 2, "is not a folder"),
 ]
 ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
     ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,
