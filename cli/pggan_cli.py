@@ -7,12 +7,14 @@ Typical use (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
   pggan train --data data/fmnist32.npz --config g --budget quick --out runs/g
   pggan generate runs/g -n 10000 -o fakes/g.npz
   ganeval swd data/fmnist32.npz fakes/g.npz
+  pggan ppl runs/g --num-samples 10000
   pggan prepare --celeba ~/celeba data/celeba128.npy
   pggan train --data data/celeba128.npy --config a --budget paper --out runs/a   # GPU
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from importlib.metadata import version
@@ -210,6 +212,51 @@ def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: 
 
     images = generate_images(checkpoint, num_images, out, seed=seed, batch_size=batch_size, device=device)
     click.echo(f"wrote {len(images)} images of {images.shape[2]}×{images.shape[3]} to {out}")
+
+
+def ppl_command() -> click.Command:
+    """`pggan ppl RUN_DIR`: ganeval's perceptual path length of a run's EMA generator, with the metric's options
+    (less the W space, which a pggan generator lacks, and the latent length, which the run knows)."""
+    from ganeval import registry
+    from ganeval_cli.common import common_parameters, emit
+    from ganeval_cli.metric_commands import option_parameters
+
+    metric = registry.metric_class("ppl")
+    specs = {name: spec for name, spec in metric.all_options().items() if name not in ("space", "latent_dim")}
+
+    def run(run_dir: str, as_json: bool, **options: Any) -> None:
+        from ganeval.api import evaluate_sets
+        from ganeval.metrics.base import GENERATOR
+        from ganeval_cli.metric_commands import distributed_device
+        from pggan.generate import run_generator
+
+        options["device"], prints = distributed_device(options["device"])
+        generator = run_generator(run_dir, device=options["device"])
+        result = evaluate_sets({GENERATOR: generator}, ("ppl",), {GENERATOR: f"{run_dir} (EMA generator)"},
+                               value_range=(-1.0, 1.0), **options)["ppl"]
+        if prints:
+            emit(result, as_json, metric().rows(result))
+
+    common = [parameter for parameter in common_parameters() if parameter.name not in ("num_images", "value_range")]
+    return click.Command(
+        "ppl", callback=run, params=[click.Argument(["run_dir"], type=click.Path()), *common,
+                                     *option_parameters(specs)],
+        short_help="perceptual path length of a run's EMA generator (ganeval's ppl)", epilog=metric.epilog,
+        help=inspect.cleandoc("""
+        Perceptual path length (StyleGAN §3) of RUN_DIR's EMA generator: its newest checkpoint that loads (or the
+        checkpoint-*.pt given), at the resolution/α it was training at, as `pggan generate` samples it.
+
+        The numbers of `ganeval ppl` on that generator: latent pairs from --seed, StyleGAN's slerp in Z (a pggan
+        generator has no mapping network, so no W), --sampling end (t = 0) by default, LPIPS-VGG16 of the images at
+        t and t + ε over ε², the 1st–99th percentiles averaged. Outputs in [-1, 1] are taken as they are (no uint8
+        rounding).
+
+        \b
+        Example:  pggan ppl runs/g/ --num-samples 10000 --json
+        """))
+
+
+main.add_command(ppl_command())
 
 
 @main.command()

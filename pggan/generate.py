@@ -1,5 +1,6 @@
-"""Sampling a generator: images at a schedule's resolution/α, the sample grid PNG, and `generate` from a checkpoint
-into an .npz, an .npy or a folder of PNGs."""
+"""Sampling a generator: images at a schedule's resolution/α, the sample grid PNG, `generate` from a checkpoint
+into an .npz, an .npy or a folder of PNGs, and `run_generator`, a checkpoint's generator as a function of z for
+ganeval's generator metrics (`pggan ppl`)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,55 @@ def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
     write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))
 
 
+def load_run_generator(checkpoint: str | os.PathLike, *, device: str | torch.device | None = None, ema: bool = True
+                       ) -> tuple[Generator, TrainConfig, ScheduleState, Path]:
+    """The EMA generator (`ema=False`: the raw one) of `checkpoint` (or a run dir's newest checkpoint that loads) in
+    eval mode on `device`, its configuration, the resolution/α it was training at, and the checkpoint's path."""
+    path = Path(checkpoint)
+    if path.is_dir():
+        saved, path = load_newest_checkpoint(path)
+    elif not path.is_file():
+        raise GanevalInputError(f"{path}: no such checkpoint")
+    else:
+        saved = load_checkpoint(path)
+    try:
+        config = TrainConfig.from_dict(saved["config"]).validate()
+    except ConfigError as error:
+        raise GanevalInputError(f"{path}: damaged checkpoint configuration ({error})") from None
+    generator, _ = build_networks(config, saved["num_channels"])
+    try:
+        generator.load_state_dict(saved["generator_ema" if ema else "generator"])
+    except (RuntimeError, TypeError) as error:
+        raise GanevalInputError(f"{path}: damaged checkpoint ({describe(error)})") from None
+    generator.to(resolve_device(device)).eval()
+    return generator, config, schedule(saved["counters"]["num_images"] / 1000, config), path
+
+
+class RunGenerator(torch.nn.Module):
+    """A run's generator as a function of the latents alone, for ganeval's generator metrics (`ganeval.ppl`): float
+    images in [-1, 1] at the resolution/α the checkpoint was training at, nearest-upsampled to the final resolution
+    as `generate` writes them. `latent_size` is the length of z."""
+
+    def __init__(self, generator: Generator, state: ScheduleState, out_resolution: int) -> None:
+        super().__init__()
+        self.generator, self.state, self.out_resolution = generator, state, out_resolution
+        self.latent_size = generator.latent_size
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        images = self.generator(latents, self.state.resolution, self.state.alpha)
+        factor = self.out_resolution // self.state.resolution
+        if factor > 1:
+            images = images.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
+        return images
+
+
+def run_generator(checkpoint: str | os.PathLike, *, device: str | torch.device | None = None, ema: bool = True
+                  ) -> RunGenerator:
+    """`RunGenerator` of the EMA generator of `checkpoint` (or a run dir's newest checkpoint that loads)."""
+    generator, config, state, _ = load_run_generator(checkpoint, device=device, ema=ema)
+    return RunGenerator(generator, state, config.resolution).eval()
+
+
 def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathLike | None = None, *,
              seed: int = 0, batch_size: int = 64, device: str | None = None, ema: bool = True) -> np.ndarray:
     """N uint8 NCHW images of the EMA generator (`ema=False`: the raw one) of `checkpoint` (or a run dir's
@@ -60,25 +110,9 @@ def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathL
         raise GanevalInputError(f"num_images must be ≥ 1, got {num_images}")
     if out is not None:
         _check_output(Path(out))
-    if path.is_dir():
-        saved, path = load_newest_checkpoint(path)
-    elif not path.is_file():
-        raise GanevalInputError(f"{path}: no such checkpoint")
-    else:
-        saved = load_checkpoint(path)
-    try:
-        config = TrainConfig.from_dict(saved["config"]).validate()
-    except ConfigError as error:
-        raise GanevalInputError(f"{path}: damaged checkpoint configuration ({error})") from None
     target = resolve_device(device)
-    generator, _ = build_networks(config, saved["num_channels"])
-    try:
-        generator.load_state_dict(saved["generator_ema" if ema else "generator"])
-    except (RuntimeError, TypeError) as error:
-        raise GanevalInputError(f"{path}: damaged checkpoint ({describe(error)})") from None
-    generator.to(target).eval()
+    generator, config, state, path = load_run_generator(path, device=target, ema=ema)
     latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
-    state = schedule(saved["counters"]["num_images"] / 1000, config)
     try:
         images = sample_images(generator, latents.to(target), state, config.resolution, batch_size).numpy()
     except TrainingDivergedError as error:

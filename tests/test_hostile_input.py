@@ -672,6 +672,10 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
      "smiling.pt: not a readable TorchScript"),
     ("ls-classifiers-not-a-folder", G, lambda w: ["ls", *generator(w, "good"), "--num-samples", "10",
                                                   "--classifiers", w.path("nope")], 2, "is not a folder"),
+    ("pggan-ppl-no-checkpoint", P, lambda w: ["ppl", w.path("real"), "--vgg16-weights", w.path("vgg16.pth")], 2,
+     "no checkpoint"),
+    ("pggan-ppl-run-too-small-for-lpips", P, lambda w: ["ppl", w.path("run"), *lpips_files(w)], 2,
+     "LPIPS needs at least 16×16"),
 ]
 ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
     ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,

@@ -1,7 +1,7 @@
 """Perceptual path length (StyleGAN §3): the latents, interpolation, image preparation and outlier rule against the
 definition (tests/oracle_ppl.py), each sample's length against the definition composed with LPIPS, LPIPS against the
 lpips package and torch-fidelity on the same random VGG-16 weights, each sample's length against torch-fidelity's
-PPL on the same latents, batch-size and 2-process invariance, and the command line.
+PPL on the same latents, batch-size and 2-process invariance, the command line and `pggan ppl`.
 
 The generators are tests.helpers.TinyGenerator: 16×16 images (LPIPS's smallest), every operation elementwise, so a
 sample's image does not depend on its batch and numbers can be compared exactly. A length is a difference of two
@@ -30,6 +30,9 @@ from ganeval.extractors.lpips import load_lpips
 from ganeval.kernels.ppl import lpips_pixels, minimum_samples, summary
 from ganeval.metrics.base import GENERATOR
 from ganeval_cli.ganeval_cli import main as ganeval_main
+from ganeval_cli.pggan_cli import main as pggan_main
+from pggan.config import make_config
+from pggan.networks import build_networks
 from tests import oracle_ppl as oracle
 from tests.helpers import TinyGenerator, free_port, full_vgg16_state_dict, random_vgg16_features
 
@@ -208,6 +211,38 @@ def test_a_generator_from_a_file_and_eval_leaves_generator_metrics_out(ppl_optio
     assert json.loads(outcome.stdout)["num_samples"] == 3
     refused = CliRunner().invoke(ganeval_main, ["eval", "a", "b", "--metrics", "swd,ppl"])
     assert refused.exit_code == 2 and "unknown metric(s) ppl" in refused.output
+
+
+def test_pggan_ppl_is_ganeval_ppl_of_the_runs_ema_generator(ppl_options, tmp_path):
+    """A checkpoint written by hand (a 32×32 run, 224 images into it: 16×16 at α = 0.5 of the fade-in, latent 8):
+    `pggan ppl` on its run folder equals `ganeval.ppl` of its EMA generator sampled as `pggan generate` samples
+    it, nearest-upsampled to 32×32."""
+    config = make_config("g", data="unused.npz", resolution=32, fmap_base=32, fmap_max=8, latent_size=8,
+                         lod_training_kimg=0.064, lod_transition_kimg=0.064, total_kimg=1)
+    generator, _ = build_networks(config, 1)
+    torch.manual_seed(0)
+    for parameter in generator.parameters():
+        parameter.data.normal_(0, 0.5)
+    images_shown = 224  # 4×4 (64 images), fade-in to 8×8 (64), 8×8 (64), then half the fade-in to 16×16
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save({"config": config.to_dict(), "num_channels": 1, "counters": {"num_images": images_shown},
+                "generator_ema": generator.state_dict()}, run / f"checkpoint-{images_shown:010d}.pt")
+    weights = ["--vgg16-weights", str(ppl_options["vgg16_weights"]), "--lpips-weights",
+               str(ppl_options["lpips_weights"]), "--allow-unverified-weights"]
+    outcome = CliRunner().invoke(pggan_main, ["ppl", str(run), "--num-samples", "5", *KEEP_ALL_FLAGS, "--device",
+                                              "cpu", "--json", *weights])
+    assert outcome.exit_code == 0, outcome.output
+    generator.eval()
+
+    def sampled(z):
+        return generator(z, 16, 0.5).repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+
+    expected = ganeval.ppl(sampled, num_samples=5, latent_dim=8, **KEEP_ALL,
+                           **{**ppl_options, "vgg16_weights": str(ppl_options["vgg16_weights"]),
+                              "lpips_weights": str(ppl_options["lpips_weights"])})
+    assert json.loads(outcome.stdout) == json.loads(json.dumps(expected))
+    assert expected["resolution"] == [32, 32]
 
 
 def test_misuse_is_refused_with_the_argument_named(ppl_options):
