@@ -1,7 +1,8 @@
 """Every number the project computes, on fixed inputs and fixed random weights, against tests/golden/golden.json.
 
-A refactor must keep every metric's result (Python calls, one-pass `evaluate`, stats files, each CLI command's JSON)
-and a seeded training run (its log, every checkpoint tensor, the images it generates) bit for bit on the CPU the
+A refactor must keep every metric's result (Python calls, one-pass `evaluate`, stats files, each CLI command's JSON;
+the metrics of a generator on fixed small generators) and a seeded training run (its log, every checkpoint tensor,
+the images it generates) bit for bit on the CPU the
 golden file was recorded on. Floating-point results depend on the CPU's instruction set (BLAS and oneDNN kernels)
 and the library versions, so on another machine (see `machine()`) the metric values are compared to 1e-4 relative
 — what float32 features computed in another order can move — and the training hashes are not compared.
@@ -32,6 +33,7 @@ from ganeval.kernels.inception_score import inception_score_from_logits
 from ganeval.kernels.mmd import kid_from_features
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
+from tests.helpers import TinyGenerator
 
 GOLDEN = Path(__file__).parent / "golden" / "golden.json"
 WRITE = os.environ.get("GANEVAL_WRITE_GOLDEN") == "1"
@@ -116,8 +118,16 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def built_in_metrics() -> tuple[str, ...]:
-    """Every metric of ganeval/metrics/: a new built-in metric fails this test until its values are recorded."""
-    return tuple(name for name, cls in registry.metrics().items() if cls.__module__.startswith("ganeval.metrics."))
+    """Every metric of images in ganeval/metrics/: a new built-in metric fails this test until its values are
+    recorded (the metrics of a generator are recorded by `generator_metric_results`)."""
+    return tuple(name for name, cls in registry.metrics().items()
+                 if cls.__module__.startswith("ganeval.metrics.") and not cls.reads_generator())
+
+
+def built_in_generator_metrics() -> tuple[str, ...]:
+    """Every metric of a generator in ganeval/metrics/ (PPL, LS)."""
+    return tuple(name for name, cls in registry.metrics().items()
+                 if cls.__module__.startswith("ganeval.metrics.") and cls.reads_generator())
 
 
 def metric_results(inputs: dict[str, Any], weights: Path) -> dict[str, Any]:
@@ -194,6 +204,46 @@ def cli_results(inputs: dict[str, Any], weights: Path) -> dict[str, Any]:
     results["demo"] = cli_json(ganeval_main, ["demo", "--out", str(root / "demo"), "--num-images", "24",
                                               "--resolution", "32", "--device", "cpu", "--seed", "1"])
     return json_of(results, {str(weights): "WEIGHTS", str(root): "ROOT"})
+
+
+class Attribute(torch.nn.Module):
+    """A fixed attribute classifier for LS: ten times the mean of the image's `rows` (a slice) as its logit."""
+
+    def __init__(self, rows: slice) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return 10 * images[:, :, self.rows].mean(dim=(1, 2, 3))
+
+
+def generator_metric_results(vgg16: Path, lpips_linear: Path, root: Path) -> dict[str, Any]:
+    """Every metric of a generator through the Python API and its command, on tests.helpers.TinyGenerator with
+    random LPIPS weights and fixed classifiers. Each built-in metric of a generator must have an entry."""
+    weights = {"vgg16_weights": vgg16, "lpips_weights": lpips_linear, "allow_unverified_weights": True,
+               "device": "cpu", "value_range": (-1, 1)}
+    keep_all = {"lower_percentile": 0.0, "upper_percentile": 100.0}
+    classifiers = {"top": Attribute(slice(0, 8)), "centre": Attribute(slice(4, 12))}
+    results = {
+        "ppl": ganeval.ppl(TinyGenerator(), num_samples=101, seed=3, **weights),
+        "ppl_w_full_crop_noise": ganeval.ppl(TinyGenerator(size=32, noise=0.1), num_samples=8, space="w",
+                                             sampling="full", crop=True, epsilon=1e-3, batch_size=3, **keep_all,
+                                             **weights),
+        "ls": ganeval.linear_separability(TinyGenerator(), num_samples=200, num_keep=80, classifiers=classifiers,
+                                          seed=2, value_range=(-1, 1), device="cpu"),
+        "ls_grey_z_only": ganeval.linear_separability(lambda z: TinyGenerator(channels=1)(z), num_samples=60,
+                                                      latent_dim=8, classifiers=classifiers, value_range=(-1, 1),
+                                                      device="cpu"),
+        "cli_ppl": cli_json(ganeval_main, ["ppl", "--generator", "tests.helpers:tiny_generator", "--value-range",
+                                           "-1", "1", "--num-samples", "12", "--sampling", "full", "--seed", "5",
+                                           "--lower-percentile", "0", "--upper-percentile", "100", "--vgg16-weights",
+                                           str(vgg16), "--lpips-weights", str(lpips_linear),
+                                           "--allow-unverified-weights", "--device", "cpu"]),
+    }
+    assert {name for name in built_in_generator_metrics()} <= {result["metric"] for result in results.values()}
+    for result in results.values():
+        result.get("svm", {}).pop("scikit_learn", None)  # its version, not a number
+    return json_of(results, {str(vgg16): "VGG16", str(lpips_linear): "LPIPS", str(root): "ROOT"})
 
 
 def training_results(root: Path) -> dict[str, Any]:
@@ -280,6 +330,11 @@ def test_metrics_are_unchanged(inputs, inception_weights, golden):
 
 def test_cli_json_is_unchanged(inputs, inception_weights, golden):
     check_or_record(golden, "cli", cli_results(inputs, inception_weights))
+
+
+def test_generator_metrics_are_unchanged(inputs, vgg16_weights, lpips_linear, golden):
+    check_or_record(golden, "generator_metrics", generator_metric_results(vgg16_weights, lpips_linear,
+                                                                          inputs["root"]))
 
 
 def test_seeded_training_is_unchanged(tmp_path, golden):
