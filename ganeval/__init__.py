@@ -1,10 +1,13 @@
 """ganeval: GAN evaluation as the papers define it — PGGAN sliced Wasserstein distance and MS-SSIM, FID, IS, KID,
-improved precision/recall and density/coverage.
+improved precision/recall and density/coverage, and StyleGAN's perceptual path length and linear separability of a
+generator.
 
-Every metric takes a folder, an .npy/.npz file, an array, a tensor (also on the GPU), an iterable of batches
-or a generator callable, and returns a plain dict (the same one the CLI prints with --json). `ganeval.evaluate`
-computes several in one pass; each metric also has its own function (`ganeval.swd`, `ganeval.fid`, …), made from
-the metric registry (`ganeval.registry`), which other packages extend through the `ganeval.metrics` entry points.
+Every metric of images takes a folder, an .npy/.npz file, an array, a tensor (also on the GPU), an iterable of
+batches or a generator callable; the metrics of a generator (`ganeval.ppl`, `ganeval.linear_separability`) take the
+generator and sample it themselves. Each returns a plain dict (the same one the CLI prints with --json).
+`ganeval.evaluate` computes several in one pass; each metric also has its own function (`ganeval.swd`,
+`ganeval.fid`, …), made from the metric registry (`ganeval.registry`), which other packages extend through the
+`ganeval.metrics` entry points.
 
 The names below are imported on first use (PEP 562), so that `import ganeval` (and the command line's --help)
 does not pay for torch until a metric is used.
@@ -25,7 +28,8 @@ __version__ = VERSION
 _HOMES = {
     "GanevalInputError": "ganeval.errors", "Option": "ganeval.registry", "register_metric": "ganeval.registry",
     "Metric": "ganeval.metrics.base", "FeatureMetric": "ganeval.metrics.base", "REAL": "ganeval.metrics.base",
-    "FAKE": "ganeval.metrics.base", "FAKE_B": "ganeval.metrics.base",
+    "FAKE": "ganeval.metrics.base", "FAKE_B": "ganeval.metrics.base", "GENERATOR": "ganeval.metrics.base",
+    "GeneratorMetric": "ganeval.metrics.base", "open_generator": "ganeval.generators",
     "evaluate": "ganeval.api", "evaluate_sets": "ganeval.api", "options_of": "ganeval.api",
     "reference_statistics": "ganeval.api", "open_images": "ganeval.sources",
     "Stats": "ganeval.stats", "load_stats": "ganeval.api", "save_stats": "ganeval.stats",

@@ -133,7 +133,9 @@ def metric_function(metric: type[Metric]) -> Callable[..., dict[str, Any]]:
     as keywords; a one-metric call of `evaluate_sets`, returning the metric's result dict."""
     specs = metric.all_options()
     keywords = {spec.keyword or name: name for name, spec in specs.items()}  # the function's keyword → option
-    defaults = {**{name: value for name, value in COMMON_OPTIONS.items() if name != "skip_failures"},
+    common = [name for name in COMMON_OPTIONS  # a metric of a generator counts its samples with an option of its own
+              if name != "skip_failures" and not (name == "num_images" and metric.reads_generator())]
+    defaults = {**{name: COMMON_OPTIONS[name] for name in common},
                 **{keyword: specs[name].default for keyword, name in keywords.items()}}
     labels = set_labels(metric)
     parameters = [inspect.Parameter(argument, inspect.Parameter.POSITIONAL_OR_KEYWORD,
@@ -158,7 +160,7 @@ def metric_function(metric: type[Metric]) -> Callable[..., dict[str, Any]]:
                              for keyword, name in keywords.items())
     one_metric.__doc__ = (f"{inspect.cleandoc(metric.__doc__ or metric.title)}\n\nA one-metric call of "
                           f"`ganeval.evaluate` (metric {metric.name!r}); it also takes the common options "
-                          f"{', '.join(name for name in COMMON_OPTIONS if name != 'skip_failures')}.\n\n"
+                          f"{', '.join(common)}.\n\n"
                           f"Options:\n{options_text}")
     return one_metric
 
