@@ -249,7 +249,10 @@ def test_misuse_is_refused_with_the_argument_named(ppl_options):
     options = {**ppl_options, "num_samples": 3, **KEEP_ALL}
     with pytest.raises(GanevalInputError, match="value_range"):
         ganeval.ppl(TinyGenerator(), **{**options, "value_range": None})
-    with pytest.raises(GanevalInputError, match="num_images"):
+    with pytest.raises(GanevalInputError, match="num_images"):  # the function has no num_images; evaluate_sets has
+        evaluate_sets({GENERATOR: TinyGenerator()}, ("ppl",), {}, num_images=3, ppl_samples=3, **KEEP_ALL,
+                      **ppl_options)
+    with pytest.raises(TypeError):
         ganeval.ppl(TinyGenerator(), num_images=3, **options)
     with pytest.raises(GanevalInputError, match="mapping"):
         ganeval.ppl(lambda z: torch.zeros(len(z), 3, 16, 16), space="w", latent_dim=4, **options)
@@ -337,8 +340,8 @@ def test_each_length_equals_torch_fidelitys_ppl_on_the_same_latents(at_peer_hub,
 
     torch-fidelity scales pixels for VGG in one affine step, (x − m)·s, where lpips (and ganeval) compute
     (x / 127.5 − 1 − shift) / scale; the two round a pixel differently in the last bit, and for two images 1e-4
-    apart in latent space that moves a length by up to 3e-3. With torch-fidelity's scaling replaced by lpips'
-    arithmetic the lengths agree to 1e-5; as torch-fidelity ships, to 5e-3 each and 1e-4 on the mean.
+    apart in latent space that moves a length by up to 6e-3. With torch-fidelity's scaling replaced by lpips'
+    arithmetic the lengths agree to 1e-5 (equal, here); as torch-fidelity ships, to 1e-2 each and 1e-4 on the mean.
     torch-fidelity 0.4.0's outlier rule calls np.percentile(interpolation=…), which numpy 2 removed, so the rule is
     off there (its discard percentiles None) and applied to its lengths by the definition (tests/oracle_ppl.py)."""
     import torch_fidelity
@@ -366,7 +369,7 @@ def test_each_length_equals_torch_fidelitys_ppl_on_the_same_latents(at_peer_hub,
 
     raw = torch_fidelity_lengths()
     assert len(raw) == len(ours["distances"]) == 120
-    np.testing.assert_allclose(ours["distances"], raw, rtol=5e-3)
+    np.testing.assert_allclose(ours["distances"], raw, rtol=1e-2)  # measured: up to 5.7e-3 over 500 samples
     mean, std, count = oracle.summary(raw)
     assert ours["num_kept"] == count == 118
     assert ours["ppl"] == pytest.approx(mean, rel=1e-4) and ours["ppl_std"] == pytest.approx(std, rel=1e-3)
