@@ -84,7 +84,10 @@ def call_signature(name: str, function: Any) -> str:
 
 
 def command_arguments(metric: Any) -> str:
-    """The metric command's arguments as its usage line shows them: `REAL FAKE`, `IMAGES [IMAGES_B]`."""
+    """The metric command's arguments as its usage line shows them: `REAL FAKE`, `IMAGES [IMAGES_B]`, or for a
+    generator `--generator MODULE:FACTORY`."""
+    if metric.reads_generator():
+        return "--generator MODULE:FACTORY"
     return " ".join(argument.upper() if set_name not in metric.optional_sets else f"[{argument.upper()}]"
                     for argument, set_name in metric.sets.items())
 
@@ -107,15 +110,21 @@ def metric_section(metric: Any, function: Any, docs_dir: Path) -> list[str]:
     name, public = metric.name, metric.public_name()
     sets = ", ".join(f"`{argument}`: the {set_name.upper()} set"
                      + (" (optional)" if set_name in metric.optional_sets else "")
+                     + (", a generator the metric samples itself" if metric.reads_generator() else "")
                      for argument, set_name in metric.sets.items())
     own_only = [f"`{argument}`" for argument, set_name in metric.sets.items() if set_name not in (REAL, FAKE)]
+    if metric.reads_generator():
+        one_pass = (f"With the other metrics of a generator: `ganeval.evaluate_sets({{GENERATOR: generator}}, "
+                    f"(\"{name}\", …), …)`; `ganeval eval` takes image sets only.")
+    else:
+        one_pass = (f"In one pass with others: `ganeval eval --metrics {name},…`, `ganeval.evaluate(real, fake, "
+                    f"metrics=(\"{name}\", …))`"
+                    + (f" (which pass REAL and FAKE only: {', '.join(own_only)} is taken by the function and the "
+                       "command)" if own_only else "") + ".")
     lines = ["", f"## `{name}` {{#{name}}}", "", f"**{metric.title}**.{guide_link(metric, docs_dir)}", "",
              "```python", call_signature(public, function), "```", "",
              inspect.cleandoc(metric.__doc__ or metric.title), "",
-             f"- **Command**: `ganeval {name} {command_arguments(metric)} [OPTIONS]`. In one pass with others: "
-             f"`ganeval eval --metrics {name},…`, `ganeval.evaluate(real, fake, metrics=(\"{name}\", …))`"
-             + (f" (which pass REAL and FAKE only: {', '.join(own_only)} is taken by the function and the command)"
-                if own_only else "") + ".",
+             f"- **Command**: `ganeval {name} {command_arguments(metric)} [OPTIONS]`. {one_pass}",
              f"- **Sets**: {sets}.",
              "- **Stats files**: " + (f"`ganeval stats REAL -o FILE --metrics {name}` stores what it needs of the "
                                       "REAL set, and the file can be given in the set's place."
@@ -127,6 +136,10 @@ def metric_section(metric: Any, function: Any, docs_dir: Path) -> list[str]:
         flag = "Python only" if spec.flag == "" else f"`{spec.flag or '--' + option.replace('_', '-')}`"
         stored = "yes" if metric.stored and spec.stored else ""
         lines.append(f"| {keyword_text} | {flag} | {shown(spec.default)} | {stored} | {cell(spec.help)} |")
+    if metric.reads_generator():
+        return [*lines, "", "It also takes the [common options](#common-options) but `num_images` (its own "
+                "`num_samples` counts the samples it draws); `value_range`, the range of the generator's output, is "
+                "required."]
     return [*lines, "", "It also takes the [common options](#common-options)."]
 
 
