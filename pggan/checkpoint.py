@@ -4,6 +4,7 @@ and finding the newest checkpoint that loads whole."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import warnings
@@ -75,10 +76,18 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
 def save_checkpoint(run_dir: Path, num_images: int, state: dict[str, Any], keep: int = 2) -> Path:
     """Write `state` atomically, then delete all but the newest `keep` checkpoints."""
     path = checkpoint_path(run_dir, num_images)
-    write_atomically(path, lambda p: torch.save(state, p))
+    write_atomically(path, lambda temporary: _save_state(state, temporary))
     for old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path
+
+
+def _save_state(state: dict[str, Any], path: Path) -> None:
+    """torch.save, with its zip writer's failures (a full disk surfaces as a RuntimeError) as the OSError they are."""
+    try:
+        torch.save(state, path)
+    except RuntimeError as error:
+        raise OSError(errno.EIO, f"torch.save: {describe(error)}") from error
 
 
 def load_checkpoint(path: str | os.PathLike, keys: tuple[str, ...] = SAMPLING_KEYS) -> dict[str, Any]:

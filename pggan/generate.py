@@ -14,7 +14,7 @@ from torchvision.utils import make_grid
 
 from ganeval.devices import resolve_device
 from ganeval.errors import GanevalInputError
-from ganeval.files import describe, write_atomically
+from ganeval.files import describe, refuse_overwriting_input, write_atomically
 from pggan.checkpoint import load_checkpoint, load_newest_checkpoint
 from pggan.config import TrainConfig
 from pggan.data import to_uint8
@@ -70,6 +70,8 @@ def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathL
         config = TrainConfig.from_dict(saved["config"]).validate()
     except ConfigError as error:
         raise GanevalInputError(f"{path}: damaged checkpoint configuration ({error})") from None
+    if out is not None:
+        refuse_overwriting_input(out, [("the checkpoint", path), ("the run's data", config.data)])
     target = resolve_device(device)
     generator, _ = build_networks(config, saved["num_channels"])
     try:

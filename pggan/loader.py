@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ganeval.errors import GanevalInputError
-from pggan.data import first_images, open_images, to_resolution, training_resolution
+from pggan.data import data_identity, first_images, open_images, to_resolution, training_resolution
 
 STREAM_ABOVE_BYTES = 1 << 30  # data_streaming "auto": an .npy larger than 1 GiB is memory-mapped
 
@@ -35,8 +35,12 @@ class TrainingImages:
         self.resolution = training_resolution(path, array.shape[-1], resolution)
         self.num_images, self.num_channels = array.shape[:2]
         self.device = device
+        self.identity = data_identity(path, array)
         if self.streamed:
             self.array, self.path = array, path
+            # The file as it was mapped: each gather checks it is still that file, whole (a read past the end of a
+            # truncated mapping would kill the process with SIGBUS).
+            self._mapped = os.stat(path)
         else:  # area-downsampled once to the training resolution
             array = np.require(array, requirements=["C", "W"])  # an .npy's memory map is read in whole
             self.images = to_resolution(torch.from_numpy(array), self.resolution).to(device)
@@ -46,9 +50,22 @@ class TrainingImages:
         CPU memory (pinned when training on CUDA, for an asynchronous copy) — call `to_device` on the result."""
         if not self.streamed:
             return self.images[indices.to(self.device)]
+        self._check_still_mapped()
         self._will_need(indices.numpy())
         batch = to_resolution(torch.from_numpy(self.array[indices.numpy()]), self.resolution)
         return batch.pin_memory() if self.device.type == "cuda" else batch
+
+    def _check_still_mapped(self) -> None:
+        """Refuse to read on when the data file was truncated or replaced since training mapped it."""
+        try:
+            now = os.stat(self.path)
+        except OSError as error:
+            raise GanevalInputError(f"{self.path}: the data file vanished while training read it "
+                                    f"({error.strerror}); put it back and `pggan resume` the run") from None
+        if (now.st_ino, now.st_dev) != (self._mapped.st_ino, self._mapped.st_dev) or now.st_size < self._mapped.st_size:
+            raise GanevalInputError(
+                f"{self.path}: the data file was replaced or truncated while training read it ({self._mapped.st_size}"
+                f" bytes when mapped, {now.st_size} now); put the original back and `pggan resume` the run")
 
     def _will_need(self, indices: np.ndarray) -> None:
         """Ask the kernel to read these images in, all at once, before they are copied: from a cold page cache, random
