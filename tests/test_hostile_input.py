@@ -550,6 +550,9 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                                          "dinov2-vit-l14", "--dinov2-weights",
                                                          w.write("model.safetensors", b"garbage bytes")], 2,
      "model.safetensors: not a readable safetensors"),
+    ("dinov2-weights-wrong-shapes", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features",
+                                                  "dinov2-vit-l14", "--dinov2-weights", dinov2_wrong_shapes(w)], 2,
+     "weights do not fit the DINOv2 ViT-L/14"),
     ("dinov2-weights-odd-position-embeddings", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features",
                                                              "dinov2-vit-l14", "--dinov2-weights", w.write(
         "odd.pth", _torch_bytes({"pos_embed": torch.zeros(1, 8, 16)}))], 2, "odd.pth: DINOv2 position embeddings"),
@@ -668,6 +671,16 @@ def grid_file(world: World, **changes: object) -> str:
     for key, value in changes.items():
         grid[key] = {**grid[key], **value} if isinstance(value, dict) else value
     return world.write("ab/grid.json", json.dumps(grid).encode())
+
+
+def dinov2_wrong_shapes(world: World) -> str:
+    """DINOv2 ViT-L/14 weights with every name right and every shape wrong (the network made on the meta device)."""
+    timm = pytest.importorskip("timm")
+    with torch.device("meta"):
+        network = timm.create_model("vit_large_patch14_dinov2", pretrained=False, img_size=224, num_classes=0)
+    state = {name: torch.zeros(2) for name in network.state_dict()}
+    state["pos_embed"] = torch.zeros(1, 257, 1024)  # a 16×16 grid: resampled as usual, then refused with the rest
+    return world.write("wrong.pth", _torch_bytes(state))
 
 
 def one_image(world: World, side: int) -> str:
