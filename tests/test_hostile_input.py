@@ -8,6 +8,7 @@ processes, as a user's shell would. Rows with exit code 0 are inputs that used t
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import io
@@ -602,7 +603,8 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("train-one-image", P, lambda w: ["train", *train_args(w, data=one_image(w, 16)), "--set", "resolution=16",
                                       "--set", "metrics_num_images=4"], 2, "need at least 2"),
     ("checkpoint-write-fails", P, lambda w, mp: (mp.setattr(pggan.checkpoint.torch, "save", disk_full_on_second()),
-                                                 ["train", *train_args(w)])[1], 2, "torch.save"),
+                                                 ["train", *train_args(w)])[1], 2,
+     "No space left on device); the run stopped, its newest checkpoint is"),
     ("adam-overflows", P, lambda w: ["train", *train_args(w), "--set", "g_lr=1e30", "--set", "d_lr=1e30"], 3,
      "training diverged"),
 ]
@@ -694,12 +696,15 @@ def disk_full_on_second() -> Callable:
     calls = []
     save = torch.save
 
-    def failing(state: object, path: object) -> None:
-        calls.append(path)
+    def failing(state: object, file: object) -> None:
+        calls.append(file)
         if len(calls) == 2:
-            raise RuntimeError("[enforce fail at inline_container.cc:783] . PytorchStreamWriter failed writing file "
-                               "data/3: file write failed")
-        save(state, path)
+            try:  # as torch.save into a file reports the OS's error: a RuntimeError raised while handling it
+                raise OSError(errno.ENOSPC, "No space left on device")
+            except OSError:
+                raise RuntimeError("[enforce fail at inline_container.cc:783] . PytorchStreamWriter failed writing "
+                                   "file data/3: file write failed") from None
+        save(state, file)
 
     return failing
 
