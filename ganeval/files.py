@@ -14,6 +14,7 @@ import contextlib
 import functools
 import glob
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -164,17 +165,18 @@ def file_sha256(path: str | os.PathLike, what: str = "file") -> str:
         return _sha256_of(str(path.resolve()), status.st_size, status.st_mtime_ns)
 
 
-def decode_image(path: str | os.PathLike) -> np.ndarray:
+def decode_image(path: str | os.PathLike, content: bytes | None = None) -> np.ndarray:
     """One image file as uint8 pixels: H×W for grey, H×W×3 for colour.
 
     Palettes are expanded, an alpha channel is dropped (with a warning), 16-bit grey is scaled to 8 bits as
     round(x·255/65535) = round(x/257); 32-bit integer and float images are refused (no one mapping to 8 bits).
-    Images over Pillow's decompression-bomb limit are refused.
+    Images over Pillow's decompression-bomb limit are refused. `content`: the file's bytes, read elsewhere (a
+    member of a zip archive, named `path` in messages).
     """
     path = Path(path)
     with reading(path, "image"):
         try:
-            image = Image.open(path)
+            image = Image.open(path if content is None else io.BytesIO(content))
         except UnidentifiedImageError:
             raise GanevalInputError(f"{path}: not a readable image (Pillow cannot identify its format)") from None
         except Image.DecompressionBombError as error:

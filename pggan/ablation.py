@@ -12,9 +12,13 @@ from the `evaluation.json` files alone.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -28,17 +32,20 @@ import ganeval
 from ganeval.api import reference_statistics
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.inception import find_weights
+from ganeval.files import file_sha256, read_json
 from ganeval.progress import Progress, end_open_line
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
-from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, make_config
-from pggan.data import first_images, open_images, training_resolution
+from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config
+from pggan.data import data_identity, first_images, identity_difference, open_images, training_resolution
+from pggan.errors import ConfigError
 from pggan.generate import generate
 from pggan.report import (
     ROW_LABELS,
     SAMPLES_PER_ROW,
     draw_samples_figure,
     draw_swd_figure,
+    read_row,
     table_rows,
     trend_checks,
     write_tables,
@@ -50,6 +57,7 @@ from pggan.train import train
 # pairs. The quick budget keeps the protocol and shrinks the counts so nine rows evaluate in minutes on a CPU.
 EVALUATION = {"paper": dict(swd_num_images=16384, msssim_num_pairs=10000),
               "quick": dict(swd_num_images=4096, msssim_num_pairs=2000)}
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 PROGRESS_SECONDS = 30.0  # how often `--jobs N` reads the running runs' logs for its progress line
 
 
@@ -120,7 +128,11 @@ def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: in
     run_dir = seed_dir(out, seed) / name
     started = time.monotonic()
     if (run_dir / "metrics.json").exists():
-        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics = read_json(run_dir / "metrics.json", "run metrics (JSON)")
+        if not isinstance(metrics, dict) or not all(isinstance(metrics.get(key), (int, float))
+                                                    for key in ("kimg", "train_seconds")):
+            raise GanevalInputError(f"{run_dir / 'metrics.json'}: no kimg and train_seconds of a finished run; "
+                                    "delete it to resume the run from its checkpoint")
     elif list_checkpoints(run_dir):
         metrics = resume_run(run_dir, progress=progress)
     else:
@@ -132,6 +144,70 @@ def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: in
                wall_seconds_this_session=time.monotonic() - started)
     write_json(run_dir / "evaluation.json", row)
     return row
+
+
+GRID_FILE = "grid.json"  # the data and settings every run of a results folder shares
+
+
+def grid_record(data: str | Path, images: np.ndarray, base_config: Any, budget: str, overrides: dict[str, Any],
+                metrics_ticks: int, evaluation: dict[str, int], weights: Path | None) -> dict[str, Any]:
+    """What every run of one results folder must share: the data (its identity, not its path), the budget, the
+    settings given for every row, and how runs are evaluated. Seeds and rows may be added; nothing else changes."""
+    return {"data": data_identity(data, images), "budget": budget, "resolution": base_config.resolution,
+            "settings": {**overrides, "metrics_ticks": metrics_ticks}, "evaluation": dict(evaluation),
+            "inception_weights_sha256": file_sha256(weights, "weights file") if weights else None}
+
+
+def check_grid(out: Path, grid: dict[str, Any], *, row_config: Any, write: bool) -> None:
+    """Refuse a results folder whose runs were made with other data or other settings (one line naming the first
+    difference); record the grid in OUT/grid.json when `write`. A folder of an earlier version, with runs but no
+    grid.json, is adopted only when every run's config.json is the one these settings give its row and seed."""
+    path = out / GRID_FILE
+    grid = json.loads(json.dumps(grid))  # as read back: JSON's string keys, lists for tuples
+    if path.exists():
+        recorded = read_json(path, "ablation grid record (JSON)")
+        if not isinstance(recorded, dict):
+            raise GanevalInputError(f"{path}: holds a {type(recorded).__name__}, not a grid record; delete it only "
+                                    "if every run below was made with this command's data and settings")
+        if recorded.get("data") != grid["data"]:
+            difference = identity_difference(recorded.get("data") or {}, grid["data"])
+            raise GanevalInputError(f"{out}: its runs were trained on other data ({difference}); use another --out, "
+                                    "or give the data they were trained on")
+        for key in ("budget", "resolution", "settings", "evaluation", "inception_weights_sha256"):
+            if recorded.get(key) != grid[key]:
+                raise GanevalInputError(f"{out}: its runs were made with {key} {recorded.get(key)!r}, this command "
+                                        f"asks for {grid[key]!r}; use another --out, or the same settings")
+        return
+    for config_path in sorted(out.glob("seed-*/*/config.json")):
+        seed, name = int(config_path.parent.parent.name.removeprefix("seed-")), config_path.parent.name
+        try:  # a setting its version did not have yet reads as that setting's default
+            saved = TrainConfig.from_dict(read_json(config_path, "run configuration (JSON)")).to_dict()
+        except ConfigError as error:
+            raise GanevalInputError(f"{config_path}: {error}") from None
+        expected = row_config(name, seed).to_dict()
+        differing = sorted(key for key in expected if key not in ("data", "device") and saved[key] != expected[key])
+        if differing:
+            raise GanevalInputError(f"{config_path}: this run was made with other settings than this command gives "
+                                    f"it ({', '.join(differing[:4])}); use another --out, or the same settings")
+    if write:
+        write_json(path, grid)
+
+
+def end_with_parent(parent: int) -> None:
+    """A pool worker's initializer: the worker ends when the ablation process that started it does, even when that
+    one is killed with SIGKILL (Linux: the kernel sends SIGTERM; elsewhere a thread watches the parent)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent ended before the signal was asked for
+            os._exit(1)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="pggan-parent-watch").start()
 
 
 def seed_dir(out: Path, seed: int) -> Path:
@@ -183,12 +259,20 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     data_images = open_images(data)
     base = base.replace(resolution=training_resolution(data, data_images.shape[-1], base.resolution))
     reals = first_images(data_images, needed, base.resolution)
+    if len(reals) < 4:
+        raise GanevalInputError(f"{data}: {len(reals)} image(s); the ablation scores the real set against itself in "
+                                "two halves and MS-SSIM over pairs of each, so it needs at least 4")
     evaluation["swd_num_images"] = min(evaluation["swd_num_images"], len(reals))
 
     weights = inception_weights_at_hand(inception_weights)
     inception = None if weights is None else dict(inception_weights=weights, resize="tf", precision="fp32",
                                                   allow_unverified_weights=allow_unverified_weights)
     evaluation["fid_num_images"] = min(fid_num_images or evaluation["swd_num_images"], len(reals))
+    check_grid(out, grid_record(data, data_images, base, budget, overrides, metrics_ticks, evaluation, weights),
+               row_config=lambda name, seed: make_config(name, budget, data=str(data), seed=seed,
+                                                         metrics_ticks=metrics_ticks, device=device or "auto",
+                                                         **overrides).replace(resolution=base.resolution),
+               write=train)
     order = [name for name in CONFIG_ORDER if name in configs]
     rows_by_seed: dict[int, dict[str, dict[str, Any]]] = {}
     pending: list[tuple[int, str]] = []
@@ -201,10 +285,10 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
             write_json(real_row_path, real_reference_row(reals, seed=seed, device=device,
                                                          swd_num_images=evaluation["swd_num_images"],
                                                          msssim_num_pairs=evaluation["msssim_num_pairs"]))
-        rows["real"] = json.loads(real_row_path.read_text())
+        rows["real"] = read_row(real_row_path)
         for name in order:
             if (folder / name / "evaluation.json").exists():
-                rows[name] = json.loads((folder / name / "evaluation.json").read_text())
+                rows[name] = read_row(folder / name / "evaluation.json")
             elif train:
                 pending.append((seed, name))
         if any(pending_seed == seed for pending_seed, _ in pending) and not (folder / "real_stats.npz").exists():
@@ -237,7 +321,8 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
         logged = {run: logged_kimg(run) for run in pending}
         bar = Progress(sum(run_kimg.values()), f"ablation ({len(pending)} runs, {jobs} at once)", unit="kimg",
                        enabled=None if progress else False, initial=sum(logged.values()))
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(train_and_evaluate, name, seed=seed, progress=False, threads=threads,
                                    real_stats=seed_dir(out, seed) / "real_stats.npz", **job): (seed, name)
                        for seed, name in pending}

@@ -73,12 +73,36 @@ def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
 
 
 def save_checkpoint(run_dir: Path, num_images: int, state: dict[str, Any], keep: int = 2) -> Path:
-    """Write `state` atomically, then delete all but the newest `keep` checkpoints."""
+    """Write `state` atomically, then delete all but the newest `keep` checkpoints.
+
+    A write that fails (a full disk, a file-size limit) is one GanevalInputError naming the checkpoint; the older
+    checkpoints are deleted only after the new one is in place, so they survive it."""
     path = checkpoint_path(run_dir, num_images)
-    write_atomically(path, lambda p: torch.save(state, p))
+    try:
+        write_atomically(path, lambda temporary: _torch_save(state, temporary))
+    except GanevalInputError as error:
+        older = [checkpoint for checkpoint in list_checkpoints(run_dir) if checkpoint != path]
+        raise GanevalInputError(f"{error}; the run stopped, its newest checkpoint is "
+                                + (f"{older[-1]} (`pggan resume` continues from it)" if older else "none yet")
+                                ) from None
     for old in list_checkpoints(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path
+
+
+def _torch_save(state: dict[str, Any], path: Path) -> None:
+    """torch.save through a Python file, so a failed write is the OSError the OS gave (torch.save to a path says
+    only "unexpected pos"; to a file it wraps the OSError in a RuntimeError)."""
+    with open(path, "wb") as file:
+        try:
+            torch.save(state, file)
+        except RuntimeError as error:
+            cause = error.__context__
+            while cause is not None and not isinstance(cause, OSError):
+                cause = cause.__context__
+            if cause is not None:
+                raise cause from None
+            raise OSError(f"torch.save failed: {describe(error)}") from None
 
 
 def load_checkpoint(path: str | os.PathLike, keys: tuple[str, ...] = SAMPLING_KEYS) -> dict[str, Any]:

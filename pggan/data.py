@@ -4,6 +4,7 @@ opening, downsampling and fading the reals training reads (CelebA and LSUN: `pgg
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import struct
 from pathlib import Path
@@ -13,7 +14,7 @@ import torch
 from PIL import Image
 
 from ganeval.errors import GanevalInputError
-from ganeval.files import decode_image, load_array_file, reading, write_atomically
+from ganeval.files import decode_image, load_array_file, reading, refuse_overwriting_input, write_atomically
 from ganeval.sources import list_image_files
 
 IDX_UBYTE_MAGIC = 0x00000803  # idx3-ubyte: big-endian magic, then count, rows, cols as big-endian uint32
@@ -116,6 +117,7 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
         raise GanevalInputError(f"{source}: no such file or folder")
     if out_path.suffix.lower() not in (".npz", ".npy"):
         raise GanevalInputError(f"{out_path}: the prepared dataset must be an .npz or .npy file")
+    refuse_overwriting_input(out_path, [("SOURCE", source)])
     if source.is_dir():
         images = _folder_images(source, resolution)
     elif source.name.endswith((".gz", "-ubyte")) and "idx" in source.name:
@@ -165,6 +167,28 @@ def open_images(path: str | os.PathLike) -> np.ndarray:
     if len(images) == 0:
         raise GanevalInputError(f"{path}: no images")
     return images
+
+
+IDENTITY_SAMPLE = 64  # images hashed to tell one dataset file from another without reading it whole
+
+
+def data_identity(path: str | os.PathLike, images: np.ndarray) -> dict:
+    """What tells a dataset file from another without reading all of it: its size in bytes, the array's shape and
+    dtype, and the SHA-256 of 64 of its images spread evenly over it (the first and the last among them)."""
+    picks = np.unique(np.linspace(0, len(images) - 1, min(IDENTITY_SAMPLE, len(images))).round().astype(np.int64))
+    digest = hashlib.sha256()
+    for index in picks.tolist():
+        digest.update(np.ascontiguousarray(images[index]).tobytes())
+    return {"file_bytes": Path(path).stat().st_size, "shape": list(images.shape), "dtype": str(images.dtype),
+            "sample_sha256": digest.hexdigest()}
+
+
+def identity_difference(recorded: dict, current: dict) -> str | None:
+    """How a dataset file differs from the one recorded (None if it does not), for the message."""
+    for key in ("shape", "dtype", "file_bytes", "sample_sha256"):
+        if recorded.get(key) != current.get(key):
+            return f"{key.replace('_', ' ')} {recorded.get(key)} then, {current.get(key)} now"
+    return None
 
 
 def training_resolution(path: str | os.PathLike, image_side: int, resolution: int) -> int:

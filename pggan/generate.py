@@ -15,7 +15,7 @@ from torchvision.utils import make_grid
 
 from ganeval.devices import resolve_device
 from ganeval.errors import GanevalInputError
-from ganeval.files import describe, write_atomically
+from ganeval.files import describe, refuse_overwriting_input, write_atomically
 from pggan.checkpoint import load_checkpoint, load_newest_checkpoint
 from pggan.config import TrainConfig
 from pggan.data import to_uint8
@@ -112,6 +112,8 @@ def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathL
         _check_output(Path(out))
     target = resolve_device(device)
     generator, config, state, path = load_run_generator(path, device=target, ema=ema)
+    if out is not None:
+        refuse_overwriting_input(out, [("the checkpoint", path), ("the run's data", config.data)])
     latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
     try:
         images = sample_images(generator, latents.to(target), state, config.resolution, batch_size).numpy()

@@ -9,6 +9,7 @@ gathers that minibatch's images while the current step runs, so a run draws the 
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import numpy as np
 import torch
 
 from ganeval.errors import GanevalInputError
-from pggan.data import first_images, open_images, to_resolution, training_resolution
+from ganeval.files import reading
+from pggan.data import data_identity, first_images, open_images, to_resolution, training_resolution
 
 STREAM_ABOVE_BYTES = 1 << 30  # data_streaming "auto": an .npy larger than 1 GiB is memory-mapped
 
@@ -25,44 +27,96 @@ class TrainingImages:
     """The uint8 NCHW training set at the training resolution: in memory on `device`, or memory-mapped (streamed)."""
 
     def __init__(self, path: str, resolution: int, device: torch.device, streaming: str) -> None:
-        array = open_images(path)
         suffix = Path(path).suffix.lower()
+        descriptor = None
+        if suffix == ".npy" and Path(path).is_file():  # opened first: the memory map must be of this very file
+            with reading(path, ".npy file"):
+                descriptor = os.open(path, os.O_RDONLY)
+        try:
+            array = open_images(path)
+            size = os.fstat(descriptor).st_size if descriptor is not None else None
+            if descriptor is not None and not os.path.samestat(os.fstat(descriptor), os.stat(path)):
+                raise GanevalInputError(f"{path}: replaced while it was being opened; start again")
+        except BaseException:
+            if descriptor is not None:
+                os.close(descriptor)
+            raise
         if streaming == "on" and suffix != ".npy":
             raise GanevalInputError(f"{path}: only an .npy dataset can be streamed (data_streaming=on); an .npz is "
                                     "compressed and read whole")
         self.streamed = streaming == "on" or (streaming == "auto" and suffix == ".npy"
-                                              and Path(path).stat().st_size > STREAM_ABOVE_BYTES)
+                                              and size is not None and size > STREAM_ABOVE_BYTES)
         self.resolution = training_resolution(path, array.shape[-1], resolution)
         self.num_images, self.num_channels = array.shape[:2]
         self.device = device
+        self.path = path
+        # The data's identity (size, shape, a hash of sampled images): a run records it, a resumed run checks it.
+        self.identity = data_identity(path, array)
         if self.streamed:
-            self.array, self.path = array, path
+            self.array, self._descriptor = array, descriptor
+            self._close = weakref.finalize(self, os.close, descriptor)  # closed with the object, or by close()
+            # Each image's bytes in the file, where they lie one after the other (an .npy in C order, NCHW or NHWC).
+            stored = array if array.flags.c_contiguous else array.transpose(0, 2, 3, 1)
+            self._stored_shape = stored.shape[1:] if stored.flags.c_contiguous else None
+            self._image_bytes = array[0].nbytes
+            self._end = array.offset + self.num_images * self._image_bytes  # bytes the images need
         else:  # area-downsampled once to the training resolution
+            if descriptor is not None:
+                os.close(descriptor)
             array = np.require(array, requirements=["C", "W"])  # an .npy's memory map is read in whole
             self.images = to_resolution(torch.from_numpy(array), self.resolution).to(device)
 
+    def close(self) -> None:
+        """Close the streamed file now (its memory map goes with the array)."""
+        if self.streamed:
+            self._close()
+
     def gather(self, indices: torch.Tensor) -> torch.Tensor:
         """The images at `indices` (CPU int64): on the device when in memory; when streamed, read from the file into
-        CPU memory (pinned when training on CUDA, for an asynchronous copy) — call `to_device` on the result."""
+        CPU memory (pinned when training on CUDA, for an asynchronous copy) — call `to_device` on the result.
+
+        Streamed, the file is checked to still hold every image first, and the images are read with pread where the
+        OS has it: a file truncated under a run ends it with a GanevalInputError naming the file, where a read of
+        the memory map past the file's new end would kill the process with SIGBUS."""
         if not self.streamed:
             return self.images[indices.to(self.device)]
+        self._check_size()
         self._will_need(indices.numpy())
-        batch = to_resolution(torch.from_numpy(self.array[indices.numpy()]), self.resolution)
+        if self._stored_shape is not None and hasattr(os, "pread"):
+            images = self._read(indices.numpy())
+        else:
+            images = self.array[indices.numpy()]
+        batch = to_resolution(torch.from_numpy(images), self.resolution)
         return batch.pin_memory() if self.device.type == "cuda" else batch
+
+    def _check_size(self) -> None:
+        size = os.fstat(self._descriptor).st_size
+        if size < self._end:
+            raise self._shrunk(size)
+
+    def _shrunk(self, size: int) -> GanevalInputError:
+        return GanevalInputError(f"{self.path}: the data file shrank to {size:,} bytes while training read it "
+                                 f"({self._end:,} hold its {self.num_images:,} images); training stopped, the "
+                                 "newest checkpoint is kept — restore the file, then `pggan resume`")
+
+    def _read(self, indices: np.ndarray) -> np.ndarray:
+        """The images at `indices` as NCHW uint8, each read with one pread (a short read: the file shrank)."""
+        stored = np.empty((len(indices), *self._stored_shape), dtype=np.uint8)
+        for row, index in enumerate(indices.tolist()):
+            data = os.pread(self._descriptor, self._image_bytes, self.array.offset + index * self._image_bytes)
+            if len(data) != self._image_bytes:
+                raise self._shrunk(os.fstat(self._descriptor).st_size)
+            stored[row] = np.frombuffer(data, dtype=np.uint8).reshape(self._stored_shape)
+        return stored if stored.shape[1:] == self.array.shape[1:] else stored.transpose(0, 3, 1, 2)
 
     def _will_need(self, indices: np.ndarray) -> None:
         """Ask the kernel to read these images in, all at once, before they are copied: from a cold page cache, random
         images then arrive ~60× faster than page fault after page fault (benchmarks/RESULTS.md). Only a hint."""
         if not hasattr(os, "posix_fadvise"):
             return
-        image_bytes = self.array[0].nbytes
-        descriptor = os.open(self.path, os.O_RDONLY)
-        try:
-            for index in indices.tolist():
-                os.posix_fadvise(descriptor, self.array.offset + index * image_bytes, image_bytes,
-                                 os.POSIX_FADV_WILLNEED)
-        finally:
-            os.close(descriptor)
+        for index in indices.tolist():
+            os.posix_fadvise(self._descriptor, self.array.offset + index * self._image_bytes, self._image_bytes,
+                             os.POSIX_FADV_WILLNEED)
 
     def to_device(self, batch: torch.Tensor) -> torch.Tensor:
         """A gathered minibatch on the training device (from pinned memory without blocking: later work on the

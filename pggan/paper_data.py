@@ -7,19 +7,21 @@ stores one TFRecord file per level. Images are written one at a time, so memory 
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ganeval.errors import GanevalInputError
-from ganeval.files import NPY_MAGIC, decode_image, describe, write_atomically
+from ganeval.files import NPY_MAGIC, decode_image, describe, reading, write_atomically
 from ganeval.progress import Progress
-from ganeval.sources import list_image_files
+from ganeval.sources import IMAGE_EXTENSIONS, list_image_files
 from pggan.data import check_resolution
 
 CELEBA_NUM_IMAGES = 202_599  # img_align_celeba/ of the CelebA download
@@ -89,21 +91,48 @@ def write_npy_streamed(out_path: Path, image_shape: tuple[int, int, int], images
     return count
 
 
-def celeba_files(folder: Path) -> list[Path]:
-    """The aligned CelebA images below `folder` (its img_align_celeba_png/ or img_align_celeba/, or the folder
-    itself), in the reference's order: sorted by name, then shuffled by np.random.RandomState(123)."""
-    if not folder.is_dir():
-        raise GanevalInputError(f"--celeba {folder}: no such folder")
-    for name in ("img_align_celeba_png", "img_align_celeba"):
-        if (folder / name).is_dir():
-            folder = folder / name
-            break
-    files = list_image_files(folder, f"--celeba {folder}")
-    if not files:
-        raise GanevalInputError(f"--celeba {folder}: no images (expected img_align_celeba/ with 202,599 JPEGs)")
-    order = np.arange(len(files))
+def celeba_files(source: Path) -> list[tuple[str, Callable[[], np.ndarray]]]:
+    """The aligned CelebA images of `source` — a folder (its img_align_celeba_png/ or img_align_celeba/, or the folder
+    itself) or the zip CelebA is downloaded as (img_align_celeba.zip) — as (name, decode) pairs in the reference's
+    order: sorted by name, then shuffled by np.random.RandomState(123)."""
+    if source.is_file() and zipfile.is_zipfile(source):
+        entries = _zip_images(source)
+    elif source.is_dir():
+        for name in ("img_align_celeba_png", "img_align_celeba"):
+            if (source / name).is_dir():
+                source = source / name
+                break
+        entries = [(str(path), functools.partial(decode_image, path))
+                   for path in list_image_files(source, f"--celeba {source}")]
+    else:
+        raise GanevalInputError(f"--celeba {source}: no such folder (give the folder of img_align_celeba/, or "
+                                "img_align_celeba.zip as downloaded)")
+    if not entries:
+        raise GanevalInputError(f"--celeba {source}: no images (expected img_align_celeba/ with 202,599 JPEGs)")
+    order = np.arange(len(entries))
     np.random.RandomState(SHUFFLE_SEED).shuffle(order)
-    return [files[index] for index in order]
+    return [entries[index] for index in order]
+
+
+def _zip_images(archive: Path) -> list[tuple[str, Callable[[], np.ndarray]]]:
+    """The images of a zip archive below its img_align_celeba_png/ or img_align_celeba/ folder (or all of them),
+    sorted by name, each read from the archive when decoded."""
+    with reading(archive, "zip archive"), zipfile.ZipFile(archive) as opened:
+        names = sorted(name for name in opened.namelist()
+                       if Path(name).suffix.lower() in IMAGE_EXTENSIONS and not Path(name).name.startswith("."))
+    for folder in ("img_align_celeba_png/", "img_align_celeba/"):
+        inside = [name for name in names if name.startswith(folder) or f"/{folder}" in name]
+        if inside:
+            names = inside
+            break
+    handle = zipfile.ZipFile(archive)  # kept open while the images are decoded, one at a time
+
+    def decode(name: str) -> np.ndarray:
+        with reading(archive, "zip archive"):
+            content = handle.read(name)
+        return decode_image(f"{archive}/{name}", content)
+
+    return [(f"{archive}/{name}", functools.partial(decode, name)) for name in names]
 
 
 def prepare_celeba(folder: Path, out_path: Path, resolution: int = CELEBA_CROP,
@@ -120,8 +149,8 @@ def prepare_celeba(folder: Path, out_path: Path, resolution: int = CELEBA_CROP,
     bar = Progress(len(files), "prepare CelebA", enabled=None if progress else False)
 
     def images() -> Iterator[np.ndarray]:
-        for path in files:
-            yield box_downsample(celeba_crop(decode_image(path), str(path)), resolution)
+        for name, decode in files:
+            yield box_downsample(celeba_crop(decode(), name), resolution)
             bar.update(1)
 
     count = write_npy_streamed(out_path, (3, resolution, resolution), images())

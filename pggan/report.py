@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure  # the object-oriented API: no pyplot, no global backend, nothing to close
 
-from ganeval.files import write_atomically
+from ganeval.errors import GanevalInputError
+from ganeval.files import read_json, reading, write_atomically
 from pggan.checkpoint import write_json
 from pggan.config import CONFIG_ORDER
 from pggan.generate import generate
@@ -57,6 +58,38 @@ TRENDS = [
     ("pixelwise normalization improves SWD", "swd_x1e3_avg", "g", "f", -1),
     ("training longer (h) improves SWD", "swd_x1e3_avg", "h", "g", -1),
 ]
+
+
+def read_row(path: Path) -> dict[str, Any]:
+    """An evaluation.json (or real_evaluation.json) the tables are made from, checked to hold a row's numbers."""
+    row = read_json(path, "evaluation (JSON)")
+    problem = None if isinstance(row, dict) else f"holds a {type(row).__name__}, not an evaluation"
+    if problem is None:
+        lists = {key: row.get(key) for key in ("resolutions", "swd_x1e3")}
+        numbers = {key: row.get(key) for key in ("swd_x1e3_avg", "msssim")}
+        numbers.update({key: row[key] for key in ("raw_swd_x1e3_avg", "fid", "kid_mean", "kimg") if key in row})
+        if not all(isinstance(value, list) and value and all(_is_number(item) for item in value)
+                   for value in lists.values()) or len(lists["resolutions"]) != len(lists["swd_x1e3"]):
+            problem = "lacks the SWD resolutions and values of a table row (or they do not match)"
+        elif not all(_is_number(value) for value in numbers.values()):
+            bad = next(key for key, value in numbers.items() if not _is_number(value))
+            problem = f"its {bad} is {numbers[bad]!r}, not a number"
+    if problem:
+        raise GanevalInputError(f"{path}: {problem}; delete it to evaluate that run again")
+    return row
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The tick records of a run's log.jsonl (one JSON object per line)."""
+    with reading(path, "training log (JSON lines)"):
+        records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    if not all(isinstance(record, dict) and _is_number(record.get("kimg")) for record in records):
+        raise GanevalInputError(f"{path}: a line is no tick record (no kimg); a damaged training log")
+    return records
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def row_measures(row: dict[str, Any]) -> dict[str, float]:
@@ -215,8 +248,11 @@ def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
     curves: dict[str, list[dict[str, Any]]] = {}
     for name, run_dir in runs.items():
         log = run_dir / "log.jsonl"
-        records = [json.loads(line) for line in log.read_text().splitlines() if line] if log.exists() else []
-        final_resolution = json.loads((run_dir / "config.json").read_text())["resolution"]
+        records = read_log(log) if log.exists() else []
+        config = read_json(run_dir / "config.json", "run configuration (JSON)")
+        final_resolution = config.get("resolution") if isinstance(config, dict) else None
+        if not isinstance(final_resolution, int):
+            raise GanevalInputError(f"{run_dir / 'config.json'}: no resolution of the run (a damaged config.json)")
         # Ticks are scored at the final resolution (lower lods upsampled); older logs may hold other ones.
         curves[name] = [record for record in records
                         if "swd_x1e3" in record and record.get("metrics_resolution") == final_resolution]

@@ -40,7 +40,7 @@ from pggan.checkpoint import (
     write_json,
 )
 from pggan.config import TrainConfig
-from pggan.data import reals_at
+from pggan.data import identity_difference, reals_at
 from pggan.errors import ConfigError, TrainingDivergedError
 from pggan.generate import sample_images, save_grid
 from pggan.loader import Minibatches, TrainingImages
@@ -233,6 +233,10 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     # the metrics' reals are its first metrics_num_images.
     images = TrainingImages(config.data, config.resolution, device, config.data_streaming)
     config = config.replace(resolution=images.resolution)
+    if config.metrics_num_images and config.resolution >= MIN_RESOLUTION and images.num_images < 2:
+        raise GanevalInputError(f"{config.data}: {images.num_images} image; the end-of-run metrics (MS-SSIM compares "
+                                "pairs of samples, SWD a set) need at least 2: add images, or --set "
+                                "metrics_num_images=0")
     num_channels = images.num_channels
     metric_reals = images.first(config.metrics_num_images) if is_writer else None
 
@@ -281,6 +285,10 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         except (RuntimeError, ValueError, KeyError, TypeError) as error:
             raise GanevalInputError(f"{saved_path}: damaged checkpoint ({describe(error)})") from None
         counters.update(saved["counters"])
+        changed = identity_difference(saved["data_identity"], images.identity) if "data_identity" in saved else None
+        if changed:
+            raise GanevalInputError(f"{config.data}: not the data this run started with ({changed}); put that file "
+                                    "back, or start a new run")
     if is_writer:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json", config.to_dict())
@@ -407,6 +415,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             if counters["tick"] % config.snapshot_ticks == 0 or done:
                 save_checkpoint(run_dir, counters["num_images"], {
                     "config": config.to_dict(), "num_channels": num_channels, "counters": dict(counters),
+                    "data_identity": images.identity,
                     "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
                     "generator_ema": generator_ema.state_dict(), "g_optimizer": g_optimizer.state_dict(),
                     **({"ema_sweep": {str(half_life): network.state_dict() for half_life, network in ema_sweep.items()}}

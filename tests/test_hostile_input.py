@@ -8,6 +8,7 @@ processes, as a user's shell would. Rows with exit code 0 are inputs that used t
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import importlib.util
@@ -28,6 +29,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+import pggan.checkpoint
 from ganeval.api import load_stats, reference_statistics
 from ganeval.progress import Progress
 from ganeval.stats import save_stats
@@ -36,6 +38,8 @@ from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
 from pggan.checkpoint import list_checkpoints, load_checkpoint, locked_run_dir
 from pggan.config import TrainConfig, make_config
+from pggan.data import data_identity
+from pggan.data import open_images as open_dataset
 from pggan.train import train
 from tests.helpers import random_lpips_linear, smooth_images
 
@@ -610,6 +614,9 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                                          "dinov2-vit-l14", "--dinov2-weights",
                                                          w.write("model.safetensors", b"garbage bytes")], 2,
      "model.safetensors: not a readable safetensors"),
+    ("dinov2-weights-wrong-shapes", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features",
+                                                  "dinov2-vit-l14", "--dinov2-weights", dinov2_wrong_shapes(w)], 2,
+     "weights do not fit the DINOv2 ViT-L/14"),
     ("dinov2-weights-odd-position-embeddings", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--features",
                                                              "dinov2-vit-l14", "--dinov2-weights", w.write(
         "odd.pth", _torch_bytes({"pos_embed": torch.zeros(1, 8, 16)}))], 2, "odd.pth: DINOv2 position embeddings"),
@@ -676,6 +683,44 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
      "no checkpoint"),
     ("pggan-ppl-run-too-small-for-lpips", P, lambda w: ["ppl", w.path("run"), *lpips_files(w)], 2,
      "LPIPS needs at least 16×16"),
+    # --- pggan, round two: an output that is an input, a results folder of another grid, damaged files under
+    # --tables-only, sets too small for the run, a checkpoint write that fails, a step that overflows
+    ("prepare-out-is-source", P, lambda w: ["prepare", w.path("data8.npz"), w.path("data8.npz")], 2,
+     "destroy what is being read"),
+    ("prepare-out-hard-link-to-source", P, lambda w: (os.link(w.path("data8.npz"), w.path("copy.npz")),
+                                                      ["prepare", w.path("data8.npz"), w.path("copy.npz")])[1], 2,
+     "destroy what is being read"),
+    ("ablation-folder-of-other-data", P, lambda w: tables_only(w, grid_file(w, data={"shape": [1, 3, 32, 32]})), 2,
+     "trained on other data"),
+    ("ablation-folder-of-other-budget", P, lambda w: tables_only(w, grid_file(w, budget="paper")), 2,
+     "made with budget 'paper'"),
+    ("ablation-folder-of-other-kimg", P, lambda w: tables_only(w, grid_file(w, settings={"total_kimg": 9.0})), 2,
+     "made with settings"),
+    ("tables-evaluation-not-json", P, lambda w: tables_only(w, w.write("ab/seed-1000/g/evaluation.json", b'{"swd')),
+     2, "evaluation.json: not a readable evaluation"),
+    ("tables-evaluation-a-list", P, lambda w: tables_only(w, w.write("ab/seed-1000/g/evaluation.json", b"[]")), 2,
+     "holds a list, not an evaluation"),
+    ("tables-evaluation-without-swd", P, lambda w: tables_only(w, w.write("ab/seed-1000/g/evaluation.json",
+                                                                         b'{"msssim": 0.1}')), 2,
+     "lacks the SWD resolutions"),
+    ("tables-evaluation-msssim-a-string", P, lambda w: tables_only(w, w.write(
+        "ab/seed-1000/g/evaluation.json", json.dumps({"resolutions": [32, 16], "swd_x1e3": [1.0, 2.0],
+                                                      "swd_x1e3_avg": 1.5, "msssim": "0.1"}).encode())), 2,
+     "its msssim is '0.1', not a number"),
+    ("tables-real-evaluation-damaged", P, lambda w: tables_only(w, w.write("ab/seed-1000/real_evaluation.json",
+                                                                          b"\x00\x01")), 2,
+     "real_evaluation.json: not a readable evaluation"),
+    ("tables-run-config-damaged", P, lambda w: tables_only(w, w.write("ab/seed-1000/g/config.json", b"{")), 2,
+     "config.json: not a readable run configuration"),
+    ("ablation-one-image", P, lambda w: ["ablation", "--data", one_image(w, 32), "--out", w.path("ab"), "--configs",
+                                         "g", "--device", "cpu", "--no-progress"], 2, "needs at least 4"),
+    ("train-one-image", P, lambda w: ["train", *train_args(w, data=one_image(w, 16)), "--set", "resolution=16",
+                                      "--set", "metrics_num_images=4"], 2, "need at least 2"),
+    ("checkpoint-write-fails", P, lambda w, mp: (mp.setattr(pggan.checkpoint.torch, "save", disk_full_on_second()),
+                                                 ["train", *train_args(w)])[1], 2,
+     "No space left on device); the run stopped, its newest checkpoint is"),
+    ("adam-overflows", P, lambda w: ["train", *train_args(w), "--set", "g_lr=1e30", "--set", "d_lr=1e30"], 3,
+     "training diverged"),
 ]
 ROOT_CANNOT_TEST = [  # permissions do not bind root, as CI runs: these rows run for other users only
     ("stats-out-read-only-folder", G, lambda w: ["stats", w.path("real"), "-o", read_only(w) + "/s.npz"], 2,
@@ -725,6 +770,57 @@ def import_out(world: World) -> list[str]:
 
 
 SUBPROCESS_ROWS = {"zero-byte-stats", "seed-negative", "set-int-field-fraction", "flipped-byte-stats", "loss-blows-up"}
+
+
+def tables_only(world: World, *damaged: str) -> list[str]:
+    """`pggan ablation --tables-only` of row (g), seed 1000, on the world's 32-px images into `ab/`, after the row
+    wrote the files it `damaged` there."""
+    return ["ablation", "--data", world.path("images.npy"), "--out", world.path("ab"), "--configs", "g", "--seeds",
+            "1000", "--tables-only", "--device", "cpu", "--no-progress"]
+
+
+def grid_file(world: World, **changes: object) -> str:
+    """ab/grid.json as `pggan ablation` would record it for `tables_only`, with `changes`."""
+    images = open_dataset(world.path("images.npy"))
+    grid = {"data": data_identity(world.path("images.npy"), images), "budget": "quick", "resolution": 32,
+            "settings": {"metrics_ticks": 2}, "evaluation": {}, "inception_weights_sha256": None}
+    for key, value in changes.items():
+        grid[key] = {**grid[key], **value} if isinstance(value, dict) else value
+    return world.write("ab/grid.json", json.dumps(grid).encode())
+
+
+def dinov2_wrong_shapes(world: World) -> str:
+    """DINOv2 ViT-L/14 weights with every name right and every shape wrong (the network made on the meta device)."""
+    timm = pytest.importorskip("timm")
+    with torch.device("meta"):
+        network = timm.create_model("vit_large_patch14_dinov2", pretrained=False, img_size=224, num_classes=0)
+    state = {name: torch.zeros(2) for name in network.state_dict()}
+    state["pos_embed"] = torch.zeros(1, 257, 1024)  # a 16×16 grid: resampled as usual, then refused with the rest
+    return world.write("wrong.pth", _torch_bytes(state))
+
+
+def one_image(world: World, side: int) -> str:
+    """A data set of one RGB image of side × side pixels."""
+    return world.write(f"one{side}.npz", _npz_bytes(images=smooth_images(1, side, seed=5)))
+
+
+def disk_full_on_second() -> Callable:
+    """A torch.save whose second call fails as torch's zip writer fails on a full disk (the first checkpoint is
+    written, and survives)."""
+    calls = []
+    save = torch.save
+
+    def failing(state: object, file: object) -> None:
+        calls.append(file)
+        if len(calls) == 2:
+            try:  # as torch.save into a file reports the OS's error: a RuntimeError raised while handling it
+                raise OSError(errno.ENOSPC, "No space left on device")
+            except OSError:
+                raise RuntimeError("[enforce fail at inline_container.cc:783] . PytorchStreamWriter failed writing "
+                                   "file data/3: file write failed") from None
+        save(state, file)
+
+    return failing
 
 
 def train_args(world: World, *, out: str | None = None, data: str | None = None) -> list[str]:

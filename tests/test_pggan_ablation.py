@@ -226,3 +226,37 @@ def test_jobs_show_one_progress_line_for_the_grid(tiny_data, tmp_path, monkeypat
     counts = [float(line.split(": ")[1].split("/")[0]) for line in lines]
     assert counts == sorted(counts) and counts[-1] == 1.2  # 2 runs × 0.6 kimg
     assert lines[-1].endswith("2/2 runs done")
+
+
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_the_ablation_ends_its_workers(tiny_data, tmp_path):
+    """`--jobs 2` trains in worker processes; a SIGKILL of the ablation (which cannot clean up) must end them too."""
+    command = [sys.executable, "-m", "pggan", "ablation", "--data", str(tiny_data), "--out", str(tmp_path / "grid"),
+               "--configs", "f,g", "--jobs", "2", "--kimg", "20", "--device", "cpu", "--no-progress",
+               "--set", "fmap_base=32", "--set", "fmap_max=8", "--set", "latent_size=16", "--set", "resolution=16"]
+    parent = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "grid").glob("seed-*/*/log.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # both workers started training
+    workers = children_of(parent.pid)
+    assert len(workers) >= 2 and parent.poll() is None
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]

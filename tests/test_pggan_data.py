@@ -2,6 +2,8 @@
 
 import gzip
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -72,3 +74,13 @@ def test_reals_fade_between_resolutions_like_the_generator():
     assert torch.equal(reals_at(images, 8, 1.0, torch.float64), at8)
     assert torch.equal(reals_at(images, 8, 0.0, torch.float64), low)
     torch.testing.assert_close(reals_at(images, 8, 0.25, torch.float64), 0.75 * low + 0.25 * at8)
+
+
+def test_prepare_removes_the_temporary_a_killed_prepare_left(tmp_path):
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout)
+    stale = tmp_path / f".out.npz.tmp-{gone}"
+    stale.write_bytes(b"22 MB of a killed prepare")
+    np.save(tmp_path / "images.npy", np.zeros((3, 8, 8, 3), np.uint8))
+    prepare(tmp_path / "images.npy", tmp_path / "out.npz")
+    assert not stale.exists() and (tmp_path / "out.npz").is_file()

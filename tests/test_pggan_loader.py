@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import pggan.loader
+from ganeval.errors import GanevalInputError
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.loader import Minibatches, TrainingImages
 from pggan.train import resume, train
@@ -162,3 +163,40 @@ def test_streamed_minibatches_arrive_on_the_gpu_as_in_memory(npy_dataset):
         for _ in range(4):
             x, y = a.next(8), b.next(8)
             assert y["reals"].device.type == "cuda" and torch.equal(x["reals"], y["reals"])
+
+
+def test_a_data_file_truncated_while_streamed_stops_with_its_name(npy_dataset, tmp_path):
+    """A read past the end of a truncated mapping would kill the process (SIGBUS): each gather checks the file's size
+    and reads with pread."""
+    path = tmp_path / "data.npy"
+    shutil.copy(npy_dataset, path)
+    images = TrainingImages(str(path), 8, torch.device("cpu"), "on")
+    assert images.gather(torch.tensor([0, 199])).shape == (2, 3, 8, 8)
+    os.truncate(path, path.stat().st_size // 2)
+    with pytest.raises(GanevalInputError, match=rf"{path}: the data file shrank to .* while training read it"):
+        images.gather(torch.tensor([199]))
+
+
+def test_a_data_file_replaced_while_streamed_is_read_as_it_was_opened(npy_dataset, tmp_path):
+    """A run reads the file it opened to the end; `pggan resume` then compares the data's identity."""
+    path = tmp_path / "data.npy"
+    shutil.copy(npy_dataset, path)
+    images = TrainingImages(str(path), 16, torch.device("cpu"), "on")
+    before = images.gather(torch.tensor([0, 199]))
+    np.save(tmp_path / "other.npy", np.zeros((200, 3, 16, 16), np.uint8))
+    os.replace(tmp_path / "other.npy", path)
+    assert torch.equal(images.gather(torch.tensor([0, 199])), before)
+
+
+def test_resume_refuses_data_other_than_the_run_started_with(npy_dataset, tmp_path):
+    path = tmp_path / "data.npy"
+    shutil.copy(npy_dataset, path)
+    config = tiny("g", path, total_kimg=0.128)
+    train(config, tmp_path / "run", progress=False)
+    assert load_checkpoint(list_checkpoints(tmp_path / "run")[-1], ())["data_identity"]["shape"] == [200, 3, 16, 16]
+    data = np.load(path)
+    data[0] = 255 - data[0]  # the same shape and size, another first image (always among those hashed)
+    np.save(path, data)
+    (tmp_path / "run" / "metrics.json").unlink()
+    with pytest.raises(GanevalInputError, match=r"data.npy: not the data this run started with \(sample sha256"):
+        resume(tmp_path / "run", progress=False)

@@ -121,3 +121,30 @@ def test_prepare_celeba_on_the_command_line(tmp_path):
     assert result.exit_code == 0, result.output
     assert "wrote" in result.stdout and "3 images" in result.stdout
     assert open_images(tmp_path / "c.npy").shape == (3, 3, 16, 16)
+
+
+@pytest.mark.filterwarnings("ignore:.*CelebA has 202,599")
+def test_celeba_from_the_downloaded_zip_equals_the_extracted_folder(tmp_path):
+    """img_align_celeba.zip, as CelebA is downloaded, gives the same bytes as its extracted folder."""
+    import zipfile
+
+    pixels = celeba_folder(tmp_path / "celeba", 5)
+    with zipfile.ZipFile(tmp_path / "img_align_celeba.zip", "w") as archive:
+        for name in sorted(pixels, reverse=True):  # stored out of order: the reference's order comes from the names
+            archive.write(tmp_path / "celeba" / "img_align_celeba" / name, f"img_align_celeba/{name}")
+    prepare_celeba(tmp_path / "celeba", tmp_path / "folder.npy", resolution=32, progress=False)
+    prepare_celeba(tmp_path / "img_align_celeba.zip", tmp_path / "zip.npy", resolution=32, progress=False)
+    assert (tmp_path / "zip.npy").read_bytes() == (tmp_path / "folder.npy").read_bytes()
+    np.testing.assert_array_equal(open_images(tmp_path / "zip.npy"), reference_celeba(pixels, 32))
+
+
+@pytest.mark.filterwarnings("ignore:.*CelebA has 202,599")
+def test_a_damaged_image_in_the_celeba_zip_is_named(tmp_path):
+    import zipfile
+
+    celeba_folder(tmp_path / "celeba", 2)
+    with zipfile.ZipFile(tmp_path / "celeba.zip", "w") as archive:
+        archive.write(tmp_path / "celeba" / "img_align_celeba" / "000001.png", "img_align_celeba/000001.png")
+        archive.writestr("img_align_celeba/000002.png", b"not an image")
+    with pytest.raises(GanevalInputError, match=r"celeba.zip/img_align_celeba/000002.png: not a readable image"):
+        prepare_celeba(tmp_path / "celeba.zip", tmp_path / "out.npy", progress=False)

@@ -20,6 +20,7 @@ from PIL import Image
 import pggan.networks
 import pggan.train
 from ganeval import swd
+from ganeval.errors import GanevalInputError
 from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import PRESETS
@@ -288,3 +289,15 @@ def test_ema_sweep_scores_each_half_life_and_resumes(dataset, tmp_path):
     for half_life, state in final["ema_sweep"].items():
         for name, value in state.items():
             assert torch.equal(value, again["ema_sweep"][half_life][name]), (half_life, name)
+
+
+def test_generate_refuses_to_write_over_the_runs_data_or_its_checkpoint(dataset, tmp_path):
+    train(tiny("g", dataset, total_kimg=0.064), tmp_path / "run", progress=False)
+    checkpoint = list_checkpoints(tmp_path / "run")[-1]
+    before = dataset.read_bytes()
+    with pytest.raises(GanevalInputError, match=r"is the run's data .*destroy what is being read"):
+        generate(tmp_path / "run", 2, dataset)
+    assert dataset.read_bytes() == before
+    (tmp_path / "run" / "images.npz").hardlink_to(dataset)
+    with pytest.raises(GanevalInputError, match=r"is the run's data"):
+        generate(checkpoint, 2, tmp_path / "run" / "images.npz")
