@@ -302,8 +302,15 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
 @click.option("--inception-weights", type=click.Path(dir_okay=False), default=None,
               help="Inception weights for FID/KID; without them (or $GANEVAL_INCEPTION_WEIGHTS / the torch hub "
                    "cache) FID/KID columns are left out.")
+@click.option("--ppl-samples", type=at_least(1), default=None,
+              help="Latent pairs for PPL (Z space, t ~ U(0, 1), no crop; paper budget 50000, quick 2000).")
+@click.option("--vgg16-weights", type=click.Path(dir_okay=False), default=None,
+              help="torchvision's VGG-16 weights (vgg16-397923af.pth) for PPL's LPIPS; without them (or "
+                   "$GANEVAL_VGG16_WEIGHTS / the torch hub cache) the PPL column says 'not measured'.")
+@click.option("--lpips-weights", type=click.Path(dir_okay=False), default=None,
+              help="LPIPS v0.1 linear layers (default: the installed lpips package's vgg.pth).")
 @click.option("--allow-unverified-weights", is_flag=True,
-              help="Accept Inception weights that are not the published file.")
+              help="Accept Inception, VGG-16 or LPIPS weights that are not the published files.")
 @click.option("--jobs", type=at_least(1), default=1, show_default=True,
               help="Configurations trained at once, one process each (e.g. 2 on a 2-core CPU, or several on a GPU "
                    "with room); the CPU threads are shared out between them, and one progress line shows the "
@@ -320,17 +327,18 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
 def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float | None, lod_training_kimg: float | None,
              lod_transition_kimg: float | None, kimg_per_tick: float | None, metrics_ticks: int,
              metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None, fid_images: int | None,
-             inception_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None,
+             inception_weights: str | None, ppl_samples: int | None, vgg16_weights: str | None,
+             lpips_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None,
              seeds: list[int], tables_only: bool, settings: tuple[str, ...], progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each.
 
     Every row trains with the same data and image budget, once per seed; each final EMA generator is scored with
     ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs, FID/KID when
-    Inception weights are at hand; the raw generator's SWD beside it). Writes OUT/table1.{md,csv,json} (mean ±
-    standard deviation over the seeds, and a check of each trend the paper states), table1_per_seed.csv after
-    every run (atomically), figure_samples.png (a row of fixed-latent samples per configuration) and
-    figure_swd.png (SWD against kimg). Run it again after an interruption: finished runs are skipped, an
-    interrupted one resumes; the tables are rebuilt from OUT/seed-S/ROW/evaluation.json alone.
+    Inception weights are at hand, PPL when VGG-16 and LPIPS weights are; the raw generator's SWD beside it).
+    Writes OUT/table1.{md,csv,json} (mean ± standard deviation over the seeds, and a check of each trend the paper
+    states), table1_per_seed.csv after every run (atomically), figure_samples.png (a row of fixed-latent samples
+    per configuration) and figure_swd.png (SWD against kimg). Run it again after an interruption: finished runs
+    are skipped, an interrupted one resumes; the tables are rebuilt from OUT/seed-S/ROW/evaluation.json alone.
 
     \b
     Example (Fashion-MNIST on 2 CPU cores, its train-images-idx3-ubyte.gz downloaded into data/):
@@ -351,7 +359,9 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
                             options)
     table = run_ablation(data, out, configs=configs, budget=budget, kimg=kimg, device=device, seeds=seeds,
                          swd_num_images=swd_images, msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
-                         inception_weights=inception_weights, allow_unverified_weights=allow_unverified_weights,
+                         ppl_num_samples=ppl_samples, inception_weights=inception_weights,
+                         vgg16_weights=vgg16_weights, lpips_weights=lpips_weights,
+                         allow_unverified_weights=allow_unverified_weights,
                          metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, train=not tables_only,
                          **overrides)
     click.echo((Path(out) / "table1.md").read_text() if table["rows"] else "no rows")

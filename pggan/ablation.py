@@ -30,16 +30,19 @@ import torch
 
 import ganeval
 from ganeval.api import reference_statistics
+from ganeval.defaults import PPL_LOWER_PERCENTILE, PPL_UPPER_PERCENTILE
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.inception import find_weights
+from ganeval.extractors.lpips import find_lpips_weights, find_vgg16_weights, weights_help
 from ganeval.files import file_sha256, read_json
+from ganeval.kernels.ppl import MIN_LPIPS_SIZE, minimum_samples
 from ganeval.progress import Progress, end_open_line
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config
 from pggan.data import data_identity, first_images, identity_difference, open_images, training_resolution
 from pggan.errors import ConfigError
-from pggan.generate import generate
+from pggan.generate import generate, run_generator
 from pggan.report import (
     ROW_LABELS,
     SAMPLES_PER_ROW,
@@ -55,8 +58,10 @@ from pggan.train import train
 
 # Evaluation sizes per budget. The paper: SWD on 16,384 generated vs 16,384 real images, MS-SSIM over 10,000
 # pairs. The quick budget keeps the protocol and shrinks the counts so nine rows evaluate in minutes on a CPU.
-EVALUATION = {"paper": dict(swd_num_images=16384, msssim_num_pairs=10000),
-              "quick": dict(swd_num_images=4096, msssim_num_pairs=2000)}
+# PPL (StyleGAN's Table 3 reports it for the traditional generator): Z space, t ~ U(0, 1), no crop, as
+# stylegan2-ada-pytorch's `ppl_zfull` on 50,000 samples; the quick budget draws 2,000.
+EVALUATION = {"paper": dict(swd_num_images=16384, msssim_num_pairs=10000, ppl_num_samples=50000),
+              "quick": dict(swd_num_images=4096, msssim_num_pairs=2000, ppl_num_samples=2000)}
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 PROGRESS_SECONDS = 30.0  # how often `--jobs N` reads the running runs' logs for its progress line
 
@@ -67,6 +72,13 @@ def table_row_scores(swd: dict[str, Any], msssim: dict[str, Any]) -> dict[str, A
             "swd_num_images": swd["num_images"], "msssim": msssim["msssim"], "msssim_num_pairs": msssim["num_pairs"]}
 
 
+def check_weights_paths(**paths: str | Path | None) -> None:
+    """Refuse a weights file given on the command line that is not there (only files not asked for are optional)."""
+    for option, path in paths.items():
+        if path is not None and not Path(path).is_file():
+            raise GanevalInputError(f"--{option.replace('_', '-')}: {path} does not exist")
+
+
 def inception_weights_at_hand(path: str | Path | None) -> Path | None:
     """The Inception weights file if one is here (argument, environment, torch hub cache), else None; no download."""
     try:
@@ -75,12 +87,32 @@ def inception_weights_at_hand(path: str | Path | None) -> Path | None:
         return None
 
 
+def lpips_weights_at_hand(vgg16_weights: str | Path | None, lpips_weights: str | Path | None,
+                          resolution: int) -> tuple[dict[str, Path] | None, str | None]:
+    """(the LPIPS weights files PPL needs, None) if they are here (argument, environment, torch hub cache, the lpips
+    package) and the images are large enough for LPIPS, else (None, why PPL is not measured); no download."""
+    if resolution < MIN_LPIPS_SIZE:
+        return None, (f"{resolution}×{resolution} images are smaller than the {MIN_LPIPS_SIZE}×{MIN_LPIPS_SIZE} "
+                      "LPIPS needs")
+    try:
+        vgg16 = find_vgg16_weights(vgg16_weights, download=False)
+    except GanevalInputError:
+        return None, f"the VGG-16 weights of LPIPS are not here: {weights_help()}"
+    try:
+        return {"vgg16_weights": vgg16, "lpips_weights": find_lpips_weights(lpips_weights)}, None
+    except GanevalInputError as error:
+        return None, str(error)
+
+
 def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, msssim_num_pairs: int,
-                       fid_num_images: int, seed: int, device: str | None,
-                       inception: dict[str, Any] | None = None) -> dict[str, Any]:
+                       fid_num_images: int, ppl_num_samples: int, seed: int, device: str | None,
+                       inception: dict[str, Any] | None = None, lpips: dict[str, Any] | None = None,
+                       ppl_missing: str | None = None) -> dict[str, Any]:
     """SWD (against the real set's stats file) and MS-SSIM (consecutive pairs) of a run's final EMA generator,
     plus FID and KID when `inception` (the extractor's options) is given: one ganeval.evaluate pass over the
-    generated images, each metric taking its own number of them."""
+    generated images, each metric taking its own number of them. With `lpips` (the LPIPS weights' options), the
+    EMA generator's PPL (Z, full, no crop) on `ppl_num_samples` latent pairs; without, the row records
+    `ppl_missing`, why not."""
     fakes = generate(run_dir, max(swd_num_images, 2 * msssim_num_pairs, fid_num_images if inception else 0),
                      seed=seed, device=device)
     metrics = ["swd", "msssim", *(["fid", "kid"] if inception else [])]
@@ -95,6 +127,13 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
     if inception:
         row.update(fid=scores["fid"]["fid"], kid_mean=scores["kid"]["kid_mean"], kid_std=scores["kid"]["kid_std"],
                    fid_num_images=fid_num_images, comparable_to_published=scores["fid"]["comparable_to_published"])
+    if lpips:
+        ppl = ganeval.ppl(run_generator(run_dir, device=device), value_range=(-1.0, 1.0), num_samples=ppl_num_samples,
+                          space="z", sampling="full", crop=False, seed=seed, device=device, **lpips)
+        row.update(ppl=ppl["ppl"], ppl_std=ppl["ppl_std"], ppl_num_samples=ppl_num_samples,
+                   ppl_comparable_to_published=ppl["comparable_to_published"])
+    else:
+        row.update(ppl_not_measured=ppl_missing)
     return row
 
 
@@ -120,7 +159,8 @@ def real_reference_row(reals: np.ndarray, *, swd_num_images: int, msssim_num_pai
 
 def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: int, metrics_ticks: int,
                        device: str | None, overrides: dict[str, Any], real_stats: Path, inception: dict | None,
-                       evaluation: dict[str, int], progress: bool, threads: int | None = None) -> dict[str, Any]:
+                       lpips: dict | None, ppl_missing: str | None, evaluation: dict[str, int], progress: bool,
+                       threads: int | None = None) -> dict[str, Any]:
     """Train configuration `name` with `seed` (or resume it, or reuse its finished run), evaluate it, write
     OUT/seed-SEED/NAME/evaluation.json."""
     if threads is not None:
@@ -139,7 +179,8 @@ def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: in
         config = make_config(name, budget, data=data, seed=seed, metrics_ticks=metrics_ticks,
                              device=device or "auto", **overrides)
         metrics = train(config, run_dir, progress=progress)
-    row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, inception=inception, **evaluation)
+    row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, inception=inception, lpips=lpips,
+                             ppl_missing=ppl_missing, **evaluation)
     row.update(kimg=metrics["kimg"], train_seconds=metrics["train_seconds"],
                wall_seconds_this_session=time.monotonic() - started)
     write_json(run_dir / "evaluation.json", row)
@@ -150,12 +191,15 @@ GRID_FILE = "grid.json"  # the data and settings every run of a results folder s
 
 
 def grid_record(data: str | Path, images: np.ndarray, base_config: Any, budget: str, overrides: dict[str, Any],
-                metrics_ticks: int, evaluation: dict[str, int], weights: Path | None) -> dict[str, Any]:
+                metrics_ticks: int, evaluation: dict[str, int], weights: Path | None,
+                lpips: dict[str, Path] | None) -> dict[str, Any]:
     """What every run of one results folder must share: the data (its identity, not its path), the budget, the
     settings given for every row, and how runs are evaluated. Seeds and rows may be added; nothing else changes."""
     return {"data": data_identity(data, images), "budget": budget, "resolution": base_config.resolution,
             "settings": {**overrides, "metrics_ticks": metrics_ticks}, "evaluation": dict(evaluation),
-            "inception_weights_sha256": file_sha256(weights, "weights file") if weights else None}
+            "inception_weights_sha256": file_sha256(weights, "weights file") if weights else None,
+            "lpips_weights_sha256": {name: file_sha256(path, "weights file") for name, path in lpips.items()}
+            if lpips else None}
 
 
 def check_grid(out: Path, grid: dict[str, Any], *, row_config: Any, write: bool) -> None:
@@ -173,7 +217,8 @@ def check_grid(out: Path, grid: dict[str, Any], *, row_config: Any, write: bool)
             difference = identity_difference(recorded.get("data") or {}, grid["data"])
             raise GanevalInputError(f"{out}: its runs were trained on other data ({difference}); use another --out, "
                                     "or give the data they were trained on")
-        for key in ("budget", "resolution", "settings", "evaluation", "inception_weights_sha256"):
+        for key in ("budget", "resolution", "settings", "evaluation", "inception_weights_sha256",
+                    "lpips_weights_sha256"):
             if recorded.get(key) != grid[key]:
                 raise GanevalInputError(f"{out}: its runs were made with {key} {recorded.get(key)!r}, this command "
                                         f"asks for {grid[key]!r}; use another --out, or the same settings")
@@ -219,14 +264,17 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                  budget: str = "quick", kimg: float | None = None, device: str | None = None,
                  seeds: Sequence[int] = (1000,), swd_num_images: int | None = None,
                  msssim_num_pairs: int | None = None, fid_num_images: int | None = None,
-                 inception_weights: str | Path | None = None, allow_unverified_weights: bool = False,
-                 metrics_ticks: int = 2, jobs: int = 1, progress: bool = True, train: bool = True,
-                 **overrides: Any) -> dict[str, Any]:
+                 ppl_num_samples: int | None = None, inception_weights: str | Path | None = None,
+                 vgg16_weights: str | Path | None = None, lpips_weights: str | Path | None = None,
+                 allow_unverified_weights: bool = False, metrics_ticks: int = 2, jobs: int = 1,
+                 progress: bool = True, train: bool = True, **overrides: Any) -> dict[str, Any]:
     """Train and evaluate every configuration in `configs` for every seed into `out`; return the table as a dict.
 
     Each seed seeds its runs' training and their evaluation (SWD positions, latents). FID and KID are added when
     Inception weights are at hand (`inception_weights`, $GANEVAL_INCEPTION_WEIGHTS or the torch hub cache; nothing
-    is downloaded), on `fid_num_images` generated images (default: as for SWD). `jobs` > 1 trains that many runs
+    is downloaded), on `fid_num_images` generated images (default: as for SWD); PPL (Z, full, no crop) on
+    `ppl_num_samples` latent pairs when the LPIPS weights are (`vgg16_weights`, $GANEVAL_VGG16_WEIGHTS or the torch
+    hub cache; `lpips_weights` or the lpips package's), else each row says why not. `jobs` > 1 trains that many runs
     at once, each in its own process. `train=False` trains nothing: the tables and figures are rebuilt from the
     runs that have finished.
     """
@@ -236,6 +284,7 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                                 f"{', '.join(CONFIG_ORDER)}")
     if jobs < 1:
         raise GanevalInputError(f"--jobs must be at least 1, got {jobs}")
+    check_weights_paths(inception_weights=inception_weights, vgg16_weights=vgg16_weights, lpips_weights=lpips_weights)
     if budget not in BUDGETS:
         raise GanevalInputError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
     seeds = list(dict.fromkeys(seeds))
@@ -248,6 +297,12 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
         evaluation["swd_num_images"] = swd_num_images
     if msssim_num_pairs is not None:
         evaluation["msssim_num_pairs"] = msssim_num_pairs
+    if ppl_num_samples is not None:
+        needed = minimum_samples(PPL_LOWER_PERCENTILE, PPL_UPPER_PERCENTILE)
+        if ppl_num_samples < needed:
+            raise GanevalInputError(f"--ppl-samples: {ppl_num_samples} latent pairs are too few for PPL's 1st–99th "
+                                    f"percentile rule; give at least {needed}")
+        evaluation["ppl_num_samples"] = ppl_num_samples
     if kimg is not None:
         overrides["total_kimg"] = kimg
     base = make_config("g", budget, data=str(data), seed=seeds[0], metrics_ticks=metrics_ticks,
@@ -268,7 +323,10 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     inception = None if weights is None else dict(inception_weights=weights, resize="tf", precision="fp32",
                                                   allow_unverified_weights=allow_unverified_weights)
     evaluation["fid_num_images"] = min(fid_num_images or evaluation["swd_num_images"], len(reals))
-    check_grid(out, grid_record(data, data_images, base, budget, overrides, metrics_ticks, evaluation, weights),
+    lpips_files, ppl_missing = lpips_weights_at_hand(vgg16_weights, lpips_weights, base.resolution)
+    lpips = None if lpips_files is None else {**lpips_files, "allow_unverified_weights": allow_unverified_weights}
+    check_grid(out, grid_record(data, data_images, base, budget, overrides, metrics_ticks, evaluation, weights,
+                                lpips_files),
                row_config=lambda name, seed: make_config(name, budget, data=str(data), seed=seed,
                                                          metrics_ticks=metrics_ticks, device=device or "auto",
                                                          **overrides).replace(resolution=base.resolution),
@@ -300,10 +358,11 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                 reals, list(counts), num_images=counts, seed=seed, device=device, **(inception or {})))
     header = {"data": Path(data).name, "resolution": base.resolution, "budget": budget,
               "kimg_per_config": base.total_kimg, "kimg_h": base.total_kimg * PRESETS["h"].get("kimg_factor", 1.0),
-              "seeds": seeds, "inception_weights": str(weights) if weights else None, **evaluation}
+              "seeds": seeds, "inception_weights": str(weights) if weights else None,
+              "vgg16_weights": str(lpips_files["vgg16_weights"]) if lpips_files else None, **evaluation}
 
     job = dict(out=out, data=str(data), budget=budget, metrics_ticks=metrics_ticks, device=device,
-               overrides=overrides, inception=inception, evaluation=evaluation)
+               overrides=overrides, inception=inception, lpips=lpips, ppl_missing=ppl_missing, evaluation=evaluation)
     if jobs == 1:
         for seed, name in pending:
             if progress:

@@ -67,7 +67,7 @@ def read_row(path: Path) -> dict[str, Any]:
     if problem is None:
         lists = {key: row.get(key) for key in ("resolutions", "swd_x1e3")}
         numbers = {key: row.get(key) for key in ("swd_x1e3_avg", "msssim")}
-        numbers.update({key: row[key] for key in ("raw_swd_x1e3_avg", "fid", "kid_mean", "kimg") if key in row})
+        numbers.update({key: row[key] for key in ("raw_swd_x1e3_avg", "fid", "kid_mean", "ppl", "kimg") if key in row})
         if not all(isinstance(value, list) and value and all(_is_number(item) for item in value)
                    for value in lists.values()) or len(lists["resolutions"]) != len(lists["swd_x1e3"]):
             problem = "lacks the SWD resolutions and values of a table row (or they do not match)"
@@ -93,10 +93,10 @@ def _is_number(value: Any) -> bool:
 
 
 def row_measures(row: dict[str, Any]) -> dict[str, float]:
-    """The numbers of one evaluated run that the table shows: SWD per level and average, MS-SSIM, FID/KID."""
+    """The numbers of one evaluated run that the table shows: SWD per level and average, MS-SSIM, FID/KID, PPL."""
     measures = {f"swd_x1e3_{resolution}": value for resolution, value in zip(row["resolutions"], row["swd_x1e3"])}
     measures.update(swd_x1e3_avg=row["swd_x1e3_avg"], msssim=row["msssim"])
-    for key in ("raw_swd_x1e3_avg", "fid", "kid_mean"):
+    for key in ("raw_swd_x1e3_avg", "fid", "kid_mean", "ppl"):
         if key in row:
             measures[key] = row[key]
     return measures
@@ -181,7 +181,11 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
         write_atomically(out / name, lambda temporary, text=text: temporary.write_text(text))
     columns = list(dict.fromkeys(key for entry in flat for key in entry))
     swd_columns = [key for key in columns if key.startswith("swd_x1e3_") and key[9:].isdigit()]
-    extra = [key for key in ("fid", "kid_mean") if key in columns]
+    # PPL's column shows once a row was evaluated by a runner that measures it, with "—" where it could not.
+    ppl_missing = sorted({rows[name]["ppl_not_measured"] for rows in rows_by_seed.values() for name in rows
+                          if rows[name].get("ppl_not_measured")})
+    extra = [key for key in ("fid", "kid_mean") if key in columns] + (["ppl"] if "ppl" in columns or ppl_missing
+                                                                       else [])
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
               + [key.upper().replace("_MEAN", "") for key in extra]
               + ["kimg", "train min", "seeds", "paper SWD avg", "paper MS-SSIM"])
@@ -194,6 +198,8 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
              + f". EMA generators. SWD on {header['swd_num_images']} generated vs real images, MS-SSIM over "
              f"{header['msssim_num_pairs']} consecutive pairs"
              + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
+             + (f", PPL (StyleGAN's perceptual path length: Z space, t ~ U(0, 1), ε = 1e-4, LPIPS-VGG16, no crop) "
+                f"on {header['ppl_num_samples']} latent pairs" if "ppl" in extra else "")
              + ". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
              "reading trends side by side, not for comparing values. Per seed, with the raw generator's SWD: "
              "table1_per_seed.csv.", "",
@@ -201,13 +207,15 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
 
     def cell(entry: dict[str, Any], key: str) -> str:
         if entry.get(key) is None:
-            return ""
+            return "—" if key == "ppl" and entry["config"] != "real" else ""
         return f"{entry[key]} ± {entry[key + '_std']}" if f"{key}_std" in entry else str(entry[key])
 
     for entry in flat:
         keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "num_seeds",
                 "paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"]
         lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
+    if ppl_missing:
+        lines += ["", "PPL —: not measured (" + "; ".join(ppl_missing) + ")."]
     if checks:
         lines += ["", "## The paper's trends, checked", "",
                   "Mean paired difference row − reference over the seeds that finished both (standard error = sd of "

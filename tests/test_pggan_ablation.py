@@ -19,7 +19,7 @@ import torch
 import ganeval
 from pggan import ablation
 from pggan.ablation import run_ablation
-from pggan.generate import generate
+from pggan.generate import generate, run_generator
 from tests.helpers import random_state_dict
 
 pytestmark = pytest.mark.slow  # the Table 1 grid: several tiny training runs, worker and CLI processes
@@ -125,6 +125,29 @@ def test_fid_and_kid_columns_appear_when_inception_weights_are_given(tiny_data, 
     by_hand = frechet_distance(moments[0].mu, moments[0].sigma, moments[1].mu, moments[1].sigma)
     assert row["fid"] == round(by_hand, 3) and "kid_mean" in row
     assert "FID" in (tmp_path / "grid" / "table1.md").read_text()
+
+
+def test_ppl_column_is_ganeval_ppl_of_the_ema_generator(tiny_data, tmp_path, vgg16_weights, lpips_linear):
+    table = run_ablation(tiny_data, tmp_path / "grid", configs=["g"], ppl_num_samples=128, vgg16_weights=vgg16_weights,
+                         lpips_weights=lpips_linear, allow_unverified_weights=True, **{**TINY, "metrics_ticks": 0})
+    row = next(row for row in table["rows"] if row["config"] == "g")
+    # The same number through ganeval directly: the run's EMA generator, Z space, t ~ U(0, 1), no crop, the seed.
+    by_hand = ganeval.ppl(run_generator(tmp_path / "grid" / "seed-1000" / "g"), value_range=(-1, 1), num_samples=128,
+                          space="z", sampling="full", crop=False, seed=1000, device="cpu", vgg16_weights=vgg16_weights,
+                          lpips_weights=lpips_linear, allow_unverified_weights=True)
+    assert row["ppl"] == round(by_hand["ppl"], 3)
+    text = (tmp_path / "grid" / "table1.md").read_text()
+    assert "| PPL |" in text and "on 128 latent pairs" in text and "not measured" not in text
+
+
+def test_ppl_column_says_why_it_is_empty_without_weights(finished_grid):
+    out, _ = finished_grid
+    evaluation = json.loads((out / "seed-1000" / "g" / "evaluation.json").read_text())
+    assert "ppl" not in evaluation and "VGG-16 weights of LPIPS are not here" in evaluation["ppl_not_measured"]
+    text = (out / "table1.md").read_text()
+    assert "| PPL |" in text and "PPL —: not measured (the VGG-16 weights of LPIPS are not here" in text
+    g_row = next(line for line in text.splitlines() if line.startswith("| (g)"))
+    assert "| — |" in g_row
 
 
 @pytest.fixture(scope="module")
