@@ -17,6 +17,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import torch
 
 from ganeval.errors import GanevalInputError
 
@@ -27,8 +28,6 @@ SVM_SETTINGS = {"penalty": "l2", "loss": "squared_hinge", "dual": True, "C": 1.0
 def binary_probabilities(logits: Any) -> Any:
     """A classifier's output as N × 2 class probabilities: one logit l per sample as the reference reads it,
     softmax([l, −l]); two logits per sample, their softmax. (torch tensors in, torch tensors out.)"""
-    import torch
-
     if logits.ndim == 1 or (logits.ndim == 2 and logits.shape[1] == 1):
         logits = logits.reshape(-1, 1)
         logits = torch.cat([logits, -logits], dim=1)
