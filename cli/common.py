@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import click
 
 from ganeval.defaults import MAX_SEED
-from ganeval.errors import GanevalInputError
+from ganeval.errors import GanevalInputError, SharedInputError
 from ganeval.progress import end_open_line
 
 
@@ -55,14 +56,39 @@ EXIT_INTERRUPTED = 130
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
 
-def fail(message: str, exit_code: int) -> None:
-    """Print one `error:` line on stderr (after ending an open progress bar) and exit."""
-    end_open_line()
-    click.echo("error: " + " ".join(str(message).split()), err=True)
+def fail(message: str, exit_code: int, error: BaseException | None = None) -> None:
+    """Print one `error:` line on stderr (after ending an open progress bar) and exit; under torchrun, only the
+    process that should report `error` prints (`torchrun_prefix`), and every one exits with the code."""
+    prefix = torchrun_prefix(error)
+    if prefix is not None:
+        end_open_line()
+        click.echo(f"error: {prefix}" + " ".join(str(message).split()), err=True)
+    else:  # torchrun stops every process when the first one ends: leave the reporting one time to print
+        time.sleep(TORCHRUN_REPORT_SECONDS)
     sys.exit(exit_code)
 
 
-def _note(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+TORCHRUN_REPORT_SECONDS = 2.0  # how long a process that leaves its error to another waits before it exits
+
+
+def torchrun_prefix(error: BaseException | None) -> str | None:
+    """What precedes this process's error line under torchrun ("" or "rank N: "), or None when another process
+    reports it: an error every process raised together (`SharedInputError`, which names its rank) by rank 0; one met
+    before the processes joined their group (a bad option: every process of a machine meets it alike) by each
+    machine's first process; any other by the process that met it."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return ""
+    rank = int(os.environ.get("RANK", "0"))
+    if isinstance(error, SharedInputError):
+        return "" if rank == 0 else None
+    distributed = sys.modules.get("torch.distributed")
+    joined = distributed is not None and distributed.is_available() and distributed.is_initialized()
+    if not joined and int(os.environ.get("LOCAL_RANK", "0")) != 0:
+        return None
+    return f"rank {rank}: " if rank else ""
+
+
+def note(message: Warning | str, *args: Any, **kwargs: Any) -> None:
     """Show a warning as one `note:` line on stderr."""
     end_open_line()
     click.echo("note: " + " ".join(str(message).split()), err=True)
@@ -88,7 +114,7 @@ class CommandGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         with warnings.catch_warnings():
             warnings.simplefilter("once")
-            warnings.showwarning = _note
+            warnings.showwarning = note
             try:
                 result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             except click.exceptions.NoArgsIsHelpError as error:
@@ -98,12 +124,12 @@ class CommandGroup(click.Group):
                 context = getattr(error, "ctx", None)
                 hint = f" (see '{context.command_path} --help')" if isinstance(error, click.UsageError) and context \
                     else ""
-                fail(error.format_message() + hint, EXIT_BAD_INPUT)
+                fail(error.format_message() + hint, EXIT_BAD_INPUT, error)
             except (click.exceptions.Abort, KeyboardInterrupt):
                 fail("interrupted", EXIT_INTERRUPTED)
             except tuple(self.exit_codes) as error:
                 code = next(code for kind, code in self.exit_codes.items() if isinstance(error, kind))
-                fail(str(error), code)
+                fail(str(error), code, error)
         sys.exit(result if isinstance(result, int) else 0)
 
 

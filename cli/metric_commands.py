@@ -129,12 +129,22 @@ def eval_command() -> click.Command:
 
     def run(real: str, fake: str, metrics: list[str], as_json: bool, **options: Any) -> None:
         from ganeval.api import evaluate
+        from ganeval.errors import SharedInputError
+        from ganeval_cli.common import note
 
         options["device"], prints = distributed_device(options["device"])
         results = evaluate(real, fake, metrics=metrics, **options)
+        skipped = {name: result["skipped"] for name, result in results.items() if "skipped" in result}
+        if len(skipped) == len(metrics):  # every process holds the same results: rank 0 reports
+            raise SharedInputError("every metric was skipped: " + "; ".join(f"{name}: {why}"
+                                                                           for name, why in skipped.items()))
         if prints:
-            rows = [row for name in metrics for row in registry.metric_class(name)().rows(results[name])]
+            rows = [row for name in metrics for row in (
+                [(name, "skipped (see the note below)")] if name in skipped
+                else registry.metric_class(name)().rows(results[name]))]
             emit(results, as_json, rows)
+            for name, why in skipped.items():
+                note(f"{name} skipped: {why}")
 
     names = list(metrics)
     listing = click.Option(["--metrics"], type=metric_list(names), default="swd,msssim", show_default=True,
@@ -143,8 +153,12 @@ def eval_command() -> click.Command:
     epilogs = dict.fromkeys(cls.epilog for cls in metrics.values() if cls.epilog)
     return click.Command(
         "eval", callback=run, short_help="every metric asked for, in one pass over each set",
-        params=[click.Argument(["real"]), click.Argument(["fake"]), listing, *common_parameters(),
-                *option_parameters(merged_options(list(metrics.values())))],
+        params=[click.Argument(["real"]), click.Argument(["fake"]), listing,
+                click.Option(["--skip-failures"], is_flag=True,
+                             help="A metric that cannot be computed (its weights missing, its part of a stats file "
+                                  "not matching, too few images for it) is reported as skipped, with a note line, "
+                                  "and the others are computed; exit 2 only when every metric is skipped."),
+                *common_parameters(), *option_parameters(merged_options(list(metrics.values())))],
         epilog="\n\n".join(epilogs) or None,
         help=inspect.cleandoc("""
         Every metric in --metrics between REAL and FAKE, in one pass: each image is read and decoded once, and the

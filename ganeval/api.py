@@ -20,7 +20,8 @@ index) and keeps its rows by sample index; the merge across processes and the re
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -28,7 +29,7 @@ import torch
 from ganeval import registry
 from ganeval.checks import check_at_least, check_seed, check_value_range
 from ganeval.devices import resolve_device
-from ganeval.distributed import current_shard, merge_on_first, share_from_first, stop_together
+from ganeval.distributed import current_shard, merge_on_first, share_from_first, stop_together, union_over_ranks
 from ganeval.errors import GanevalInputError
 from ganeval.generators import module_device, open_generator
 from ganeval.metrics.base import FAKE, GENERATOR, REAL, Metric, Run
@@ -48,8 +49,10 @@ def evaluate(real: ImageSource | None, fake: ImageSource, metrics: str | Iterabl
     when only fake-set metrics (msssim, is) are asked for. Options: `num_images` (an int for every metric, or
     {metric: int}), `seed`, `device`, `batch_size`, `progress`, `value_range`, and each metric's own (see
     `options_of`), e.g. `normalize`, `num_pairs`, `subset_size`, `splits`, `pr_k`, `dc_k`, `inception_weights`.
-    `skip_failures`: a metric whose result cannot be computed (e.g. SWD of flat images) gives
-    {"metric": name, "skipped": message} instead of stopping the others.
+    `skip_failures`: a metric that cannot be computed — its weights are missing, its part of a stats file does not
+    match, its set is too small for it, its result is undefined (SWD of flat images) — gives {"metric": name,
+    "skipped": message} instead of stopping the others; bad input every metric shares (an unreadable set, a bad
+    option) still stops the call.
     """
     return evaluate_sets({REAL: real, FAKE: fake}, metrics, SET_LABELS, **options)
 
@@ -106,6 +109,8 @@ def reference_statistics(real: ImageSource, metrics: str | Iterable[str] = ("swd
         return arrays, protocol
     cache: dict[Any, Any] = {}
     for metric in chosen:
+        if metric.name in run.skipped:  # skip_failures: the file holds the others
+            continue
         limit = metric.limit(run.options, REAL)
         count = seen[REAL] if limit is None else min(seen[REAL], limit)
         if count < metric.minimum_stored:
@@ -179,10 +184,19 @@ def _one_pass(run: Run, chosen: list[Metric], sources: Mapping[str, Any], storin
     error: BaseException | None = None
     accumulators: dict[tuple[str, str], Any] = {}
     seen: dict[str, int] = {}
-    try:
+    try:  # every cheap check (options were checked before: sets, counts, stats files) before any weights load
         _open(run, chosen, sources, shard, storing)
-        accumulators = {(metric.name, set_name): metric.accumulator(set_name, run)
-                        for metric in chosen for set_name in metric.sets.values() if set_name in run.streams}
+        for metric in chosen:
+            if metric.name not in run.skipped:
+                with _failing_alone(run, metric):
+                    accumulators.update({(metric.name, set_name): metric.accumulator(set_name, run)
+                                         for set_name in metric.sets.values() if set_name in run.streams})
+    except GanevalInputError as raised:
+        error = raised
+    stop_together(error)
+    run.skipped = union_over_ranks(run.skipped)  # every process drops the same metrics (stats files: rank 0 reads)
+    accumulators = {key: accumulator for key, accumulator in accumulators.items() if key[0] not in run.skipped}
+    try:
         seen = _read_every_set(run, chosen, accumulators)
     except GanevalInputError as raised:
         error = raised
@@ -190,6 +204,18 @@ def _one_pass(run: Run, chosen: list[Metric], sources: Mapping[str, Any], storin
     for accumulator in {id(accumulator): accumulator for accumulator in accumulators.values()}.values():
         merge_on_first(accumulator)
     return accumulators, {set_name: _total_over_ranks(count) for set_name, count in seen.items()}
+
+
+@contextmanager
+def _failing_alone(run: Run, metric: Metric) -> Iterator[None]:
+    """With `skip_failures`, bad input met by this metric alone marks it skipped (`run.skipped`) instead of
+    stopping the call; without, it is raised."""
+    try:
+        yield
+    except GanevalInputError as error:
+        if not run.options["skip_failures"]:
+            raise
+        run.skipped.setdefault(metric.name, str(error))
 
 
 def _chosen_metrics(names: str | Iterable[str]) -> list[Metric]:
@@ -280,7 +306,8 @@ def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any
             if shard is None or shard[0] == 0:  # only rank 0 computes with them
                 run.stats[set_name] = load_stats(source)
                 for metric in readers:  # the protocol of each metric's statistics is checked now, not after the pass
-                    metric.from_stats(run.stats[set_name], set_name, run)
+                    with _failing_alone(run, metric):
+                        metric.from_stats(run.stats[set_name], set_name, run)
             continue
         limits = [metric.limit(run.options, set_name) for metric in readers]
         count = None if None in limits else max(limits)
@@ -300,7 +327,8 @@ def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any
         known = run.streams[set_name].num_images
         if known is not None and not storing:
             for metric in readers:
-                _check_minimum(run, metric, set_name, known)
+                with _failing_alone(run, metric):
+                    _check_minimum(run, metric, set_name, known)
 
 
 def _check_minimum(run: Run, metric: Metric, set_name: str, available: int) -> None:
@@ -366,17 +394,16 @@ def _results(run: Run, chosen: list[Metric], accumulators: dict[tuple[str, str],
     cache: dict[Any, Any] = {}
     results = {}
     for metric in chosen:
-        statistics = {}
-        for set_name in metric.sets.values():
-            if set_name in run.streams:
-                _check_minimum(run, metric, set_name, seen[set_name])
-                statistics[set_name] = _statistics(metric, accumulators[metric.name, set_name], cache)
-            elif set_name in run.stats:
-                statistics[set_name] = metric.from_stats(run.stats[set_name], set_name, run)
-        try:
-            results[metric.name] = metric.result(statistics, run)
-        except GanevalInputError as error:
-            if not run.options["skip_failures"]:
-                raise
-            results[metric.name] = {"metric": metric.name, "skipped": str(error)}
+        if metric.name not in run.skipped:
+            with _failing_alone(run, metric):
+                statistics = {}
+                for set_name in metric.sets.values():
+                    if set_name in run.streams:
+                        _check_minimum(run, metric, set_name, seen[set_name])
+                        statistics[set_name] = _statistics(metric, accumulators[metric.name, set_name], cache)
+                    elif set_name in run.stats:
+                        statistics[set_name] = metric.from_stats(run.stats[set_name], set_name, run)
+                results[metric.name] = metric.result(statistics, run)
+        if metric.name in run.skipped:
+            results[metric.name] = {"metric": metric.name, "skipped": run.skipped[metric.name]}
     return results

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ganeval.errors import GanevalInputError
+from ganeval.errors import SharedInputError
 from ganeval.sources import Shard
 
 
@@ -54,7 +54,20 @@ def stop_together(error: BaseException | None) -> None:
     dist.all_gather_object(messages, None if error is None else f"rank {dist.get_rank()}: {error}")
     failed = [message for message in messages if message is not None]
     if failed:
-        raise GanevalInputError(failed[0]) from error
+        raise SharedInputError(failed[0]) from error
+
+
+def union_over_ranks(entries: dict[str, Any]) -> dict[str, Any]:
+    """The union of every rank's `entries` (the lowest rank's value for a key several ranks hold), on every rank."""
+    if current_shard() is None:
+        return entries
+    every: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(every, entries)
+    union: dict[str, Any] = {}
+    for rank_entries in every:
+        for key, value in rank_entries.items():
+            union.setdefault(key, value)
+    return union
 
 
 def merge_on_first(accumulator: Any) -> Any:

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import ganeval
+from ganeval.errors import GanevalInputError, SharedInputError
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
 from tests.helpers import smooth_images
@@ -120,6 +121,59 @@ def test_torchrun_dash_m_ganeval_eval_prints_the_one_process_numbers_once(tmp_pa
     assert len(printed) == 1  # rank 0 prints; rank 1 returns the same dict silently
     one_process = run_module("ganeval", *arguments, env=environment)
     assert json.loads(printed[0]) == json.loads(one_process.stdout)
+
+
+def torchrun_errors(arguments: list[str], program: str = "ganeval") -> tuple[int, list[str], str]:
+    """torchrun of `program arguments` on 2 gloo ranks: (torchrun's exit code, the processes' `error:` lines, all of
+    stderr)."""
+    completed = run_module("torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", program, *arguments,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return completed.returncode, [line for line in completed.stderr.splitlines() if line.startswith("error:")], \
+        completed.stderr
+
+
+@pytest.mark.slow  # spawns processes
+def test_torchrun_bad_input_met_by_every_rank_is_one_line_from_rank_0(tmp_path):
+    np.save(tmp_path / "real.npy", smooth_images(8, 32, seed=1))
+    code, errors, stderr = torchrun_errors(["eval", str(tmp_path / "real.npy"), str(tmp_path / "missing"),
+                                            "--metrics", "swd", "--device", "cpu", "--no-progress"])
+    assert errors == [f"error: rank 0: FAKE: {tmp_path / 'missing'} does not exist"], stderr
+    assert code != 0 and "exitcode  : 2" in stderr  # torchrun's summary: each process exited with 2
+
+
+@pytest.mark.slow  # spawns processes
+def test_torchrun_bad_option_is_one_line(tmp_path):
+    code, errors, stderr = torchrun_errors(["eval", "a", "b", "--metrics", "swd,nope"])
+    assert len(errors) == 1 and "unknown metric(s) nope" in errors[0], stderr
+    assert code != 0 and "exitcode  : 2" in stderr
+
+
+@pytest.mark.slow  # spawns processes
+def test_torchrun_pggan_train_bad_setting_is_one_line(tmp_path):
+    data = tmp_path / "data.npz"
+    np.savez(data, images=np.random.default_rng(0).integers(0, 256, (16, 1, 8, 8), dtype=np.uint8))
+    code, errors, stderr = torchrun_errors(["train", "--data", str(data), "--out", str(tmp_path / "run"),
+                                            "--budget", "quick", "--set", "fmap_base=0", "--device", "cpu"],
+                                           program="pggan")
+    assert len(errors) == 1 and "fmap_base" in errors[0], stderr
+    assert code != 0 and "exitcode  : 2" in stderr
+
+
+@pytest.mark.parametrize("environment, error, expected", [
+    ({}, GanevalInputError("x"), ""),  # no torchrun: the process reports
+    ({"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"}, SharedInputError("rank 0: x"), None),
+    ({"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}, SharedInputError("rank 1: x"), ""),
+    ({"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"}, GanevalInputError("x"), None),  # before joining: rank 0's
+    ({"WORLD_SIZE": "4", "RANK": "2", "LOCAL_RANK": "0"}, GanevalInputError("x"), "rank 2: "),  # a second machine
+])
+def test_which_torchrun_process_reports_an_error(monkeypatch, environment, error, expected):
+    from ganeval_cli.common import torchrun_prefix
+
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert torchrun_prefix(error) == expected
 
 
 @pytest.mark.parametrize("others, environment, expected", [

@@ -58,6 +58,7 @@ class Run:
     streams: dict[str, ImageBatches] = field(default_factory=dict)
     image_sets: set[str] = field(default_factory=set)  # the sets given as images (the others as stats files)
     stats: dict[str, Stats] = field(default_factory=dict)  # set → the stats file given in its place
+    skipped: dict[str, str] = field(default_factory=dict)  # metric → why it cannot be computed (skip_failures)
     _extractor: Any = None
     _shared: dict[Any, Any] = field(default_factory=dict)
 
