@@ -14,7 +14,6 @@ from ganeval.errors import GanevalInputError
 from ganeval.files import refuse_overwriting_input
 from pggan.data import array_images, check_prepare_options, idx_images, write_prepared
 
-MNIST = torchvision.datasets.MNIST  # and its subclass FashionMNIST: idx .gz files, each from a list of mirrors
 DATASETS: dict[str, tuple[str, type[torchvision.datasets.VisionDataset]]] = {
     "fashion-mnist": ("Fashion-MNIST", torchvision.datasets.FashionMNIST),
     "mnist": ("MNIST", torchvision.datasets.MNIST),
@@ -26,7 +25,7 @@ def _downloads(name: str, root: Path) -> tuple[Path, dict[str, list[str]]]:
     """(the folder torchvision keeps data set `name`'s downloads in below `root`, {file: the URLs it is fetched
     from} for each download)."""
     dataset = DATASETS[name][1]
-    if issubclass(dataset, MNIST):
+    if issubclass(dataset, torchvision.datasets.MNIST):
         return root / dataset.__name__ / "raw", {file: [mirror + file for mirror in dataset.mirrors]
                                                   for file, _ in dataset.resources}
     return root, {dataset.filename: [dataset.url]}
@@ -36,7 +35,7 @@ def _read_files(name: str, root: Path) -> list[Path]:
     """Every file torchvision downloads, unpacks or reads for data set `name` below `root`."""
     folder, downloads = _downloads(name, root)
     dataset = DATASETS[name][1]
-    if issubclass(dataset, MNIST):
+    if issubclass(dataset, torchvision.datasets.MNIST):
         return [folder / file for file in downloads] + [folder / file.removesuffix(".gz") for file in downloads]
     unpacked = [file for file, _ in dataset.train_list + dataset.test_list] + [dataset.meta["filename"]]
     return [folder / file for file in downloads] + [root / dataset.base_folder / file for file in unpacked]
@@ -46,7 +45,7 @@ def _missing(name: str, root: Path) -> list[str]:
     """The downloads of data set `name` torchvision still lacks below `root` (the same checks as its own)."""
     folder, downloads = _downloads(name, root)
     dataset = DATASETS[name][1]
-    if issubclass(dataset, MNIST):
+    if issubclass(dataset, torchvision.datasets.MNIST):
         checksums = dict(dataset.resources)
         return [file for file in downloads if not (folder / file.removesuffix(".gz")).is_file()
                 and not check_integrity(folder / file, checksums[file])]
@@ -70,7 +69,7 @@ def _fetch_failed(name: str, root: Path, error: BaseException) -> str:
                f"network, fetch {', '.join(missing)} from {places} on another machine, put "
                f"{'it' if len(missing) == 1 else 'them'} in {folder}/ and run this again")
     differing = [file for file in missing if (folder / file).is_file()]
-    if differing and issubclass(DATASETS[name][1], MNIST):
+    if differing and issubclass(DATASETS[name][1], torchvision.datasets.MNIST):
         message += (f" ({', '.join(differing)} in it fail{'s' if len(differing) == 1 else ''} torchvision's MD5 "
                     "check; a re-compressed copy, e.g. Debian's, is taken unpacked instead: run `gunzip -k *.gz` "
                     "there, torchvision takes unpacked files as they are)")
@@ -95,7 +94,7 @@ def prepare_download(name: str, root: str | os.PathLike, out_path: str | os.Path
     except Exception as error:  # only torchvision runs here: failed downloads, checksums, archives; damaged files
         raise GanevalInputError(_fetch_failed(name, root, error)) from None
     label = f"{name} in {root}"
-    if issubclass(dataset_class, MNIST):
+    if issubclass(dataset_class, torchvision.datasets.MNIST):
         images = idx_images(dataset.data.numpy(), resolution, label)
     else:
         images = array_images(dataset.data, resolution, label)

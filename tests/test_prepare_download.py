@@ -65,15 +65,12 @@ def idx_files(folder: Path, seed: int) -> list[tuple[str, str]]:
                                                     "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")]
 
 
-def cifar_archive(folder: Path, seed: int) -> tuple[np.ndarray, dict[str, str]]:
+def cifar_archive(folder: Path, seed: int) -> dict[str, str]:
     """cifar-10-python.tar.gz in `folder`, as published (cifar-10-batches-py/: five training batches, a test batch,
-    batches.meta; each a pickled dict, data a uint8 [n, 3072] of R, G, B planes); (the training rows, {member: MD5})."""
+    batches.meta; each a pickled dict, data a uint8 [n, 3072] of R, G, B planes); {member: MD5}."""
     rng = np.random.default_rng(seed)
-    members, training = {}, []
-    for name in CIFAR_BATCHES:
-        data = rng.integers(0, 256, (2, 3072), np.uint8)
-        members[name] = pickle.dumps({"batch_label": name, "data": data, "labels": [1, 2]})
-        training += [data] if name != "test_batch" else []
+    members = {name: pickle.dumps({"batch_label": name, "data": rng.integers(0, 256, (2, 3072), np.uint8),
+                                   "labels": [1, 2]}) for name in CIFAR_BATCHES}
     members["batches.meta"] = pickle.dumps({"label_names": [f"class {index}" for index in range(10)]})
     folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(folder / CIFAR.filename, "w:gz") as archive:
@@ -81,7 +78,7 @@ def cifar_archive(folder: Path, seed: int) -> tuple[np.ndarray, dict[str, str]]:
             info = tarfile.TarInfo(f"{CIFAR.base_folder}/{name}")
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))
-    return np.concatenate(training), {name: hashlib.md5(content).hexdigest() for name, content in members.items()}
+    return {name: hashlib.md5(content).hexdigest() for name, content in members.items()}
 
 
 def unreachable() -> str:
@@ -97,7 +94,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for seed, (name, dataset) in enumerate(IDX_SETS.items()):
         monkeypatch.setattr(dataset, "resources", idx_files(served / name, seed))
         monkeypatch.setattr(dataset, "mirrors", [unreachable()])
-    _, checksums = cifar_archive(served / "cifar10", 7)
+    checksums = cifar_archive(served / "cifar10", 7)
     monkeypatch.setattr(CIFAR, "tgz_md5", md5(served / "cifar10" / CIFAR.filename))
     monkeypatch.setattr(CIFAR, "train_list", [[name, checksums[name]] for name in CIFAR_BATCHES[:5]])
     monkeypatch.setattr(CIFAR, "test_list", [["test_batch", checksums["test_batch"]]])
