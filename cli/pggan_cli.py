@@ -3,7 +3,7 @@
 Typical use (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
 
 \b
-  pggan prepare train-images-idx3-ubyte.gz data/fmnist32.npz
+  pggan prepare --download fashion-mnist data/raw data/fmnist32.npz
   pggan train --data data/fmnist32.npz --config g --budget quick --out runs/g
   pggan generate runs/g -n 10000 -o fakes/g.npz
   ganeval swd data/fmnist32.npz fakes/g.npz
@@ -26,6 +26,8 @@ import click
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, SeedList, at_least
 from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config, parse_setting
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
+
+DOWNLOADABLE = ["fashion-mnist", "mnist", "cifar10"]  # pggan.download.DATASETS' names, without importing torchvision
 
 
 @click.group(cls=CommandGroup, exit_codes={TrainingDivergedError: EXIT_DIVERGED}, help=__doc__)
@@ -77,16 +79,22 @@ def config_from_options(preset: str, budget: str | None, overrides: dict[str, An
 @click.option("--lsun", is_flag=True,
               help="SOURCE is an LSUN category's lmdb export folder (needs `pip install 'ganeval-pggan[lsun]'`) or "
                    "a folder of its images: centre square crop, LANCZOS resize; OUT must be .npy.")
+@click.option("--download", type=click.Choice(DOWNLOADABLE), default=None,
+              help="SOURCE is the folder to keep the data set's raw files in: torchvision downloads them there "
+                   "(checking their MD5s; files already there are not downloaded again) and the training images "
+                   "are prepared as from the same files (Fashion-MNIST, MNIST: 28×28 → 32×32; CIFAR-10: 32×32 RGB).")
 @click.option("--resolution", type=at_least(4), default=None,
               help="Side of the square output images (power of two). Default: photos → largest power of two "
-                   "that fits; idx 28×28 → zero-padded to 32; --celeba/--lsun → 128.")
+                   "that fits; idx 28×28 → zero-padded to 32 (so --download's MNIST sets; CIFAR-10 stays 32); "
+                   "--celeba/--lsun → 128.")
 @click.option("--max-images", type=at_least(1), default=None, help="Keep only the first N images.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Progress line on stderr (--celeba/--lsun).")
-def prepare(source: str, out: str, celeba: bool, lsun: bool, resolution: int | None, max_images: int | None,
-            progress: bool) -> None:
-    """Turn SOURCE (image folder, .npy/.npz array, idx .gz; CelebA or LSUN with --celeba/--lsun) into OUT (.npz
-    or .npy, uint8 NCHW; an .npz holds it under 'images').
+              help="Progress line on stderr (--celeba/--lsun; --download shows torchvision's own download bars).")
+def prepare(source: str, out: str, celeba: bool, lsun: bool, download: str | None, resolution: int | None,
+            max_images: int | None, progress: bool) -> None:
+    """Turn SOURCE (image folder, .npy/.npz array, idx .gz; CelebA or LSUN with --celeba/--lsun; Fashion-MNIST,
+    MNIST or CIFAR-10 with --download, fetched into SOURCE) into OUT (.npz or .npy, uint8 NCHW; an .npz holds it
+    under 'images').
 
     Photos are centre-cropped to a square and area-resized; Fashion-MNIST's 28×28 digits get 2 black pixels
     on each side (→ 32×32, nothing resampled); 16-bit grey is scaled to 8 bits (x/257, rounded). Mixed
@@ -94,8 +102,8 @@ def prepare(source: str, out: str, celeba: bool, lsun: bool, resolution: int | N
     offending file's name. --celeba and --lsun follow the reference's dataset_tool.py and write an .npy one image at
     a time (training memory-maps it); --lsun skips and counts images smaller than the resolution.
     """
-    if celeba and lsun:
-        raise click.BadParameter("choose one of --celeba and --lsun", param_hint="'--celeba'")
+    if celeba + lsun + (download is not None) > 1:
+        raise click.BadParameter("choose one of --celeba, --lsun and --download", param_hint="'--celeba'")
     if (celeba or lsun) and Path(out).suffix.lower() != ".npy":
         raise click.BadParameter(f"{out}: --{'celeba' if celeba else 'lsun'} writes an .npy (streamed, "
                                  "memory-mapped by training)", param_hint="'OUT'")
@@ -104,6 +112,10 @@ def prepare(source: str, out: str, celeba: bool, lsun: bool, resolution: int | N
 
         make = prepare_celeba if celeba else prepare_lsun
         info = make(Path(source), Path(out), resolution=resolution or 128, max_images=max_images, progress=progress)
+    elif download:
+        from pggan.download import prepare_download
+
+        info = prepare_download(download, source, out, resolution=resolution, max_images=max_images)
     else:
         from pggan.data import prepare as prepare_dataset
 
@@ -341,8 +353,8 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
     are skipped, an interrupted one resumes; the tables are rebuilt from OUT/seed-S/ROW/evaluation.json alone.
 
     \b
-    Example (Fashion-MNIST on 2 CPU cores, its train-images-idx3-ubyte.gz downloaded into data/):
-      pggan prepare data/train-images-idx3-ubyte.gz data/fmnist32.npz
+    Example (Fashion-MNIST on 2 CPU cores, downloaded into data/raw/):
+      pggan prepare --download fashion-mnist data/raw data/fmnist32.npz
       pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2 --seeds 1000,1001,1002
     """
     from pggan.ablation import run_ablation

@@ -100,44 +100,42 @@ def _resize_array(images: np.ndarray, resolution: int, name: str) -> np.ndarray:
                      for index, image in enumerate(images)])
 
 
-def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolution: int | None = None,
-            max_images: int | None = None) -> dict:
-    """Write `out_path` (.npz, key "images", or .npy; uint8 NCHW) from a folder, a .npy/.npz array or an idx(.gz) file.
-
-    Photos: centre square crop + area resize. idx files (Fashion-MNIST 28×28): zero-padded by 2 pixels on each
-    side to 32×32, the nearest power of two, so no pixel is resampled; then resized only if `resolution` asks.
-    Returns {"path", "num_images", "num_channels", "resolution"}.
-    """
-    source, out_path = Path(source), Path(out_path)
+def check_prepare_options(out_path: Path, resolution: int | None, max_images: int | None) -> None:
+    """Refuse prepare's bad options (before anything is read): the side, the image count, OUT's suffix."""
     if resolution is not None:
         check_resolution(resolution)
     if max_images is not None and max_images < 1:
         raise GanevalInputError(f"--max-images must be at least 1, got {max_images}")
-    if not source.exists():
-        raise GanevalInputError(f"{source}: no such file or folder")
     if out_path.suffix.lower() not in (".npz", ".npy"):
         raise GanevalInputError(f"{out_path}: the prepared dataset must be an .npz or .npy file")
-    refuse_overwriting_input(out_path, [("SOURCE", source)])
-    if source.is_dir():
-        images = _folder_images(source, resolution)
-    elif source.name.endswith((".gz", "-ubyte")) and "idx" in source.name:
-        digits = read_idx_images(source)
-        side = max(digits.shape[1:])
-        padded_side = max(4, 2 ** int(np.ceil(np.log2(side))))
-        pad_rows, pad_cols = padded_side - digits.shape[1], padded_side - digits.shape[2]
-        images = np.pad(digits, ((0, 0), (pad_rows // 2, pad_rows - pad_rows // 2),
-                                 (pad_cols // 2, pad_cols - pad_cols // 2)))[:, None]
-        images = _resize_array(images, resolution or padded_side, str(source))
-    elif source.suffix.lower() in (".npy", ".npz"):
-        images = as_nchw(load_array_file(source, str(source)), str(source))
-        side = min(images.shape[2:])
-        images = _resize_array(images, resolution or 2 ** int(np.floor(np.log2(max(side, 1)))), str(source))
-    else:
-        raise GanevalInputError(f"{source}: not a folder, .npy/.npz array or idx(.gz) file")
+
+
+def idx_images(digits: np.ndarray, resolution: int | None, name: str) -> np.ndarray:
+    """uint8 NCHW of idx images [N, rows, cols]: zero-padded to the nearest power of two (28 → 32, nothing
+    resampled), then resized only if `resolution` asks."""
+    side = max(digits.shape[1:])
+    padded_side = max(4, 2 ** int(np.ceil(np.log2(side))))
+    pad_rows, pad_cols = padded_side - digits.shape[1], padded_side - digits.shape[2]
+    images = np.pad(digits, ((0, 0), (pad_rows // 2, pad_rows - pad_rows // 2),
+                             (pad_cols // 2, pad_cols - pad_cols // 2)))[:, None]
+    return _resize_array(images, resolution or padded_side, name)
+
+
+def array_images(array: np.ndarray, resolution: int | None, name: str) -> np.ndarray:
+    """uint8 NCHW of an image array (see `as_nchw`), resized to `resolution` or else to the largest power of two
+    that fits."""
+    images = as_nchw(array, name)
+    side = min(images.shape[2:])
+    return _resize_array(images, resolution or 2 ** int(np.floor(np.log2(max(side, 1)))), name)
+
+
+def write_prepared(out_path: Path, images: np.ndarray, max_images: int | None, name: str) -> dict:
+    """Write the first `max_images` of uint8 NCHW `images` to `out_path` (.npz, key "images", or .npy) atomically;
+    returns {"path", "num_images", "num_channels", "resolution"}."""
     if max_images is not None:
         images = images[:max_images]
     if len(images) == 0:
-        raise GanevalInputError(f"{source}: no images")
+        raise GanevalInputError(f"{name}: no images")
 
     def write(temporary: Path) -> None:
         with open(temporary, "wb") as file:  # a handle, so numpy does not append a suffix to the temporary name
@@ -149,6 +147,30 @@ def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolutio
     write_atomically(out_path, write)
     return {"path": str(out_path), "num_images": int(images.shape[0]), "num_channels": int(images.shape[1]),
             "resolution": int(images.shape[2])}
+
+
+def prepare(source: str | os.PathLike, out_path: str | os.PathLike, *, resolution: int | None = None,
+            max_images: int | None = None) -> dict:
+    """Write `out_path` (.npz, key "images", or .npy; uint8 NCHW) from a folder, a .npy/.npz array or an idx(.gz) file.
+
+    Photos: centre square crop + area resize. idx files (Fashion-MNIST 28×28): zero-padded by 2 pixels on each
+    side to 32×32, the nearest power of two, so no pixel is resampled; then resized only if `resolution` asks.
+    Returns {"path", "num_images", "num_channels", "resolution"}.
+    """
+    source, out_path = Path(source), Path(out_path)
+    check_prepare_options(out_path, resolution, max_images)
+    if not source.exists():
+        raise GanevalInputError(f"{source}: no such file or folder")
+    refuse_overwriting_input(out_path, [("SOURCE", source)])
+    if source.is_dir():
+        images = _folder_images(source, resolution)
+    elif source.name.endswith((".gz", "-ubyte")) and "idx" in source.name:
+        images = idx_images(read_idx_images(source), resolution, str(source))
+    elif source.suffix.lower() in (".npy", ".npz"):
+        images = array_images(load_array_file(source, str(source)), resolution, str(source))
+    else:
+        raise GanevalInputError(f"{source}: not a folder, .npy/.npz array or idx(.gz) file")
+    return write_prepared(out_path, images, max_images, str(source))
 
 
 def open_images(path: str | os.PathLike) -> np.ndarray:

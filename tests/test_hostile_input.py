@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 from click.testing import CliRunner
 from PIL import Image
 
@@ -41,7 +42,7 @@ from pggan.config import TrainConfig, make_config
 from pggan.data import data_identity
 from pggan.data import open_images as open_dataset
 from pggan.train import train
-from tests.helpers import random_lpips_linear, smooth_images
+from tests.helpers import free_port, random_lpips_linear, smooth_images
 
 REPO = Path(__file__).resolve().parents[1]
 # Tiny pggan runs: 8×8, 8 feature maps, one fade-in; a few hundred images in all.
@@ -528,6 +529,12 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                                                "--resolution", "100"], 2, "power of two"),
     ("prepare-lsun-folder-to-npy", P, lambda w: ["prepare", "--lsun", w.path("real"), w.path("l.npy"),
                                                  "--resolution", "16", "--no-progress"], 0, ""),
+    ("prepare-download-unknown-name", P, lambda w: ["prepare", "--download", "imagenet", w.path("raw"),
+                                                    w.path("d.npz")], 2, "'fashion-mnist', 'mnist', 'cifar10'"),
+    ("prepare-download-offline", P, lambda w, m: [  # the mirror: a port on 127.0.0.1 nothing listens on
+        m.setattr(torchvision.datasets.FashionMNIST, "mirrors", [f"http://127.0.0.1:{free_port()}/"]), "prepare",
+        "--download", "fashion-mnist", w.path("raw"), w.path("d.npz")][1:], 2,
+     "could not download Fashion-MNIST"),
     # --- pggan ablation
     ("ablation-unknown-config", P, lambda w: [*ablation_on_data8(w), "--configs", "g,z"], 2, "unknown configuration"),
     ("ablation-jobs-zero", P, lambda w: [*ablation_on_data8(w), "--jobs", "0"], 2, "--jobs"),
