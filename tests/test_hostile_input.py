@@ -515,7 +515,7 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("prepare-celeba-resolution-above-crop", P, lambda w: ["prepare", "--celeba", w.path("real"), w.path("c.npy"),
                                                            "--resolution", "256"], 2, "--resolution 256"),
     ("prepare-celeba-and-lsun", P, lambda w: ["prepare", "--celeba", "--lsun", w.path("real"), w.path("c.npy")], 2,
-     "one of --celeba and --lsun"),
+     "one of --celeba, --lsun and --download"),
     ("prepare-lsun-missing-folder", P, lambda w: ["prepare", "--lsun", w.path("nope"), w.path("l.npy")], 2,
      "no such folder"),
     ("prepare-lsun-not-an-lmdb", P, lambda w: ["prepare", "--lsun", w.write("lmdb/data.mdb", b"garbage" * 100) and
