@@ -20,6 +20,7 @@ index) and keeps its rows by sample index; the merge across processes and the re
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,7 @@ from ganeval.stats import Stats, is_stats_file, read_stats
 COMMON_OPTIONS: dict[str, Any] = {"num_images": None, "seed": 0, "device": None, "batch_size": 64, "progress": False,
                                   "value_range": None, "skip_failures": False}
 SET_LABELS = {REAL: "REAL", FAKE: "FAKE"}
+UNEQUAL_SETS_FACTOR = 4  # REAL and FAKE read whole and this many times apart in size: say what num_images would save
 
 
 def evaluate(real: ImageSource | None, fake: ImageSource, metrics: str | Iterable[str] = ("swd", "fid"),
@@ -329,6 +331,22 @@ def _open(run: Run, chosen: list[Metric], sources: Mapping[str, Any], shard: Any
             for metric in readers:
                 with _failing_alone(run, metric):
                     _check_minimum(run, metric, set_name, known)
+    if shard is None and not storing and run.options["num_images"] is None:
+        _note_unequal_sets(run)
+
+
+def _note_unequal_sets(run: Run) -> None:
+    """A note when REAL and FAKE, both read whole, differ in size by a large factor (e.g. 60,000 training images
+    against 2,000 samples): the larger one costs most of the time, and `num_images` would bound it."""
+    counts = {set_name: run.streams[set_name].num_images for set_name in (REAL, FAKE) if set_name in run.streams}
+    if len(counts) < 2 or None in counts.values():
+        return
+    larger, smaller = sorted(counts, key=lambda set_name: counts[set_name], reverse=True)
+    if counts[larger] >= UNEQUAL_SETS_FACTOR * counts[smaller]:
+        warnings.warn(f"{run.label(larger)} has {counts[larger]:,} images and {run.label(smaller)} {counts[smaller]:,}"
+                      f" ({counts[larger] / counts[smaller]:.0f}×): every image of both is read; --num-images "
+                      f"{counts[smaller]} (num_images={counts[smaller]}) would read {counts[smaller]:,} of each, "
+                      f"{counts[larger] - counts[smaller]:,} fewer", stacklevel=4)
 
 
 def _check_minimum(run: Run, metric: Metric, set_name: str, available: int) -> None:

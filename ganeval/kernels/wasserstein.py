@@ -18,6 +18,7 @@ import torch
 from ganeval.defaults import DIR_REPEATS, DIRS_PER_REPEAT, STREAM_DIRECTIONS
 from ganeval.errors import GanevalInputError
 from ganeval.kernels.sorting import SortMethod, default_sort_method, radix_sort
+from ganeval.progress import Progress
 from ganeval.threads import parallel_map, torch_single_threaded
 
 Normalize = Literal["per_set", "real"]
@@ -188,15 +189,18 @@ def _cpu_wasserstein_per_projection_block(descriptors_a: np.ndarray, descriptors
 
 def swd_from_descriptors(real: list[torch.Tensor], fake: list[torch.Tensor], *, seed: int = 0,
                          normalize: Normalize = "per_set", dir_repeats: int = DIR_REPEATS,
-                         dirs_per_repeat: int = DIRS_PER_REPEAT, sort_method: SortMethod | None = None
-                         ) -> list[float]:
-    """SWD per level (not yet ×10³) between two sets of raw descriptors, highest resolution first."""
+                         dirs_per_repeat: int = DIRS_PER_REPEAT, sort_method: SortMethod | None = None,
+                         progress: bool = False) -> list[float]:
+    """SWD per level (not yet ×10³) between two sets of raw descriptors, highest resolution first; `progress`: a
+    line on stderr counting the levels done (on a terminal)."""
     if normalize not in ("per_set", "real"):
         raise GanevalInputError(f"normalize must be 'per_set' or 'real', got {normalize!r}")
     if len(real) != len(fake):
         raise GanevalInputError(f"the real set has {len(real)} pyramid levels and the fake set {len(fake)}; "
                                 "both sets must have the same image size")
     distances, workspace = [], []
+    bar = Progress(len(real), f"SWD of {real[0].shape[0]:,} and {fake[0].shape[0]:,} descriptors per level",
+                   unit="levels", enabled=None if progress else False)
     for level, (desc_real, desc_fake) in enumerate(zip(real, fake)):
         desc_fake = desc_fake.to(desc_real.device)
         moments_real = channel_moments(desc_real)
@@ -212,4 +216,6 @@ def swd_from_descriptors(real: list[torch.Tensor], fake: list[torch.Tensor], *, 
         directions = [random_directions(rng, desc_real.shape[1], dirs_per_repeat) for _ in range(dir_repeats)]
         distances.append(sliced_wasserstein(desc_real, desc_fake, directions, sort_method,
                                             moments_real, moments_fake, workspace))
+        bar.update(1)
+    bar.close()
     return distances

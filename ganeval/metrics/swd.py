@@ -144,7 +144,8 @@ class SWDMetric(Metric):
         options = run.options
         distances = kernels.wasserstein.swd_from_descriptors(
             levels_real, levels_fake, seed=run.seed, normalize=options["normalize"],
-            dir_repeats=options["dir_repeats"], dirs_per_repeat=options["dirs_per_repeat"])
+            dir_repeats=options["dir_repeats"], dirs_per_repeat=options["dirs_per_repeat"],
+            progress=options["progress"])
         swd_x1e3 = [1e3 * distance for distance in distances]
         return {"metric": "swd", "resolutions": protocol_fake["resolutions"], "swd_x1e3": swd_x1e3,
                 "swd_x1e3_avg": sum(swd_x1e3) / len(swd_x1e3),
