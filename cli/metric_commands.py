@@ -118,6 +118,31 @@ def metric_command(metric: type) -> click.Command:
                          short_help=metric.title)
 
 
+class GroupedOptionsCommand(click.Command):
+    """A command whose --help lists its options in sections: the command's own and the common ones first, then
+    those of each metric (an option several metrics share, such as the feature extractor's, under all of them)."""
+
+    def __init__(self, *args: Any, metrics: dict[str, type], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owners: dict[str, list[str]] = {}
+        for name, metric in metrics.items():
+            for option in metric.all_options():
+                self.owners.setdefault(option, []).append(name)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for parameter in self.get_params(ctx):
+            record = parameter.get_help_record(ctx)
+            if record is None:
+                continue
+            owners = self.owners.get(parameter.name or "")
+            title = "Options" if owners is None else f"Options of {', '.join(owners)}"
+            sections.setdefault(title, []).append(record)
+        for title, records in sections.items():
+            with formatter.section(title):
+                formatter.write_dl(records)
+
+
 def image_metrics() -> dict[str, type]:
     """The registered metrics that read image sets (those of a generator have their own commands only)."""
     return {name: cls for name, cls in registry.metrics().items() if not cls.reads_generator()}
@@ -151,8 +176,8 @@ def eval_command() -> click.Command:
                            help="Comma-separated, any of: " + "; ".join(f"{name} ({cls.title})"
                                                                         for name, cls in metrics.items()) + ".")
     epilogs = dict.fromkeys(cls.epilog for cls in metrics.values() if cls.epilog)
-    return click.Command(
-        "eval", callback=run, short_help="every metric asked for, in one pass over each set",
+    return GroupedOptionsCommand(
+        "eval", metrics=metrics, callback=run, short_help="every metric asked for, in one pass over each set",
         params=[click.Argument(["real"]), click.Argument(["fake"]), listing,
                 click.Option(["--skip-failures"], is_flag=True,
                              help="A metric that cannot be computed (its weights missing, its part of a stats file "

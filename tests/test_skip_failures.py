@@ -63,3 +63,12 @@ def test_eval_without_skip_failures_stops_at_the_first_failure(sets):
                                                "8", "--device", "cpu", "--no-progress"])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.count("error:") == 1 and "Inception" in result.stderr
+
+
+def test_eval_help_lists_each_metrics_options_under_its_name():
+    text = CliRunner().invoke(ganeval_main, ["eval", "--help"]).output
+    sections = {block.split(":\n")[0]: block for block in text.split("\n\n") if block.startswith("Options")}
+    assert "--skip-failures" in sections["Options"] and "--num-images" in sections["Options"]
+    assert "--inception-weights" in sections["Options of dc, fid, is, kid, pr"]
+    assert "--nhoods-per-image" in sections["Options of swd"] and "--pr-k" in sections["Options of pr"]
+    assert "with IMAGES_B" not in sections["Options of msssim"]  # eval takes no second image set

@@ -45,8 +45,8 @@ class MSSSIMMetric(Metric):
     optional_sets = (FAKE_B,)
     reads_in_step = True
     options = {
-        "num_pairs": Option(None, "Pairs to average (default: half the images, an odd last one left out; with "
-                            "IMAGES_B, one pair per image).", minimum=1),
+        "num_pairs": Option(None, "Pairs of FAKE images to average (default: half the images, an odd last one "
+                            "left out; `ganeval msssim IMAGES IMAGES_B`: one pair per image).", minimum=1),
         "pairs": Option(DEFAULT_PAIRS, "consecutive: images 0&1, 2&3, … in file order (the reference protocol for a "
                         "stream of generated images); random: seeded pairs of distinct images (the whole set is held "
                         "in memory as uint8).", kind="str", choices=PAIRINGS),
@@ -140,8 +140,9 @@ class MSSSIMMetric(Metric):
         rows = [("MS-SSIM", f"{result['msssim']:.4f}"),
                 ("pairs", f"{result['num_pairs']} ({result['pairs']}, seed {result['seed']})"),
                 ("resolution, device", f"{result['resolution'][0]}×{result['resolution'][1]}, {result['device']}")]
-        if "note" in result:
-            rows.append(("note", result["note"]))
+        short = _size_note(*result["resolution"], short=True)
+        if short:
+            rows.append(("note", f"{short} (--json: the full note)"))
         return rows
 
 
@@ -159,15 +160,22 @@ def _reference_code_outcome(side: int) -> Literal["same", "different", "fails"]:
     return "different" if side == 24 else "fails"
 
 
-def _size_note(height: int, width: int) -> str | None:
-    """Say where this differs from fixed-window MS-SSIM libraries, or from what the reference code does at this size."""
+def _size_note(height: int, width: int, short: bool = False) -> str | None:
+    """Say where this differs from fixed-window MS-SSIM libraries, or from what the reference code does at this size
+    (`short`: in a few words, for the table)."""
+    outcomes = {_reference_code_outcome(height), _reference_code_outcome(width)}
+    if short:
+        words = [f"below {FIXED_WINDOW_MIN_SIZE} px the window shrinks as in PGGAN's code, so not comparable with "
+                 "pytorch-msssim" if min(height, width) < FIXED_WINDOW_MIN_SIZE else "",
+                 "PGGAN's code cannot run this size" if "fails" in outcomes else
+                 "PGGAN's code differs at 24 px" if "different" in outcomes else ""]
+        return "; ".join(word for word in words if word) or None
     notes = []
     if min(height, width) < FIXED_WINDOW_MIN_SIZE:
         notes.append(f"{height}×{width} images: libraries that keep the 11-px window at all "
                      f"{len(MSSSIM_WEIGHTS)} levels (pytorch-msssim) refuse sides below {FIXED_WINDOW_MIN_SIZE} "
                      "px; this follows the PGGAN reference, which shrinks the window to min(11, side) with sigma "
                      "scaled alike, so values at this size are not comparable with theirs")
-    outcomes = {_reference_code_outcome(height), _reference_code_outcome(width)}
     if "fails" in outcomes:
         notes.append(f"the PGGAN reference code fails on {height}×{width} images (it runs only on sides of 16, 24 "
                      f"and 48 px and multiples of 32: its 2×2 average, also run after the fifth level, cannot take "
