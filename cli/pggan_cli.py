@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -24,7 +25,15 @@ from typing import Any
 import click
 
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, SeedList, at_least
-from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config, parse_setting
+from pggan.config import (
+    BUDGETS,
+    CONFIG_ORDER,
+    PRESETS,
+    TrainConfig,
+    implicit_budget_note,
+    make_config,
+    parse_setting,
+)
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
 
 
@@ -176,7 +185,9 @@ def _add_switches(function: Callable) -> Callable:
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
               help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer.")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
-              help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU).")
+              help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU). "
+                   "Default: none, i.e. the full-size defaults for 10000 kimg — refused on a CPU unless --kimg is "
+                   "given (pass --budget quick), on a GPU trained with a note saying so.")
 @_add_switches
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Any other TrainConfig field, e.g. --set minibatch_dict='{\"32\": 8}'. Repeatable.")
@@ -194,6 +205,12 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
                                                                                    "data": "--data"}
     overrides.update(parse_settings(settings, options))
     config = config_from_options(preset, budget, {"data": data, **overrides}, options)
+    if budget is None and "total_kimg" not in overrides:
+        from ganeval.devices import resolve_device
+
+        note = implicit_budget_note(config, resolve_device(None if config.device == "auto" else config.device).type)
+        if int(os.environ.get("RANK", "0")) == 0:  # once under torchrun
+            click.echo("note: " + note, err=True)
     echo_metrics(run_training(config, out, progress=progress))
 
 

@@ -334,6 +334,16 @@ BUDGETS: dict[str, dict[str, Any]] = {
 }
 
 
+def implicit_budget_note(config: TrainConfig, device_type: str) -> str:
+    """The note for a run given neither --budget nor a length: what it trains; on a CPU a ConfigError instead."""
+    chosen = (f"the defaults, the paper's full-size networks (fmap_base {config.fmap_base}) for "
+              f"{config.effective_total_kimg:g} kimg")
+    if device_type == "cpu":
+        raise ConfigError("budget", f"no --budget given: {chosen} would take days on a CPU; pass --budget quick "
+                                    "(or --budget paper explicitly to insist, or --kimg to choose the length)")
+    return f"no --budget given: training {chosen} on {device_type} (--budget quick or paper to choose)"
+
+
 def make_config(preset: str = "g", budget: str | None = None, **overrides: Any) -> TrainConfig:
     """TrainConfig from defaults ← BUDGETS[budget] ← PRESETS[preset] ← overrides."""
     if preset not in PRESETS:

@@ -448,6 +448,10 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("seed-switch-negative", P, lambda w: ["train", *train_args(w), "--seed", "-1"], 2, "--seed"),
     ("config-unknown", P, lambda w: ["train", *train_args(w), "--config", "z"], 2, "--config"),
     ("budget-unknown", P, lambda w: ["train", *train_args(w), "--budget", "huge"], 2, "--budget"),
+    ("train-no-budget-nor-kimg-on-cpu", P, lambda w: ["train", "--data", w.path("data8.npz"), "--out",
+                                                      w.path("new-run"), "--device", "cpu"], 2, "--budget quick"),
+    ("train-no-budget-length-by-set", P, lambda w: ["train", *without_kimg(train_args(w)), "--set",
+                                                    "total_kimg=0.256"], 0, ""),
     ("device-bogus-train", P, lambda w: ["train", *train_args(w), "--device", "bogus"], 2, "bogus"),
     ("amp-unknown", P, lambda w: ["train", *train_args(w), "--amp", "fp8"], 2, "--amp"),
     # --- pggan train: run directories and data
@@ -834,6 +838,12 @@ def disk_full_on_second() -> Callable:
 
 def train_args(world: World, *, out: str | None = None, data: str | None = None) -> list[str]:
     return ["--data", data or world.path("data8.npz"), "--out", out or world.path("new-run"), *TINY]
+
+
+def without_kimg(arguments: list[str]) -> list[str]:
+    """The arguments less `--kimg VALUE`."""
+    index = arguments.index("--kimg")
+    return arguments[:index] + arguments[index + 2:]
 
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:

@@ -17,6 +17,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+import ganeval.devices
 import pggan.networks
 import pggan.train
 from ganeval import swd
@@ -301,3 +302,29 @@ def test_generate_refuses_to_write_over_the_runs_data_or_its_checkpoint(dataset,
     (tmp_path / "run" / "images.npz").hardlink_to(dataset)
     with pytest.raises(GanevalInputError, match=r"is the run's data"):
         generate(checkpoint, 2, tmp_path / "run" / "images.npz")
+
+
+def test_no_budget_on_a_cpu_is_refused_before_anything_is_written(dataset, tmp_path):
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(tmp_path / "run"),
+                                       "--device", "cpu"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: no --budget given: ") and result.stderr.count("\n") == 1
+    assert "10000 kimg" in result.stderr and "pass --budget quick" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_no_budget_on_a_gpu_trains_the_defaults_and_says_so(dataset, tmp_path, monkeypatch):
+    # The device resolution is faked in-process: the command sees CUDA, training itself is replaced.
+    monkeypatch.setattr(ganeval.devices, "resolve_device", lambda device=None: torch.device("cuda"))
+    trained = []
+    monkeypatch.setattr(pggan.train, "train", lambda config, out, progress: trained.append(config) or {})
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(tmp_path / "run"),
+                                       "--config", "h"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("note: no --budget given: training the defaults, the paper's full-size networks "
+                             "(fmap_base 8192) for 20000 kimg on cuda (--budget quick or paper to choose)\n")
+    assert trained[0].total_kimg == 10000 and trained[0].kimg_factor == 2 and trained[0].fmap_base == 8192
+    # A budget or a length given: no note.
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(tmp_path / "run"),
+                                       "--budget", "paper"])
+    assert result.exit_code == 0 and result.stderr == ""
