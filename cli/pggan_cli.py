@@ -278,15 +278,20 @@ main.add_command(ppl_command())
 
 @main.command()
 @click.argument("run_dir", type=click.Path())
+@click.option("--kimg", type=float, default=None,
+              help="Train to this many kimg in all (above what RUN_DIR has trained): a finished run is extended, its "
+                   "last resolution training on; config.json records the change.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress line on stderr.")
-def resume(run_dir: str, progress: bool) -> None:
+def resume(run_dir: str, kimg: float | None, progress: bool) -> None:
     """Continue RUN_DIR from its newest checkpoint exactly as if it had never stopped.
 
-    A newest checkpoint that does not load (a damaged file) is passed over, with a note, for the one before it.
+    A newest checkpoint that does not load (a damaged file) is passed over, with a note, for the one before it. A
+    finished run is left untouched (exit code 0, a note saying how far it trained, its metrics printed again);
+    --kimg M trains it on to M kimg, as a run given --kimg M from the start would have been.
     """
     from pggan.train import resume as resume_training
 
-    echo_metrics(resume_training(run_dir, progress=progress))
+    echo_metrics(resume_training(run_dir, kimg=kimg, progress=progress))
 
 
 def echo_metrics(metrics: dict[str, Any]) -> None:

@@ -76,6 +76,9 @@ class TrainConfig:
     total_kimg: float = setting(10000.0, _finite(0, low_open=True), "a finite number > 0")
     # Multiplies total_kimg; preset (h) "converged" = 2× the (a)–(g) budget.
     kimg_factor: float = setting(1.0, _finite(0, low_open=True), "a finite number > 0")
+    # The run's earlier lengths (total_kimg × kimg_factor), one per `pggan resume --kimg`; training never reads it.
+    total_kimg_history: list[float] = setting(
+        [], lambda value: all(_finite(0, low_open=True)(item) for item in value), "a list of lengths > 0 in kimg")
 
     # Generator and discriminator (Table 2; nf(stage) = min(int(fmap_base / 2**(stage·fmap_decay)), fmap_max)).
     latent_size: int = setting(512, _at_least(1), "≥ 1")
