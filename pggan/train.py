@@ -47,7 +47,7 @@ from pggan.generate import sample_images, save_grid
 from pggan.loader import Minibatches, TrainingImages
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
-from pggan.schedule import ScheduleState, schedule
+from pggan.schedule import ScheduleEta, ScheduleState, schedule
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -314,9 +314,11 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         _truncate_log(run_dir / "log.jsonl", counters["tick"])
 
     total_images = round(config.effective_total_kimg * 1000)
-    # kimg, lod, resolution and img/s on stderr: redrawn in place on a terminal, else one line per tick (logs).
+    # kimg, lod, resolution and img/s on stderr: redrawn in place on a terminal, else one line per tick (logs); the
+    # ETA from the schedule, each resolution at its own cost per image.
+    eta = ScheduleEta(config)
     bar = Progress(total_images / 1000, "train", unit="kimg", enabled=None if progress and is_writer else False,
-                   initial=counters["num_images"] / 1000)
+                   initial=counters["num_images"] / 1000, eta=eta.seconds_left)
     autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
                 else contextlib.nullcontext())
     tick_losses: dict[str, list[torch.Tensor]] = {}  # per-step loss values of this tick, kept on the device
@@ -390,6 +392,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         done = counters["num_images"] >= total_images
         tick_seconds = time.monotonic() - tick_start_time
         tick_images = counters["num_images"] - counters["tick_start_images"]
+        eta.record(state.resolution, counters["num_images"] - step_start_images)
         bar.update((counters["num_images"] - step_start_images) / 1000,
                    f"lod {state.lod:.2f}, {state.resolution}×{state.resolution}, "
                    f"{tick_images / max(tick_seconds, 1e-9):.1f} img/s")
