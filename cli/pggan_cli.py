@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -24,7 +25,15 @@ from typing import Any
 import click
 
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, SeedList, at_least
-from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config, parse_setting
+from pggan.config import (
+    BUDGETS,
+    CONFIG_ORDER,
+    PRESETS,
+    TrainConfig,
+    implicit_budget_note,
+    make_config,
+    parse_setting,
+)
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
 
 DOWNLOADABLE = ["fashion-mnist", "mnist", "cifar10"]  # pggan.download.DATASETS' names, without importing torchvision
@@ -188,7 +197,9 @@ def _add_switches(function: Callable) -> Callable:
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
               help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer.")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
-              help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU).")
+              help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU). "
+                   "Default: none, i.e. the full-size defaults for 10000 kimg — refused on a CPU unless --kimg is "
+                   "given (pass --budget quick), on a GPU trained with a note saying so.")
 @_add_switches
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Any other TrainConfig field, e.g. --set minibatch_dict='{\"32\": 8}'. Repeatable.")
@@ -206,6 +217,12 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
                                                                                    "data": "--data"}
     overrides.update(parse_settings(settings, options))
     config = config_from_options(preset, budget, {"data": data, **overrides}, options)
+    if budget is None and "total_kimg" not in overrides:
+        from ganeval.devices import resolve_device
+
+        note = implicit_budget_note(config, resolve_device(None if config.device == "auto" else config.device).type)
+        if int(os.environ.get("RANK", "0")) == 0:  # once under torchrun
+            click.echo("note: " + note, err=True)
     echo_metrics(run_training(config, out, progress=progress))
 
 
@@ -273,15 +290,20 @@ main.add_command(ppl_command())
 
 @main.command()
 @click.argument("run_dir", type=click.Path())
+@click.option("--kimg", type=float, default=None,
+              help="Train to this many kimg in all (above what RUN_DIR has trained): a finished run is extended, its "
+                   "last resolution training on; config.json records the change.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress line on stderr.")
-def resume(run_dir: str, progress: bool) -> None:
+def resume(run_dir: str, kimg: float | None, progress: bool) -> None:
     """Continue RUN_DIR from its newest checkpoint exactly as if it had never stopped.
 
-    A newest checkpoint that does not load (a damaged file) is passed over, with a note, for the one before it.
+    A newest checkpoint that does not load (a damaged file) is passed over, with a note, for the one before it. A
+    finished run is left untouched (exit code 0, a note saying how far it trained, its metrics printed again);
+    --kimg M trains it on to M kimg, as a run given --kimg M from the start would have been.
     """
     from pggan.train import resume as resume_training
 
-    echo_metrics(resume_training(run_dir, progress=progress))
+    echo_metrics(resume_training(run_dir, kimg=kimg, progress=progress))
 
 
 def echo_metrics(metrics: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 _open_line: TextIO | None = None  # the stream whose last line is a bar still being redrawn
@@ -52,11 +53,14 @@ class Progress:
 
     `enabled`: True redraws the line in place, False shows nothing, None (the default) redraws in place when the
     stream is a terminal and otherwise writes only `milestone()` lines. The rate and ETA count from `initial` (work
-    done before, e.g. by the run being resumed). `postfix` is free text shown after the numbers.
+    done before, e.g. by the run being resumed). `postfix` is free text shown after the numbers. `eta`, given the
+    count, says the seconds left where the work's cost per unit is known to change (pggan's schedule); without it
+    the ETA is what is left at the average rate so far.
     """
 
     def __init__(self, total: float | None, desc: str, unit: str = "img", stream: TextIO | None = None,
-                 enabled: bool | None = None, *, initial: float = 0) -> None:
+                 enabled: bool | None = None, *, initial: float = 0,
+                 eta: Callable[[float], float] | None = None) -> None:
         self.total = total
         self.desc = desc
         self.unit = unit
@@ -65,6 +69,7 @@ class Progress:
         self.log_lines = enabled is None and not self.in_place
         self.initial = self.count = initial
         self.postfix = ""
+        self.eta = eta
         self.start = time.perf_counter()
         self._last_draw = 0.0
 
@@ -92,7 +97,10 @@ class Progress:
         rate = (self.count - self.initial) / max(now - self.start, 1e-9)
         shown_rate = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"
         if self.total:
-            eta = max(self.total - self.count, 0) / rate if rate > 0 else float("inf")
+            if self.eta is not None:
+                eta = self.eta(self.count)
+            else:
+                eta = max(self.total - self.count, 0) / rate if rate > 0 else float("inf")
             text = (f"{self.desc}: {_amount(self.count)}/{_amount(self.total)} {self.unit} "
                     f"[{100 * self.count / self.total:3.0f}%, {shown_rate} {self.unit}/s, ETA {_duration(eta)}]")
         else:

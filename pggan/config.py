@@ -76,6 +76,9 @@ class TrainConfig:
     total_kimg: float = setting(10000.0, _finite(0, low_open=True), "a finite number > 0")
     # Multiplies total_kimg; preset (h) "converged" = 2× the (a)–(g) budget.
     kimg_factor: float = setting(1.0, _finite(0, low_open=True), "a finite number > 0")
+    # The run's earlier lengths (total_kimg × kimg_factor), one per `pggan resume --kimg`; training never reads it.
+    total_kimg_history: list[float] = setting(
+        [], lambda value: all(_finite(0, low_open=True)(item) for item in value), "a list of lengths > 0 in kimg")
 
     # Generator and discriminator (Table 2; nf(stage) = min(int(fmap_base / 2**(stage·fmap_decay)), fmap_max)).
     latent_size: int = setting(512, _at_least(1), "≥ 1")
@@ -332,6 +335,16 @@ BUDGETS: dict[str, dict[str, Any]] = {
                   lod_transition_kimg=8.0, kimg_per_tick=4.0, snapshot_ticks=1, metrics_ticks=0,
                   metrics_num_images=1024, grid_size=8, ema_kimg=1.0),
 }
+
+
+def implicit_budget_note(config: TrainConfig, device_type: str) -> str:
+    """The note for a run given neither --budget nor a length: what it trains; on a CPU a ConfigError instead."""
+    chosen = (f"the defaults, the paper's full-size networks (fmap_base {config.fmap_base}) for "
+              f"{config.effective_total_kimg:g} kimg")
+    if device_type == "cpu":
+        raise ConfigError("budget", f"no --budget given: {chosen} would take days on a CPU; pass --budget quick "
+                                    "(or --budget paper explicitly to insist, or --kimg to choose the length)")
+    return f"no --budget given: training {chosen} on {device_type} (--budget quick or paper to choose)"
 
 
 def make_config(preset: str = "g", budget: str | None = None, **overrides: Any) -> TrainConfig:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pggan.config import TrainConfig
@@ -46,3 +48,70 @@ def schedule(kimg: float, config: TrainConfig) -> ScheduleState:
         minibatch=config.minibatch_dict.get(resolution, config.minibatch_base),
         g_lr=config.g_lr if lr_at_resolution is None else lr_at_resolution,
         d_lr=config.d_lr if lr_at_resolution is None else lr_at_resolution)
+
+
+def resolution_stretches(config: TrainConfig) -> list[tuple[float, float, int]]:
+    """(first kimg, end kimg, resolution) of each stretch of the run at one working resolution, up to its total.
+
+    A resolution's stretch starts with its fade-in, at phase × (training + transition) + training kimg, and lasts to
+    the next fade-in; without `progressive` the whole run is one stretch at the final resolution.
+    """
+    total = config.effective_total_kimg
+    final_log2 = resolution_log2(config.resolution)
+    if not config.progressive:
+        return [(0.0, total, config.resolution)]
+    phase_kimg = config.lod_training_kimg + config.lod_transition_kimg
+    starts = [0.0, *(index * phase_kimg + config.lod_training_kimg for index in range(final_log2 - 2))]
+    ends = [*starts[1:], math.inf]
+    return [(min(start, total), min(end, total), 2 ** (2 + index))
+            for index, (start, end) in enumerate(zip(starts, ends, strict=True))]
+
+
+class ScheduleEta:
+    """Seconds left of a run from its schedule: the kimg left in each resolution's stretch × seconds per image there.
+
+    A resolution seen is charged what it measured (its seconds over its images, fade-in and tick bookkeeping
+    included, leaving out its first record: start-up and the new layers' first steps cost more). One not seen yet
+    is modelled from the highest one seen, scaled per doubling by the cost ratio measured between the two highest
+    seen (clamped to 1 … 4); with one resolution seen, by its pixel count (4× per doubling, an upper bound: measured
+    per-doubling ratios are 2.1–2.7 on a CPU at 4–32 px, nearer 4 only where the pixels dominate). A constant rate,
+    instead, takes the later, dearer resolutions at the early, cheap rate.
+    """
+
+    def __init__(self, config: TrainConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stretches = resolution_stretches(config)
+        self.clock = clock
+        self.last = clock()
+        self.seconds: dict[int, float] = {}
+        self.images: dict[int, int] = {}
+        self.started: set[int] = set()  # resolutions whose first record, the warm-up, is past
+
+    def record(self, resolution: int, images: int) -> None:
+        """Charge the time since the previous call to `images` trained at `resolution` (not at its first call)."""
+        now = self.clock()
+        if resolution in self.started:
+            self.seconds[resolution] = self.seconds.get(resolution, 0.0) + now - self.last
+            self.images[resolution] = self.images.get(resolution, 0) + images
+        self.started.add(resolution)
+        self.last = now
+
+    def seconds_per_image(self, resolution: int) -> float:
+        """Measured at `resolution` if seen, else modelled from the highest resolutions seen; inf before any."""
+        seen = sorted(size for size, count in self.images.items() if count > 0)
+        if not seen:
+            return math.inf
+        if resolution in seen:
+            return self.seconds[resolution] / self.images[resolution]
+        highest = seen[-1]
+        cost = self.seconds[highest] / self.images[highest]
+        ratio = 4.0
+        if len(seen) > 1:
+            below = seen[-2]
+            measured = cost / (self.seconds[below] / self.images[below])
+            ratio = min(max(measured ** (1 / math.log2(highest / below)), 1.0), 4.0)
+        return cost * ratio ** math.log2(resolution / highest)
+
+    def seconds_left(self, kimg: float) -> float:
+        """Seconds to train from `kimg` to the end of the run."""
+        return sum(max(end - max(start, kimg), 0.0) * 1000 * self.seconds_per_image(resolution)
+                   for start, end, resolution in self.stretches if end > kimg)

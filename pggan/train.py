@@ -17,6 +17,7 @@ import json
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from pggan.generate import sample_images, save_grid
 from pggan.loader import Minibatches, TrainingImages
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
-from pggan.schedule import ScheduleState, schedule
+from pggan.schedule import ScheduleEta, ScheduleState, schedule
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -128,6 +129,23 @@ def _non_finite_state(parts: dict[str, tuple[torch.nn.Module, torch.optim.Optimi
             if not all(bool(torch.isfinite(value).all()) for value in values):
                 found.append(f"{name}'s {label}")
     return found
+
+
+# Settings that `pggan resume --kimg` changes (the length, and the record of the earlier ones).
+LENGTH_FIELDS = ("total_kimg", "total_kimg_history")
+
+
+def _check_same_settings(saved: dict[str, Any], saved_path: Path, config: TrainConfig, run_dir: Path) -> None:
+    """Refuse a config that differs from the checkpoint's `saved` one, except in the length where `config` records an
+    extension of it (its total_kimg_history continues the checkpoint's)."""
+    earlier = saved.get("total_kimg_history", [])
+    extended = (len(config.total_kimg_history) > len(earlier)
+                and config.total_kimg_history[:len(earlier)] == earlier)
+    differing = [name for name, value in saved.items() if config.to_dict().get(name) != value
+                 and not (extended and name in LENGTH_FIELDS)]
+    if differing:
+        raise GanevalInputError(f"{run_dir}/config.json differs from {saved_path.name} in {', '.join(differing)}; "
+                                "a run resumes with the settings it started with")
 
 
 def _truncate_log(path: Path, last_tick: int) -> None:
@@ -265,12 +283,11 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
 
     # Progress counters: all the loop's state besides weights, optimisers and RNG.
     counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0)
+    extending = False  # resumed with a length that `pggan resume --kimg` changed since the checkpoint
     if resume:
         saved, saved_path = load_newest_checkpoint(run_dir, TRAINING_KEYS)
-        differing = [name for name, value in saved["config"].items() if config.to_dict().get(name) != value]
-        if differing:
-            raise GanevalInputError(f"{run_dir}/config.json differs from {saved_path.name} in {', '.join(differing)}; "
-                                    "a run resumes with the settings it started with")
+        _check_same_settings(saved["config"], saved_path, config, run_dir)
+        extending = config.total_kimg_history != saved["config"].get("total_kimg_history", [])
         try:
             generator.load_state_dict(saved["generator"])
             discriminator.load_state_dict(saved["discriminator"])
@@ -292,12 +309,16 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     if is_writer:
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json", config.to_dict())
+        if extending and (run_dir / "metrics.json").exists():  # the metrics of the length it had
+            os.replace(run_dir / "metrics.json", run_dir / f"metrics-{config.total_kimg_history[-1]:g}kimg.json")
         _truncate_log(run_dir / "log.jsonl", counters["tick"])
 
     total_images = round(config.effective_total_kimg * 1000)
-    # kimg, lod, resolution and img/s on stderr: redrawn in place on a terminal, else one line per tick (logs).
+    # kimg, lod, resolution and img/s on stderr: redrawn in place on a terminal, else one line per tick (logs); the
+    # ETA from the schedule, each resolution at its own cost per image.
+    eta = ScheduleEta(config)
     bar = Progress(total_images / 1000, "train", unit="kimg", enabled=None if progress and is_writer else False,
-                   initial=counters["num_images"] / 1000)
+                   initial=counters["num_images"] / 1000, eta=eta.seconds_left)
     autocast = (torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None
                 else contextlib.nullcontext())
     tick_losses: dict[str, list[torch.Tensor]] = {}  # per-step loss values of this tick, kept on the device
@@ -371,6 +392,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         done = counters["num_images"] >= total_images
         tick_seconds = time.monotonic() - tick_start_time
         tick_images = counters["num_images"] - counters["tick_start_images"]
+        eta.record(state.resolution, counters["num_images"] - step_start_images)
         bar.update((counters["num_images"] - step_start_images) / 1000,
                    f"lod {state.lod:.2f}, {state.resolution}×{state.resolution}, "
                    f"{tick_images / max(tick_seconds, 1e-9):.1f} img/s")
@@ -443,10 +465,15 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     return metrics
 
 
-def resume(run_dir: str | os.PathLike, *, progress: bool = True) -> dict[str, Any]:
-    """Continue the run in `run_dir` from its newest checkpoint with its saved config.json."""
-    config_path = Path(run_dir) / "config.json"
-    if not Path(run_dir).is_dir():
+def resume(run_dir: str | os.PathLike, *, kimg: float | None = None, progress: bool = True) -> dict[str, Any]:
+    """Continue the run in `run_dir` from its newest checkpoint with its saved config.json; `kimg`: train it to that
+    many kimg in all instead of its total (config.json records the change).
+
+    A finished run without `kimg` is left untouched: a warning says so and its metrics.json is returned.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not run_dir.is_dir():
         raise GanevalInputError(f"{run_dir}: no such run directory")
     if not config_path.is_file():
         raise GanevalInputError(f"{run_dir}: no config.json, not a pggan run directory")
@@ -454,5 +481,18 @@ def resume(run_dir: str | os.PathLike, *, progress: bool = True) -> dict[str, An
         config = TrainConfig.from_dict(read_json(config_path, "run configuration (JSON)")).validate()
     except ConfigError as error:
         raise GanevalInputError(f"{config_path}: {error}") from None
-    return train(config, run_dir, resume=True, progress=progress)
-
+    saved, saved_path = load_newest_checkpoint(run_dir)
+    _check_same_settings(saved["config"], saved_path, config, run_dir)
+    trained = saved["counters"]["num_images"]
+    if kimg is None:
+        if trained >= round(config.effective_total_kimg * 1000) and (run_dir / "metrics.json").is_file():
+            warnings.warn(f"{run_dir}: already finished at {trained / 1000:g} kimg; pass --kimg M "
+                          f"(> {trained / 1000:g}) to train it longer", stacklevel=2)
+            return read_json(run_dir / "metrics.json", "run metrics (JSON)")
+        return train(config, run_dir, resume=True, progress=progress)
+    if not (math.isfinite(kimg) and round(kimg * 1000) > trained):
+        raise GanevalInputError(f"{run_dir}: --kimg {kimg:g} is not above the {trained / 1000:g} kimg it has trained; "
+                                "pass a larger --kimg to train it longer")
+    extended = config.replace(total_kimg=kimg / config.kimg_factor,
+                              total_kimg_history=[*config.total_kimg_history, config.effective_total_kimg])
+    return train(extended, run_dir, resume=True, progress=progress)

@@ -452,6 +452,10 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("seed-switch-negative", P, lambda w: ["train", *train_args(w), "--seed", "-1"], 2, "--seed"),
     ("config-unknown", P, lambda w: ["train", *train_args(w), "--config", "z"], 2, "--config"),
     ("budget-unknown", P, lambda w: ["train", *train_args(w), "--budget", "huge"], 2, "--budget"),
+    ("train-no-budget-nor-kimg-on-cpu", P, lambda w: ["train", "--data", w.path("data8.npz"), "--out",
+                                                      w.path("new-run"), "--device", "cpu"], 2, "--budget quick"),
+    ("train-no-budget-length-by-set", P, lambda w: ["train", *without_kimg(train_args(w)), "--set",
+                                                    "total_kimg=0.256"], 0, ""),
     ("device-bogus-train", P, lambda w: ["train", *train_args(w), "--device", "bogus"], 2, "bogus"),
     ("amp-unknown", P, lambda w: ["train", *train_args(w), "--amp", "fp8"], 2, "--amp"),
     # --- pggan train: run directories and data
@@ -482,6 +486,16 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("resume-newest-checkpoint-damaged", P, lambda w: ["resume", damage_checkpoints(w, 1), "--no-progress"], 0,
      ""),
     ("resume-every-checkpoint-damaged", P, lambda w: ["resume", damage_checkpoints(w, 2)], 2, "no checkpoint loads"),
+    ("resume-finished-run", P, lambda w: ["resume", w.path("run")], 0, ""),
+    ("resume-kimg-not-above-trained", P, lambda w: ["resume", w.path("run"), "--kimg", "0.256"], 2,
+     "not above the 0.256 kimg"),
+    ("resume-kimg-below-trained", P, lambda w: ["resume", w.path("run"), "--kimg", "0.1"], 2, "not above"),
+    ("resume-kimg-nan", P, lambda w: ["resume", w.path("run"), "--kimg", "nan"], 2, "not above"),
+    ("resume-kimg-text", P, lambda w: ["resume", w.path("run"), "--kimg", "more"], 2, "--kimg"),
+    ("resume-kimg-config-differs", P, lambda w: ["resume", config_json(w, lambda c: c.update(fmap_max=4)),
+                                                 "--kimg", "1"], 2, "differs from"),
+    ("resume-length-edited-by-hand", P, lambda w: ["resume", config_json(w, lambda c: c.update(total_kimg=1))], 2,
+     "differs from checkpoint"),
     # --- pggan generate
     ("generate-from-not-a-checkpoint", P, lambda w: ["generate", w.path("images.npy"), "-o", w.path("g.npz")], 2,
      "not a readable pggan checkpoint"),
@@ -844,6 +858,12 @@ def disk_full_on_second() -> Callable:
 
 def train_args(world: World, *, out: str | None = None, data: str | None = None) -> list[str]:
     return ["--data", data or world.path("data8.npz"), "--out", out or world.path("new-run"), *TINY]
+
+
+def without_kimg(arguments: list[str]) -> list[str]:
+    """The arguments less `--kimg VALUE`."""
+    index = arguments.index("--kimg")
+    return arguments[:index] + arguments[index + 2:]
 
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:

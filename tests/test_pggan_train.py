@@ -17,6 +17,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+import ganeval.devices
 import pggan.networks
 import pggan.train
 from ganeval import swd
@@ -301,3 +302,83 @@ def test_generate_refuses_to_write_over_the_runs_data_or_its_checkpoint(dataset,
     (tmp_path / "run" / "images.npz").hardlink_to(dataset)
     with pytest.raises(GanevalInputError, match=r"is the run's data"):
         generate(checkpoint, 2, tmp_path / "run" / "images.npz")
+
+
+def test_no_budget_on_a_cpu_is_refused_before_anything_is_written(dataset, tmp_path):
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(tmp_path / "run"),
+                                       "--device", "cpu"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: no --budget given: ") and result.stderr.count("\n") == 1
+    assert "10000 kimg" in result.stderr and "pass --budget quick" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_no_budget_on_a_gpu_trains_the_defaults_and_says_so(dataset, tmp_path, monkeypatch):
+    # The device resolution is faked in-process: the command sees CUDA, training itself is replaced.
+    monkeypatch.setattr(ganeval.devices, "resolve_device", lambda device=None: torch.device("cuda"))
+    trained = []
+    monkeypatch.setattr(pggan.train, "train", lambda config, out, progress: trained.append(config) or {})
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(tmp_path / "run"),
+                                       "--config", "h"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("note: no --budget given: training the defaults, the paper's full-size networks "
+                             "(fmap_base 8192) for 20000 kimg on cuda (--budget quick or paper to choose)\n")
+    assert trained[0].total_kimg == 10000 and trained[0].kimg_factor == 2 and trained[0].fmap_base == 8192
+    # A budget or a length given: no note.
+    result = CliRunner().invoke(main, ["train", "--data", str(dataset), "--out", str(tmp_path / "run"),
+                                       "--budget", "paper"])
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_resuming_a_finished_run_changes_nothing_and_says_how_to_extend_it(dataset, tmp_path):
+    train(tiny("g", dataset), tmp_path, progress=False)
+    files = sorted(path for path in tmp_path.rglob("*") if path.is_file())
+    before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in files}
+    result = CliRunner().invoke(main, ["resume", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"note: {tmp_path}: already finished at 0.256 kimg; pass --kimg M (> 0.256) to train "
+                             "it longer\n")
+    assert json.loads(result.stdout) == json.loads((tmp_path / "metrics.json").read_text())
+    assert sorted(path for path in tmp_path.rglob("*") if path.is_file()) == files
+    assert {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in files} == before
+
+
+def test_an_extended_run_is_the_run_trained_that_long_from_the_start(dataset, tmp_path, monkeypatch):
+    # (h) is (g) trained twice as long: (g) trained to 0.224 kimg (its end mid fade-in to 16×16), then extended to
+    # 0.448 (killed once on the way, resumed), must be (h) bit for bit — the schedule, learning rate and EMA do not
+    # depend on the total. The checkpoint at the old end lies between two snapshots of the straight run.
+    settings = dict(resolution=16, total_kimg=0.224, kimg_per_tick=0.032, snapshot_ticks=2)
+    straight, extended = tmp_path / "straight", tmp_path / "extended"
+    train(tiny("h", dataset, **settings), straight, progress=False)
+    train(tiny("g", dataset, **settings), extended, progress=False)
+    first_metrics = json.loads((extended / "metrics.json").read_text())
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the extension dies at its first checkpoint, config.json already extended
+
+    monkeypatch.setattr(pggan.train, "save_checkpoint", killed)
+    result = CliRunner().invoke(main, ["resume", str(extended), "--kimg", "0.448", "--no-progress"])
+    assert result.exit_code == 130, result.output
+    monkeypatch.undo()
+    result = CliRunner().invoke(main, ["resume", str(extended), "--no-progress"])
+    assert result.exit_code == 0, result.output
+
+    config = json.loads((extended / "config.json").read_text())
+    assert (config["total_kimg"], config["kimg_factor"], config["total_kimg_history"]) == (0.448, 1.0, [0.224])
+    assert json.loads((extended / "metrics-0.224kimg.json").read_text()) == first_metrics
+    assert json.loads((extended / "metrics.json").read_text())["kimg"] == 0.448
+    assert [path.name for path in list_checkpoints(extended)] == [path.name for path in list_checkpoints(straight)]
+    whole, again = (load_checkpoint(list_checkpoints(run)[-1]) for run in (straight, extended))
+    for name, value in weights(whole).items():
+        assert torch.equal(value, weights(again)[name]), name
+    for net in ("g_optimizer", "d_optimizer"):
+        for key, slot in whole[net]["state"].items():
+            for field, value in slot.items():
+                assert torch.equal(value, again[net]["state"][key][field]), (net, key, field)
+    for generator in ("sampler", "torch"):
+        assert torch.equal(whole["rng"][generator], again["rng"][generator])
+    assert {**whole["counters"], "train_seconds": 0} == {**again["counters"], "train_seconds": 0}
+    timing = {"tick_seconds", "images_per_second", "train_seconds"}
+    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
+             for line in (run / "log.jsonl").read_text().splitlines()] for run in (straight, extended)]
+    assert logs[0] == logs[1] and len(logs[0]) == 14

@@ -69,3 +69,9 @@ def test_a_shorter_redraw_blanks_what_the_longer_one_left():
     end_open_line()
     assert stream.getvalue() == ("\rREAL: 1,000 img [1,234 img/s]\rREAL: 2,000 img [987 img/s]  \n"
                                  "\rx\n")
+
+
+def test_an_eta_given_replaces_the_constant_rate_one():
+    bar = Progress(64.0, "train", unit="kimg", stream=io.StringIO(), initial=16.0, eta=lambda count: 125.0 + count)
+    bar.update(1.0)
+    assert bar.text(bar.start + 1.0) == "train: 17.0/64.0 kimg [ 27%, 1.00 kimg/s, ETA 2:22]"
