@@ -98,7 +98,8 @@ def test_per_metric_image_counts_in_one_pass():
 
 def test_unknown_metrics_and_options_are_named():
     images = smooth_images(4, 16)
-    with pytest.raises(GanevalInputError, match="unknown metric.*fdi.*choose from dc, fid, is, kid, msssim, pr, swd"):
+    with pytest.raises(GanevalInputError,
+                       match="unknown metric.*fdi.*choose from dc, fid, is, kid, ls, msssim, ppl, pr, swd"):
         evaluate(images, images, metrics=("fdi",))
     with pytest.raises(GanevalInputError, match="unknown option.*subsetsize"):
         evaluate(images, images, metrics=("swd",), subsetsize=3)

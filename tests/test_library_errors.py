@@ -22,7 +22,7 @@ def sets() -> tuple[np.ndarray, np.ndarray]:
     (["swd", None], "unknown metric(s) None"),
     ([None], "unknown metric(s) None"),
     ("", "unknown metric(s) (none given)"),
-    (["swd", "fdi"], "unknown metric(s) 'fdi'; choose from dc, fid, is, kid, msssim, pr, swd"),
+    (["swd", "fdi"], "unknown metric(s) 'fdi'; choose from dc, fid, is, kid, ls, msssim, ppl, pr, swd"),
 ])
 def test_metric_lists_that_name_no_metric(sets, metrics, message):
     with pytest.raises(GanevalInputError) as raised:

@@ -100,6 +100,6 @@ def test_a_broken_entry_point_is_named_and_leaves_the_other_metrics_working(tmp_
     run = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True,
                          env=environment, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == str(["dc", "fid", "is", "kid", "msssim", "pr", "swd"])
+    assert run.stdout.strip() == str(["dc", "fid", "is", "kid", "ls", "msssim", "ppl", "pr", "swd"])
     assert "mean_colour = mean_colour:MeanColourMetric cannot be loaded" in run.stderr
     assert "a dependency of the plugin is missing" in run.stderr
