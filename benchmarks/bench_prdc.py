@@ -60,11 +60,13 @@ def implementation(name: str) -> Callable[[np.ndarray, np.ndarray], dict[str, fl
     if name == "ganeval-pr":
         from ganeval.kernels.neighbours import precision_recall_from_features
 
-        return lambda real, fake: precision_recall_from_features(real, fake, k=3)
+        return lambda real, fake: {name.removeprefix("pr_"): value  # the peers' names, to compare
+                                   for name, value in precision_recall_from_features(real, fake, k=3).items()}
     if name == "ganeval-dc":
         from ganeval.kernels.neighbours import density_coverage_from_features
 
-        return lambda real, fake: density_coverage_from_features(real, fake, k=5)
+        return lambda real, fake: {name.removeprefix("dc_"): value
+                                   for name, value in density_coverage_from_features(real, fake, k=5).items()}
     if name.startswith("torch-fidelity-prc"):
         from torch_fidelity.metric_prc import prc_features_to_metric
 

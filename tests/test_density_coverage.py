@@ -32,10 +32,10 @@ def oracle_density_coverage(real: np.ndarray, fake: np.ndarray, k: int) -> dict[
     """Naeem et al. 2020 as written: inside a sphere means strictly closer than its radius."""
     between = distances(real, fake)
     inside_real = between < knn_radii(real, k)[:, None]  # [real, fake]: the fake point inside the real sphere
-    return {"precision": inside_real.any(axis=0).mean(),
-            "recall": (between < knn_radii(fake, k)[None, :]).any(axis=1).mean(),
-            "density": inside_real.sum(axis=0).mean() / k,
-            "coverage": (between.min(axis=1) < knn_radii(real, k)).mean()}
+    return {"dc_precision": inside_real.any(axis=0).mean(),
+            "dc_recall": (between < knn_radii(fake, k)[None, :]).any(axis=1).mean(),
+            "dc_density": inside_real.sum(axis=0).mean() / k,
+            "dc_coverage": (between.min(axis=1) < knn_radii(real, k)).mean()}
 
 
 @pytest.mark.parametrize("num_real, num_fake, dim, block_size", CASES)
@@ -48,16 +48,16 @@ def test_equal_to_the_oracle(num_real, num_fake, dim, block_size, k):
     ours = density_coverage_from_features(real, fake, k=k, block_size=block_size)
     expected = oracle_density_coverage(real, fake, k)
     assert ours.keys() == expected.keys()
-    for name in ("precision", "recall", "coverage"):
+    for name in ("dc_precision", "dc_recall", "dc_coverage"):
         assert ours[name] == expected[name], name  # the same decisions for every pair: equal shares
-    assert ours["density"] == pytest.approx(expected["density"], rel=1e-15)  # one rounding of the same count
+    assert ours["dc_density"] == pytest.approx(expected["dc_density"], rel=1e-15)  # one rounding of the same count
 
 
 def test_a_point_on_the_surface_is_outside():
     # The fake point 2 is exactly at the radius (1) of the real point 1: inside for precision/recall, not here.
     real, fake = np.array([[0.0], [1.0], [10.0], [11.0]]), np.array([[2.0], [20.0], [30.0]])
-    assert density_coverage_from_features(real, fake, k=1) == {"precision": 0.0, "recall": 1.0, "density": 0.0,
-                                                                "coverage": 0.0}
+    assert density_coverage_from_features(real, fake, k=1) == {"dc_precision": 0.0, "dc_recall": 1.0,
+                                                                "dc_density": 0.0, "dc_coverage": 0.0}
 
 
 def test_k_above_the_features_is_refused():
@@ -74,9 +74,9 @@ def test_equal_to_prdc(k):
     with contextlib.redirect_stdout(io.StringIO()):  # compute_prdc prints the set sizes
         theirs = prdc.compute_prdc(real_features=real, fake_features=fake, nearest_k=k)
     ours = density_coverage_from_features(real, fake, k=k, block_size=96)
-    assert 0 < ours["precision"] < 1 and 0 < ours["coverage"] < 1
+    assert 0 < ours["dc_precision"] < 1 and 0 < ours["dc_coverage"] < 1
     for name in ("precision", "recall", "density", "coverage"):
-        assert ours[name] == pytest.approx(float(theirs[name]), abs=1e-12), name
+        assert ours["dc_" + name] == pytest.approx(float(theirs[name]), abs=1e-12), name
 
 
 def test_evaluate_equals_the_array_function_and_stats_files_serve(tmp_path):
@@ -87,7 +87,7 @@ def test_evaluate_equals_the_array_function_and_stats_files_serve(tmp_path):
     assert module.seen == len(real) + len(fake)
     expected = density_coverage_from_features(module_features(module, real), module_features(module, fake), k=4)
     result = results["dc"]
-    assert {name: result[f"dc_{name}"] for name in expected} == expected
+    assert {name: result[name] for name in expected} == expected
     assert result["metric"] == "dc" and result["k"] == 4 and result["num_images"] == [23, 19]
     assert ganeval.density_coverage(real, fake, k=4, **options) == result
     stats = tmp_path / "real.npz"

@@ -41,7 +41,7 @@ def oracle_precision_recall(real: np.ndarray, fake: np.ndarray, k: int) -> dict[
     between = distances(real, fake)
     inside_real = between <= knn_radii(real, k)[:, None]
     inside_fake = between <= knn_radii(fake, k)[None, :]
-    return {"precision": inside_real.any(axis=0).mean(), "recall": inside_fake.any(axis=1).mean()}
+    return {"pr_precision": inside_real.any(axis=0).mean(), "pr_recall": inside_fake.any(axis=1).mean()}
 
 
 @pytest.mark.parametrize("num_real, num_fake, dim, block_size", CASES)
@@ -79,7 +79,7 @@ def test_the_result_does_not_depend_on_the_block_size_or_dtype():
 def test_a_point_on_the_surface_is_inside():
     # 1-D: real pairs at 0, 1 and 10, 11 (radius 1 for k = 1); the fake point 2 is exactly 1 from the real 1.
     real, fake = np.array([[0.0], [1.0], [10.0], [11.0]]), np.array([[2.0], [20.0], [30.0]])
-    assert precision_recall_from_features(real, fake, k=1) == {"precision": 1 / 3, "recall": 1.0}
+    assert precision_recall_from_features(real, fake, k=1) == {"pr_precision": 1 / 3, "pr_recall": 1.0}
 
 
 def test_near_duplicate_clusters_take_the_exact_path(monkeypatch):
@@ -143,11 +143,11 @@ def test_equal_to_torch_fidelity_prc(k):
     theirs = metric_prc.prc_features_to_metric(torch.from_numpy(fake), torch.from_numpy(real), prc_neighborhood=k,
                                                prc_batch_size=100, save_cpu_ram=False, verbose=False)
     ours = precision_recall_from_features(real, fake, k=k, block_size=64)
-    assert 0 < ours["precision"] < 1 and 0 < ours["recall"] < 1
+    assert 0 < ours["pr_precision"] < 1 and 0 < ours["pr_recall"] < 1
     # torch-fidelity averages the 0/1 decisions in float32: the same counts, its shares rounded to float32.
     for name, count in (("precision", len(fake)), ("recall", len(real))):
-        assert round(ours[name] * count) == round(theirs[name] * count)
-        assert ours[name] == pytest.approx(theirs[name], rel=1e-7)
+        assert round(ours["pr_" + name] * count) == round(theirs[name] * count)
+        assert ours["pr_" + name] == pytest.approx(theirs[name], rel=1e-7)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_evaluate_shares_one_extractor_pass_and_equals_the_array_function():
     assert module.seen == len(real) + len(fake)  # one pass over each set for the three metrics
     expected = precision_recall_from_features(module_features(module, real), module_features(module, fake), k=2)
     result = results["pr"]
-    assert (result["pr_precision"], result["pr_recall"]) == (expected["precision"], expected["recall"])
+    assert (result["pr_precision"], result["pr_recall"]) == (expected["pr_precision"], expected["pr_recall"])
     assert result["metric"] == "pr" and result["k"] == 2 and result["num_images"] == [23, 19]
     assert result["features"] == "tiny" and result["feature_dim"] == 48 and result["precision"] == "fp32"
     assert ganeval.precision_recall(real, fake, k=2, features=module, features_name="tiny", device="cpu") == result

@@ -294,22 +294,24 @@ def precision_recall_from_features(real: object, fake: object, *, k: int = DEFAU
     surface inside, as the authors' code); recall: the share of real features inside some fake feature's sphere.
     `device`: where to compute (default: where `real` is; numpy arrays: the CPU). `block_size`: the side of the
     blocks of distances held at once (default 2048 on the CPU, 8192 on CUDA); the result does not depend on it.
+    Returns {"pr_precision", "pr_recall"}, the names `ganeval.pr` gives them.
     """
     inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=False)
-    return {"precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
-            "recall": int(inside.real_in_fake_sphere.sum()) / num_real}
+    return {"pr_precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
+            "pr_recall": int(inside.real_in_fake_sphere.sum()) / num_real}
 
 
 def density_coverage_from_features(real: object, fake: object, *, k: int = DEFAULT_DC_K,
                                    device: torch.device | str | None = None, block_size: int | None = None
                                    ) -> dict[str, float]:
-    """{"precision", "recall", "density", "coverage"} of two feature sets as `prdc.compute_prdc(real, fake, k)`
-    defines them (Naeem et al. 2020; inside a sphere means strictly closer than its radius), exact in float64.
+    """{"dc_precision", "dc_recall", "dc_density", "dc_coverage"} (the names `ganeval.dc` gives them) of two feature
+    sets as `prdc.compute_prdc(real, fake, k)` defines them (Naeem et al. 2020; inside a sphere means strictly closer
+    than its radius), exact in float64.
 
     `device` and `block_size` as in `precision_recall_from_features`.
     """
     inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=True)
-    return {"precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
-            "recall": int(inside.real_in_fake_sphere.sum()) / num_real,
-            "density": int(inside.fake_in_real_spheres.sum()) / (k * num_fake),
-            "coverage": int(inside.real_sphere_has_fake.sum()) / num_real}
+    return {"dc_precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
+            "dc_recall": int(inside.real_in_fake_sphere.sum()) / num_real,
+            "dc_density": int(inside.fake_in_real_spheres.sum()) / (k * num_fake),
+            "dc_coverage": int(inside.real_sphere_has_fake.sum()) / num_real}

@@ -58,8 +58,8 @@ class DensityCoverageMetric(FeatureMetric):
         real, fake, k = statistics[REAL], statistics[FAKE], run.options["dc_k"]
         numbers = kernels.neighbours.density_coverage_from_features(real.features, fake.features, k=k,
                                                                     device=run.device)
-        # Prefixed: the extractor's description has a "precision" of its own (fp32 or tf32).
-        return {"metric": "dc", **{f"dc_{name}": value for name, value in numbers.items()}, "k": k,
+        # Prefixed (as the kernel's): the extractor's description has a "precision" of its own (fp32 or tf32).
+        return {"metric": "dc", **numbers, "k": k,
                 "num_images": [real.num_images, fake.num_images], **run.extractor_description(self.name)}
 
     def rows(self, result: dict[str, Any]) -> list[tuple[str, str]]:

@@ -56,8 +56,8 @@ class PrecisionRecallMetric(FeatureMetric):
         real, fake, k = statistics[REAL], statistics[FAKE], run.options["pr_k"]
         numbers = kernels.neighbours.precision_recall_from_features(real.features, fake.features, k=k,
                                                                     device=run.device)
-        # Prefixed: the extractor's description has a "precision" of its own (fp32 or tf32).
-        return {"metric": "pr", "pr_precision": numbers["precision"], "pr_recall": numbers["recall"], "k": k,
+        # Prefixed (as the kernel's): the extractor's description has a "precision" of its own (fp32 or tf32).
+        return {"metric": "pr", **numbers, "k": k,
                 "num_images": [real.num_images, fake.num_images], **run.extractor_description(self.name)}
 
     def rows(self, result: dict[str, Any]) -> list[tuple[str, str]]:
