@@ -17,6 +17,7 @@ import click
 from ganeval import registry
 from ganeval.registry import Option
 from ganeval_cli.common import OutputPath, common_parameters, emit
+from ganeval_cli.eval_report import check_report, report_option, write_eval_report
 from ganeval_cli.stats_import_command import import_command
 
 
@@ -127,14 +128,17 @@ def eval_command() -> click.Command:
     """`ganeval eval REAL FAKE --metrics …`: every metric of images asked for, in one pass over each set."""
     metrics = image_metrics()
 
-    def run(real: str, fake: str, metrics: list[str], as_json: bool, **options: Any) -> None:
+    def run(real: str, fake: str, metrics: list[str], as_json: bool, report: str | None, **options: Any) -> None:
         from ganeval.api import evaluate
 
+        check_report(report, {"REAL": real, "FAKE": fake})
         options["device"], prints = distributed_device(options["device"])
         results = evaluate(real, fake, metrics=metrics, **options)
         if prints:
-            rows = [row for name in metrics for row in registry.metric_class(name)().rows(results[name])]
-            emit(results, as_json, rows)
+            rows = {name: registry.metric_class(name)().rows(results[name]) for name in metrics}
+            emit(results, as_json, [row for metric_rows in rows.values() for row in metric_rows])
+            if report is not None:
+                write_eval_report(report, results, rows, {"REAL": real, "FAKE": fake})
 
     names = list(metrics)
     listing = click.Option(["--metrics"], type=metric_list(names), default="swd,msssim", show_default=True,
@@ -143,7 +147,7 @@ def eval_command() -> click.Command:
     epilogs = dict.fromkeys(cls.epilog for cls in metrics.values() if cls.epilog)
     return click.Command(
         "eval", callback=run, short_help="every metric asked for, in one pass over each set",
-        params=[click.Argument(["real"]), click.Argument(["fake"]), listing, *common_parameters(),
+        params=[click.Argument(["real"]), click.Argument(["fake"]), listing, *common_parameters(), report_option(),
                 *option_parameters(merged_options(list(metrics.values())))],
         epilog="\n\n".join(epilogs) or None,
         help=inspect.cleandoc("""
