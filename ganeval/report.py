@@ -10,7 +10,6 @@ import base64
 import html
 import io
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,11 +23,11 @@ from ganeval import registry
 from ganeval.defaults import VERSION
 from ganeval.errors import GanevalInputError
 from ganeval.files import write_atomically
+from ganeval.grids import image_grid, upscale_factor
 from ganeval.sources import open_images
 from ganeval.stats import is_stats_file
 
 GRID_SIDE = 8  # samples per row and per column of a set's grid
-MIN_SAMPLE_PIXELS = 128  # a sample's shorter side in a grid, at least (upscaled by a whole factor)
 CHART_INCHES, CHART_DPI = (6.4, 4.0), 100  # swd.png: 640 × 400 pixels
 SWD_CHART = "swd.png"
 REPORT_FILES = ("report.md", "report.html", SWD_CHART)
@@ -56,11 +55,6 @@ def check_report_dir(directory: str | os.PathLike, sets: Mapping[str, Any]) -> N
                                         "recursively, so its PNGs would join that set; write the report elsewhere")
 
 
-def upscale_factor(height: int, width: int) -> int:
-    """The whole factor that brings a sample's shorter side to at least MIN_SAMPLE_PIXELS (1 for large images)."""
-    return max(1, math.ceil(MIN_SAMPLE_PIXELS / min(height, width)))
-
-
 def sample_grid(source: Any, label: str, *, value_range: tuple[float, float] | None = None,
                 num_images: int | None = None) -> tuple[np.ndarray, int, int] | None:
     """(uint8 H×W×3 grid, how many images it shows, their upscaling factor) of a set's first images (up to
@@ -76,16 +70,7 @@ def sample_grid(source: Any, label: str, *, value_range: tuple[float, float] | N
         if taken >= wanted:
             break
     images = np.concatenate(batches).transpose(0, 2, 3, 1)  # NHWC RGB
-    count, height, width = images.shape[:3]
-    factor = upscale_factor(height, width)
-    images = images.repeat(factor, axis=1).repeat(factor, axis=2)
-    columns = min(GRID_SIDE, count)
-    rows = math.ceil(count / columns)
-    cells = np.full((rows * columns, *images.shape[1:]), 255, np.uint8)  # a short last row ends in white
-    cells[:count] = images
-    grid = cells.reshape(rows, columns, *images.shape[1:]).transpose(0, 2, 1, 3, 4).reshape(
-        rows * images.shape[1], columns * images.shape[2], 3)
-    return grid, count, factor
+    return image_grid(images, min(GRID_SIDE, len(images))), len(images), upscale_factor(*images.shape[1:3])
 
 
 def swd_chart(result: Mapping[str, Any]) -> Figure:

@@ -59,7 +59,8 @@ def test_every_preset_trains_a_few_steps(preset, dataset, tmp_path):
     assert log[-1]["kimg"] >= config.effective_total_kimg
     assert log[-1]["resolution"] == 8 and log[0]["resolution"] == (8 if not config.progressive else 4)
     assert all(np.isfinite(entry[key]) for entry in log for key in ("d_loss", "g_loss"))
-    assert (tmp_path / "samples" / f"tick-{len(log):05d}.png").is_file()
+    with Image.open(tmp_path / "samples" / f"tick-{len(log):05d}.png") as grid:  # 8-px samples ×16
+        assert grid.size == (config.grid_size * 128, config.grid_size * 128)
     assert len(list_checkpoints(tmp_path)) <= 2  # only the newest two are kept
     moved = [not torch.equal(value, initial.state_dict()[name]) for name, value in state["generator"].items()
              if name.startswith("blocks.0.0.")]
@@ -256,13 +257,15 @@ def test_progress_in_a_log_is_one_line_per_tick(dataset, tmp_path, capsys):
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_sample_grid_is_grid_size_images_to_a_row_without_padding(tmp_path, channels):
+    """Each sample enlarged by nearest neighbour until its shorter side reaches 128 px: 2×3 pixels ×64."""
     images = torch.arange(5 * channels * 2 * 3, dtype=torch.uint8).reshape(5, channels, 2, 3)
     save_grid(images, tmp_path / "grid.png", grid_size=2)
     with Image.open(tmp_path / "grid.png") as file:
         assert file.format == "PNG" and file.mode == ("L" if channels == 1 else "RGB")
         grid = np.asarray(file)
     rows = [torch.cat([images[0], images[1]], dim=2), torch.cat([images[2], images[3]], dim=2)]  # the 5th is left out
-    expected = torch.cat(rows, dim=1)
+    expected = torch.cat(rows, dim=1).repeat_interleave(64, dim=1).repeat_interleave(64, dim=2)
+    assert grid.shape[:2] == (2 * 128, 2 * 192)
     np.testing.assert_array_equal(grid, expected[0].numpy() if channels == 1 else expected.permute(1, 2, 0).numpy())
 
 
