@@ -304,3 +304,36 @@ def test_generate_refuses_to_write_over_the_runs_data_or_its_checkpoint(dataset,
     (tmp_path / "run" / "images.npz").hardlink_to(dataset)
     with pytest.raises(GanevalInputError, match=r"is the run's data"):
         generate(checkpoint, 2, tmp_path / "run" / "images.npz")
+
+
+def test_tensorboard_events_hold_each_ticks_losses_and_swd_per_level(dataset, tmp_path):
+    """With the optional tensorboard package: event files beside log.jsonl, a point per tick at its images shown."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = tiny("g", dataset, resolution=16, metrics_num_images=32, metrics_ticks=1)
+    train(config, tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert {"loss/d_loss", "loss/g_loss", "loss/gradient_penalty", "swd_x1e3/16px", "swd_x1e3/average",
+            "progress/kimg"} <= set(events.Tags()["scalars"])
+
+    def curve(tag):
+        steps, values = zip(*[(event.step, event.value) for event in events.Scalars(tag)])
+        return list(steps), pytest.approx(values, rel=1e-6)  # TensorBoard keeps float32
+
+    assert curve("loss/g_loss") == ([round(record["kimg"] * 1000) for record in log],
+                                    [record["g_loss"] for record in log])
+    final = json.loads((tmp_path / "metrics.json").read_text())  # the end's SWD is the curve's last point
+    scored = [record for record in log if "swd_x1e3" in record] + [final]
+    assert len(scored) >= 2
+    assert curve("swd_x1e3/16px") == ([round(record["kimg"] * 1000) for record in scored],
+                                      [record["swd_x1e3"][record["swd_resolutions"].index(16)] for record in scored])
+
+
+def test_without_tensorboard_a_run_writes_no_event_file(dataset, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # its import now fails, as without the package
+    assert pggan.train.open_tensorboard(tmp_path, None) is None
+    train(tiny("g", dataset), tmp_path, progress=False)
+    assert not list(tmp_path.glob("events.out.tfevents.*")) and (tmp_path / "log.jsonl").is_file()
