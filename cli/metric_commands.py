@@ -17,6 +17,7 @@ import click
 from ganeval import registry
 from ganeval.registry import Option
 from ganeval_cli.common import OutputPath, common_parameters, emit
+from ganeval_cli.eval_report import check_report, report_option, write_eval_report
 from ganeval_cli.stats_import_command import import_command
 
 
@@ -152,11 +153,12 @@ def eval_command() -> click.Command:
     """`ganeval eval REAL FAKE --metrics …`: every metric of images asked for, in one pass over each set."""
     metrics = image_metrics()
 
-    def run(real: str, fake: str, metrics: list[str], as_json: bool, **options: Any) -> None:
+    def run(real: str, fake: str, metrics: list[str], as_json: bool, report: str | None, **options: Any) -> None:
         from ganeval.api import evaluate
         from ganeval.errors import SharedInputError
         from ganeval_cli.common import note
 
+        check_report(report, {"REAL": real, "FAKE": fake})
         options["device"], prints = distributed_device(options["device"])
         results = evaluate(real, fake, metrics=metrics, **options)
         skipped = {name: result["skipped"] for name, result in results.items() if "skipped" in result}
@@ -164,10 +166,11 @@ def eval_command() -> click.Command:
             raise SharedInputError("every metric was skipped: " + "; ".join(f"{name}: {why}"
                                                                            for name, why in skipped.items()))
         if prints:
-            rows = [row for name in metrics for row in (
-                [(name, "skipped (see the note below)")] if name in skipped
-                else registry.metric_class(name)().rows(results[name]))]
-            emit(results, as_json, rows)
+            rows = {name: [(name, "skipped (see the note below)")] if name in skipped
+                    else registry.metric_class(name)().rows(results[name]) for name in metrics}
+            emit(results, as_json, [row for metric_rows in rows.values() for row in metric_rows])
+            if report is not None:
+                write_eval_report(report, results, rows, {"REAL": real, "FAKE": fake})
             for name, why in skipped.items():
                 note(f"{name} skipped: {why}")
 
@@ -183,7 +186,7 @@ def eval_command() -> click.Command:
                              help="A metric that cannot be computed (its weights missing, its part of a stats file "
                                   "not matching, too few images for it) is reported as skipped, with a note line, "
                                   "and the others are computed; exit 2 only when every metric is skipped."),
-                *common_parameters(), *option_parameters(merged_options(list(metrics.values())))],
+                *common_parameters(), report_option(), *option_parameters(merged_options(list(metrics.values())))],
         epilog="\n\n".join(epilogs) or None,
         help=inspect.cleandoc("""
         Every metric in --metrics between REAL and FAKE, in one pass: each image is read and decoded once, and the

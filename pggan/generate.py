@@ -16,6 +16,7 @@ from torchvision.utils import make_grid
 from ganeval.devices import resolve_device
 from ganeval.errors import GanevalInputError
 from ganeval.files import describe, refuse_overwriting_input, write_atomically
+from ganeval.grids import upscale_factor
 from pggan.checkpoint import load_checkpoint, load_newest_checkpoint
 from pggan.config import TrainConfig
 from pggan.data import to_uint8
@@ -41,9 +42,11 @@ def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleSt
 
 
 def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
-    """The first grid_size² of uint8 NCHW images as a PNG grid, grid_size to a row, no padding (written atomically);
-    grey images give a grey PNG."""
-    grid = make_grid(images[:grid_size * grid_size], nrow=grid_size, padding=0)  # grey is repeated into RGB
+    """The first grid_size² of uint8 NCHW images as a PNG grid, grid_size to a row, no padding, each enlarged by
+    nearest neighbour (`upscale_factor`; a 32-px sample ×4), written atomically; grey images give a grey PNG."""
+    factor = upscale_factor(*images.shape[2:])
+    images = images[:grid_size * grid_size].repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
+    grid = make_grid(images, nrow=grid_size, padding=0)  # grey is repeated into RGB
     array = grid[0].numpy() if images.shape[1] == 1 else grid.permute(1, 2, 0).numpy()
     write_atomically(path, lambda p: Image.fromarray(array).save(p, format="PNG"))
 

@@ -13,14 +13,17 @@ import io
 import json
 import math
 import statistics
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure  # the object-oriented API: no pyplot, no global backend, nothing to close
 
+from ganeval.defaults import MIN_RESOLUTION
 from ganeval.errors import GanevalInputError
 from ganeval.files import read_json, reading, write_atomically
+from ganeval.grids import upscale_factor
 from pggan.checkpoint import write_json
 from pggan.config import CONFIG_ORDER
 from pggan.generate import generate
@@ -41,8 +44,15 @@ PAPER_CELEBA = {
     "f": ([4.42, 3.28, 2.32, 7.52], 4.39, 0.2902), "g": ([4.06, 3.04, 2.02, 5.13], 3.56, 0.2845),
     "h": ([2.42, 2.17, 2.24, 4.99], 2.96, 0.2828),
 }
+# figure_swd.png: a marker and line style per configuration. (h) is (g) trained longer, so their curves coincide
+# up to (g)'s last kimg: (h) is drawn beneath, wide, dashed and pale, (g) above it with its own markers.
+CURVE_STYLES: dict[str, dict[str, Any]] = {
+    name: dict(color=f"C{index}", marker=marker, markersize=6 if name == "g" else 4, linewidth=1.3, zorder=3)
+    for index, (name, marker) in enumerate(zip(("a", "b", "c", "d", "e_star", "e", "f", "g"), "osv^DXP*"))}
+CURVE_STYLES["h"] = dict(color="C8", linestyle="--", linewidth=3.5, alpha=0.55, marker=None, zorder=2)
 SAMPLES_PER_ROW = 12  # images per row of the sample figure
 SAMPLE_SEED = 123  # latents of the sample figure, the same for every configuration
+FIGURE_DPI = 110
 
 
 # The trends the paper states for Table 1 (§6.1), each as (what, measure, row, reference row, the paper's direction
@@ -233,40 +243,52 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
 
 
 def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, device: str | None) -> None:
-    """figure_samples.png: one row of fixed-latent samples per configuration (like the paper's Figure 3)."""
+    """figure_samples.png: one row of fixed-latent samples per configuration (like the paper's Figure 3), each sample
+    enlarged by nearest neighbour to at least 128 px (`ganeval.grids`) and drawn pixel for pixel."""
     names = ["real", *[name for name in CONFIG_ORDER if name in runs]]
-    figure = Figure(figsize=(SAMPLES_PER_ROW * 0.9, len(names) * 1.0 + 0.3))
-    axes = figure.subplots(len(names), 1)
-    axes = np.atleast_1d(axes)
-    for axis, name in zip(axes, names):
+    height, width = reals.shape[2:]
+    factor = upscale_factor(height, width)
+    cell_height, strip_width = height * factor, SAMPLES_PER_ROW * width * factor
+    left, right, top, gap, bottom = 70, 10, 40, 10, 10  # margins in pixels: the row labels, the title
+    figure_width = left + strip_width + right
+    figure_height = top + len(names) * cell_height + (len(names) - 1) * gap + bottom
+    figure = Figure(figsize=(figure_width / FIGURE_DPI, figure_height / FIGURE_DPI))
+    for row, name in enumerate(names):
         images = reals[:SAMPLES_PER_ROW] if name == "real" else generate(runs[name], SAMPLES_PER_ROW,
                                                                          seed=SAMPLE_SEED, device=device)
-        strip = np.concatenate(list(images.transpose(0, 2, 3, 1)), axis=1)
-        axis.imshow(strip.squeeze(-1) if strip.shape[-1] == 1 else strip, cmap="gray", vmin=0, vmax=255)
-        axis.set_xticks([])
-        axis.set_yticks([])
-        axis.set_ylabel(name if name != "real" else "data", rotation=0, ha="right", va="center", fontsize=11)
-    figure.suptitle("Fixed-latent samples per configuration (rows) and real images (top)", fontsize=11)
-    figure.tight_layout()
+        strip = np.concatenate(list(images.transpose(0, 2, 3, 1)), axis=1).repeat(factor, 0).repeat(factor, 1)
+        lowest = bottom + (len(names) - 1 - row) * (cell_height + gap)
+        # uint8 RGB (grey repeated: no colour map to round through), placed pixel for pixel, never resampled.
+        figure.figimage(strip.repeat(3 // strip.shape[-1], axis=-1), xo=left, yo=lowest, origin="upper")
+        figure.text((left - 8) / figure_width, (lowest + cell_height / 2) / figure_height,
+                    name if name != "real" else "data", ha="right", va="center", fontsize=11)
+    figure.suptitle("Fixed-latent samples per configuration (rows) and real images (top)", fontsize=11,
+                    y=1 - top / 2 / figure_height, va="center")
     _save_figure(figure, out / "figure_samples.png")
 
 
 def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
-    """figure_swd.png: SWD per pyramid level against kimg for every configuration (like the paper's Figure 4)."""
+    """figure_swd.png: SWD per pyramid level against kimg for every configuration (like the paper's Figure 4); when
+    the runs' logs hold no SWD point, a warning (a `note:` line) says why instead."""
     curves: dict[str, list[dict[str, Any]]] = {}
+    configs: dict[str, dict[str, Any]] = {}
+    ticks = 0
     for name, run_dir in runs.items():
         log = run_dir / "log.jsonl"
         records = read_log(log) if log.exists() else []
+        ticks = max(ticks, len(records))
         config = read_json(run_dir / "config.json", "run configuration (JSON)")
         final_resolution = config.get("resolution") if isinstance(config, dict) else None
         if not isinstance(final_resolution, int):
             raise GanevalInputError(f"{run_dir / 'config.json'}: no resolution of the run (a damaged config.json)")
+        configs[name] = config
         # Ticks are scored at the final resolution (lower lods upsampled); older logs may hold other ones.
         curves[name] = [record for record in records
                         if "swd_x1e3" in record and record.get("metrics_resolution") == final_resolution]
     levels = sorted({resolution for records in curves.values() for record in records
                      for resolution in record["swd_resolutions"]}, reverse=True)
     if not levels:
+        warnings.warn(f"{out / 'figure_swd.png'} not written: {_no_swd_points(configs, ticks)}", stacklevel=2)
         return
     figure = Figure(figsize=(5 * len(levels), 4))
     axes = figure.subplots(1, len(levels), squeeze=False)
@@ -275,7 +297,7 @@ def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
             points = [(record["kimg"], record["swd_x1e3"][record["swd_resolutions"].index(level)])
                       for record in curves.get(name, []) if level in record["swd_resolutions"]]
             if points:
-                axis.plot(*zip(*points), marker="o", markersize=3, label=ROW_LABELS[name])
+                axis.plot(*zip(*points), label=ROW_LABELS[name], **CURVE_STYLES[name])
         axis.set_title(f"SWD ×10³ at the {level}px level")
         axis.set_xlabel("kimg (real images shown to D)")
         axis.set_yscale("log")
@@ -285,8 +307,26 @@ def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
     _save_figure(figure, out / "figure_swd.png")
 
 
+def _no_swd_points(configs: dict[str, dict[str, Any]], ticks: int) -> str:
+    """Why the runs' training logs hold no SWD point, in words (from their config.json and the longest log)."""
+    if not configs:
+        return "no run folder holds a config.json"
+    settings = {key: {config.get(key) for config in configs.values()}
+                for key in ("metrics_ticks", "metrics_num_images", "resolution")}
+    if settings["metrics_ticks"] == {0}:
+        return ("the training logs hold no SWD points because metrics_ticks is 0 (SWD only at the end of a run); "
+                "train with --metrics-ticks N to score every N ticks")
+    if settings["metrics_num_images"] == {0}:
+        return "the training logs hold no SWD points because metrics_num_images is 0 (no metrics while training)"
+    if all(isinstance(resolution, int) and resolution < MIN_RESOLUTION for resolution in settings["resolution"]):
+        return f"the runs are below {MIN_RESOLUTION}×{MIN_RESOLUTION}, the smallest image SWD scores"
+    every = min(value for value in settings["metrics_ticks"] if isinstance(value, int) and value > 0)
+    return (f"the training logs hold no SWD points: the runs score every {every} ticks but not at the last, and "
+            f"the longest log holds {ticks} tick{'s' if ticks != 1 else ''} (runs too short, or logs not kept)")
+
+
 def _save_figure(figure: Any, path: Path) -> None:
     """Save a matplotlib figure as PNG atomically."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
     write_atomically(path, lambda temporary: temporary.write_bytes(buffer.getvalue()))

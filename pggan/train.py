@@ -1,7 +1,8 @@
 """Progressive GAN training, top to bottom: setup, the loop of §3 (D step(s), G step, EMA), ticks, checkpoints.
 
 A run directory holds config.json, log.jsonl (one line per tick), samples/tick-NNNNN.png (fixed latents, EMA
-generator), the newest two checkpoint-*.pt and, at the end, metrics.json. Every random draw of training
+generator), the newest two checkpoint-*.pt, at the end metrics.json and, when the optional tensorboard package is
+importable, TensorBoard's event files (losses, SWD per level; step: real images shown). Every random draw of training
 (image indices, latents, GP mixing factors, mirror flips) comes from one CPU torch.Generator saved in each
 checkpoint, so a resumed run repeats an uninterrupted one bit for bit on the same machine. Under torchrun each
 rank draws the *whole* minibatch and keeps its slice, so N ranks compute the same step as one process. Sampling and
@@ -167,6 +168,37 @@ def _truncate_log(path: Path, last_tick: int) -> None:
     write_atomically(path, lambda p: p.write_text("".join(line + "\n" for line in kept)))
 
 
+def open_tensorboard(run_dir: Path, purge_step: int | None) -> Any:
+    """A TensorBoard SummaryWriter of event files in the run directory, beside log.jsonl, when the optional tensorboard
+    package is importable (else None). `purge_step`: on resume, TensorBoard drops the interrupted run's points from
+    that step on (those past the checkpoint, which the log drops too)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter  # optional: needs the tensorboard package
+    except ImportError:
+        return None
+    return SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
+
+
+def tensorboard_scalars(record: dict[str, Any], losses: list[str]) -> dict[str, float]:
+    """TensorBoard's scalars of a tick record or the end's metrics: the `losses`, SWD ×10³ per level and average,
+    MS-SSIM, kimg and lod."""
+    scalars = {f"loss/{name}": record[name] for name in losses if name in record}
+    scalars.update({f"swd_x1e3/{resolution}px": value
+                    for resolution, value in zip(record.get("swd_resolutions", []), record.get("swd_x1e3", []))})
+    names = {"swd_x1e3_avg": "swd_x1e3/average", "msssim": "msssim", "kimg": "progress/kimg", "lod": "progress/lod"}
+    scalars.update({tag: record[key] for key, tag in names.items() if key in record})
+    return scalars
+
+
+def write_tensorboard(board: Any, record: dict[str, Any], losses: list[str]) -> None:
+    """One point of each of the record's scalars, at the step of the real images shown so far (kimg × 1000: a step
+    is an integer), written out at once."""
+    step = round(record["kimg"] * 1000)
+    for tag, value in tensorboard_scalars(record, losses).items():
+        board.add_scalar(tag, value, global_step=step)
+    board.flush()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Metrics at a tick and at the end.
 
@@ -312,6 +344,10 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         if extending and (run_dir / "metrics.json").exists():  # the metrics of the length it had
             os.replace(run_dir / "metrics.json", run_dir / f"metrics-{config.total_kimg_history[-1]:g}kimg.json")
         _truncate_log(run_dir / "log.jsonl", counters["tick"])
+    # TensorBoard's event files (when the package is there); a resumed run's points follow its checkpoint's tick.
+    board = open_tensorboard(run_dir, counters["num_images"] + 1 if resume else None) if is_writer else None
+    if board is not None:
+        stack.callback(board.close)
 
     total_images = round(config.effective_total_kimg * 1000)
     # kimg, lod, resolution and img/s on stderr: redrawn in place on a terminal, else one line per tick (logs); the
@@ -434,6 +470,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             # The tick's log line goes first: a checkpoint never exists without it (resume drops later lines).
             with open(run_dir / "log.jsonl", "a") as log:
                 log.write(json.dumps(record) + "\n")
+            if board is not None:
+                write_tensorboard(board, record, names)
             if counters["tick"] % config.snapshot_ticks == 0 or done:
                 save_checkpoint(run_dir, counters["num_images"], {
                     "config": config.to_dict(), "num_channels": num_channels, "counters": dict(counters),
@@ -460,6 +498,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                        **evaluate(generator_ema, metric_reals, state, config, device),
                        **sweep_scores(generator, ema_sweep, metric_reals, state, config, device))
         write_json(run_dir / "metrics.json", metrics)
+        if board is not None:
+            write_tensorboard(board, metrics, [])
     if world_size > 1:
         dist.barrier()
     return metrics

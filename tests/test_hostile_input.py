@@ -378,6 +378,16 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("eval-skip-failures-every-metric-skipped", G, lambda w: ["eval", w.path("stats.npz"), w.path("fake"),
                                                               "--metrics", "swd", "--seed", "3", "--skip-failures"],
      2, "every metric was skipped: swd"),
+    ("eval-report-is-a-file", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--report", w.path("stats.npz")],
+     2, "is a file, expected a folder"),
+    ("eval-report-under-a-file", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--report",
+                                               w.path("stats.npz/report")], 2, "is a file, not a folder"),
+    ("eval-report-in-real", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--report", w.path("real/report")],
+     2, "lies in REAL"),
+    ("eval-report-md-is-a-folder", G, lambda w: ["eval", w.path("real"), w.path("fake"), "--report",
+                                                 report_with_folder(w, "report.md")], 2, "it is a folder"),
+    ("eval-report-of-a-stats-file", G, lambda w: ["eval", w.path("stats.npz"), w.path("fake"), "--metrics", "swd",
+                                                  "--report", w.path("report")], 0, ""),
     ("stats-other-seed", G, lambda w: ["swd", w.path("stats.npz"), w.path("fake"), "--seed", "3"], 2, "seed=0"),
     ("stats-other-nhoods", G, lambda w: ["swd", w.path("stats.npz"), w.path("fake"), "--nhoods-per-image", "8"], 2,
      "nhoods_per_image=128"),
@@ -795,6 +805,12 @@ def fid_stats(world: World, name: str, mu: np.ndarray, sigma: np.ndarray) -> str
 def ablation_on_data8(world: World) -> list[str]:
     """`pggan ablation` on the world's 8-px data set, into `ab/` (the prefix of every ablation row)."""
     return ["ablation", "--data", world.path("data8.npz"), "--out", world.path("ab")]
+
+
+def report_with_folder(world: World, name: str) -> str:
+    """A report folder `rep/` in which a folder stands where the report's file `name` goes."""
+    (world.root / "rep" / name).mkdir(parents=True)
+    return world.path("rep")
 
 
 def import_out(world: World) -> list[str]:

@@ -60,7 +60,8 @@ def test_every_preset_trains_a_few_steps(preset, dataset, tmp_path):
     assert log[-1]["kimg"] >= config.effective_total_kimg
     assert log[-1]["resolution"] == 8 and log[0]["resolution"] == (8 if not config.progressive else 4)
     assert all(np.isfinite(entry[key]) for entry in log for key in ("d_loss", "g_loss"))
-    assert (tmp_path / "samples" / f"tick-{len(log):05d}.png").is_file()
+    with Image.open(tmp_path / "samples" / f"tick-{len(log):05d}.png") as grid:  # 8-px samples ×16
+        assert grid.size == (config.grid_size * 128, config.grid_size * 128)
     assert len(list_checkpoints(tmp_path)) <= 2  # only the newest two are kept
     moved = [not torch.equal(value, initial.state_dict()[name]) for name, value in state["generator"].items()
              if name.startswith("blocks.0.0.")]
@@ -257,13 +258,15 @@ def test_progress_in_a_log_is_one_line_per_tick(dataset, tmp_path, capsys):
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_sample_grid_is_grid_size_images_to_a_row_without_padding(tmp_path, channels):
+    """Each sample enlarged by nearest neighbour until its shorter side reaches 128 px: 2×3 pixels ×64."""
     images = torch.arange(5 * channels * 2 * 3, dtype=torch.uint8).reshape(5, channels, 2, 3)
     save_grid(images, tmp_path / "grid.png", grid_size=2)
     with Image.open(tmp_path / "grid.png") as file:
         assert file.format == "PNG" and file.mode == ("L" if channels == 1 else "RGB")
         grid = np.asarray(file)
     rows = [torch.cat([images[0], images[1]], dim=2), torch.cat([images[2], images[3]], dim=2)]  # the 5th is left out
-    expected = torch.cat(rows, dim=1)
+    expected = torch.cat(rows, dim=1).repeat_interleave(64, dim=1).repeat_interleave(64, dim=2)
+    assert grid.shape[:2] == (2 * 128, 2 * 192)
     np.testing.assert_array_equal(grid, expected[0].numpy() if channels == 1 else expected.permute(1, 2, 0).numpy())
 
 
@@ -382,3 +385,36 @@ def test_an_extended_run_is_the_run_trained_that_long_from_the_start(dataset, tm
     logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
              for line in (run / "log.jsonl").read_text().splitlines()] for run in (straight, extended)]
     assert logs[0] == logs[1] and len(logs[0]) == 14
+
+
+def test_tensorboard_events_hold_each_ticks_losses_and_swd_per_level(dataset, tmp_path):
+    """With the optional tensorboard package: event files beside log.jsonl, a point per tick at its images shown."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    config = tiny("g", dataset, resolution=16, metrics_num_images=32, metrics_ticks=1)
+    train(config, tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert {"loss/d_loss", "loss/g_loss", "loss/gradient_penalty", "swd_x1e3/16px", "swd_x1e3/average",
+            "progress/kimg"} <= set(events.Tags()["scalars"])
+
+    def curve(tag):
+        steps, values = zip(*[(event.step, event.value) for event in events.Scalars(tag)])
+        return list(steps), pytest.approx(values, rel=1e-6)  # TensorBoard keeps float32
+
+    assert curve("loss/g_loss") == ([round(record["kimg"] * 1000) for record in log],
+                                    [record["g_loss"] for record in log])
+    final = json.loads((tmp_path / "metrics.json").read_text())  # the end's SWD is the curve's last point
+    scored = [record for record in log if "swd_x1e3" in record] + [final]
+    assert len(scored) >= 2
+    assert curve("swd_x1e3/16px") == ([round(record["kimg"] * 1000) for record in scored],
+                                      [record["swd_x1e3"][record["swd_resolutions"].index(16)] for record in scored])
+
+
+def test_without_tensorboard_a_run_writes_no_event_file(dataset, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # its import now fails, as without the package
+    assert pggan.train.open_tensorboard(tmp_path, None) is None
+    train(tiny("g", dataset), tmp_path, progress=False)
+    assert not list(tmp_path.glob("events.out.tfevents.*")) and (tmp_path / "log.jsonl").is_file()

@@ -1,0 +1,60 @@
+"""pggan's figures from run folders: why figure_swd.png is missing, every curve of it visible, samples at ≥ 128 px."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pggan.report import CURVE_STYLES, FIGURE_DPI, SAMPLES_PER_ROW, draw_samples_figure, draw_swd_figure
+
+
+def run_folder(root, name, *, records, **config):
+    """A run folder holding config.json (resolution 32 and `config`) and a log.jsonl of `records`."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"resolution": 32, "metrics_num_images": 64, **config}))
+    (folder / "log.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    return folder
+
+
+def ticks(count, *, swd=False):
+    """`count` tick records, with SWD at 32 and 16 px when `swd`."""
+    return [{"tick": tick, "kimg": tick * 4.0, **({"swd_x1e3": [50.0 / tick, 40.0 / tick], "swd_resolutions": [32, 16],
+                                                   "metrics_resolution": 32} if swd else {})}
+            for tick in range(1, count + 1)]
+
+
+@pytest.mark.parametrize("config, count, reason", [
+    ({"metrics_ticks": 0}, 3, "metrics_ticks is 0"),
+    ({"metrics_ticks": 4}, 3, "every 4 ticks but not at the last, and the longest log holds 3 ticks"),
+    ({"metrics_ticks": 1, "metrics_num_images": 0}, 3, "metrics_num_images is 0"),
+])
+def test_a_missing_swd_figure_says_why(tmp_path, config, count, reason):
+    runs = {"g": run_folder(tmp_path, "g", records=ticks(count), **config)}
+    with pytest.warns(UserWarning, match="figure_swd.png not written") as caught:
+        draw_swd_figure(tmp_path, runs)
+    assert reason in str(caught[0].message) and not (tmp_path / "figure_swd.png").exists()
+
+
+def test_every_curve_is_drawn_and_h_lies_beneath_g(tmp_path):
+    runs = {name: run_folder(tmp_path, name, records=ticks(6 if name == "h" else 3, swd=True), metrics_ticks=1)
+            for name in ("a", "g", "h")}
+    draw_swd_figure(tmp_path, runs)
+    with Image.open(tmp_path / "figure_swd.png") as figure:
+        assert figure.format == "PNG"
+    markers = [style.get("marker") for name, style in CURVE_STYLES.items() if name != "h"]
+    assert len(set(markers)) == len(markers)  # each configuration its own marker
+    assert CURVE_STYLES["h"]["linestyle"] == "--" and CURVE_STYLES["h"]["zorder"] < CURVE_STYLES["g"]["zorder"]
+    assert CURVE_STYLES["h"]["linewidth"] > CURVE_STYLES["g"]["linewidth"]  # (h) shows around (g) where they meet
+
+
+def test_samples_figure_draws_each_sample_at_least_128_pixels(tmp_path):
+    reals = np.random.default_rng(0).integers(0, 256, size=(SAMPLES_PER_ROW, 1, 32, 32), dtype=np.uint8)
+    draw_samples_figure(tmp_path, {}, reals, "cpu")
+    with Image.open(tmp_path / "figure_samples.png") as figure:
+        width, height = figure.size
+        pixels = np.asarray(figure.convert("L"))
+    assert (width, height) == (70 + SAMPLES_PER_ROW * 128 + 10, 40 + 128 + 10) and FIGURE_DPI == 110
+    strip = np.concatenate(list(reals[:, 0]), axis=1).repeat(4, axis=0).repeat(4, axis=1)
+    np.testing.assert_array_equal(pixels[40:168, 70:70 + SAMPLES_PER_ROW * 128], strip)  # pixel for pixel
