@@ -39,7 +39,7 @@ def main() -> None:
 def _table_rows(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     """--configs a,b,…: known Table 1 rows only."""
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in PRESETS]
+    unknown = [name for name in names if name not in CONFIG_ORDER]
     if unknown or not names:
         raise click.BadParameter(f"{value!r}: unknown configuration(s) {', '.join(unknown) or '(none given)'}; "
                                  f"choose from {', '.join(CONFIG_ORDER)}", ctx, param)
@@ -186,7 +186,8 @@ def _add_switches(function: Callable) -> Callable:
 @click.option("--out", required=True, type=OutputPath(folder=True),
               help="Run directory (must not hold a run yet; locked while the run lasts).")
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
-              help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer.")
+              help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer; msg = g with "
+                   "MSG-GAN's multi-scale gradients instead of growing.")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
               help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU).")
 @_add_switches

@@ -278,7 +278,7 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     at once, each in its own process. `train=False` trains nothing: the tables and figures are rebuilt from the
     runs that have finished.
     """
-    unknown = [name for name in configs if name not in PRESETS]
+    unknown = [name for name in configs if name not in CONFIG_ORDER]
     if unknown:
         raise GanevalInputError(f"--configs: unknown configuration(s) {', '.join(unknown)}; choose from "
                                 f"{', '.join(CONFIG_ORDER)}")
