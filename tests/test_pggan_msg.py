@@ -16,10 +16,19 @@ import torch
 import torch.nn.functional as F
 
 from pggan.checkpoint import list_checkpoints, load_checkpoint
-from pggan.config import MSG_COMBINES, MSG_CONNECTIONS, PRESETS, TrainConfig, make_config, msg_scales
+from pggan.config import (
+    CONFIG_ORDER,
+    MSG_COMBINES,
+    MSG_CONNECTIONS,
+    PRESETS,
+    TrainConfig,
+    make_config,
+    msg_scales,
+)
 from pggan.data import real_pyramid, to_uint8
 from pggan.errors import ConfigError
 from pggan.generate import generate
+from pggan.grids import MSG, TABLE1
 from pggan.layers import MultiScaleCombine
 from pggan.losses import gradient_penalty
 from pggan.networks import build_networks
@@ -56,6 +65,21 @@ def test_the_msg_preset_is_g_with_msg_on_and_no_growing():
     assert {key for key in msg if msg[key] != g[key]} == {"msg", "progressive"}
     assert msg["msg"] and not msg["progressive"] and msg["msg_connections"] == "all"
     assert "msg" in PRESETS
+
+
+def test_the_msg_grid_rows_are_g_and_one_switch_each():
+    g = make_config("g").to_dict()
+    msg = {"msg": True, "progressive": False}
+    expected = {"R0": {}, "R1": {**msg, "msg_connections": "none"}, "R2": {**msg, "msg_connections": "coarse"},
+                "R3": {**msg, "msg_connections": "middle"}, "R4": msg, "R5": {**msg, "msg_combine": "lin_cat"},
+                "R6": {**msg, "msg_combine": "cat_lin"}}
+    for row, changed in expected.items():
+        config = MSG.config(row, None, resolution=32).to_dict()
+        assert {key: value for key, value in config.items() if value != g[key] and key != "resolution"} == changed
+    with pytest.raises(ConfigError, match="rows differ in"):
+        MSG.config("R4", None, msg_combine="cat_lin")
+    assert list(TABLE1.rows) == list(CONFIG_ORDER) and all(TABLE1.config(row, None) == make_config(row)
+                                                           for row in TABLE1.rows)
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
