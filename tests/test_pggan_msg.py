@@ -42,6 +42,18 @@ TINY = dict(fmap_base=64, fmap_max=16, latent_size=12)
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """128 smooth 16×16 grey images (blurred noise)."""
+    rng = np.random.default_rng(0)
+    noise = torch.from_numpy(rng.standard_normal((128, 1, 16, 16)))
+    smooth = F.avg_pool2d(F.pad(noise, (2, 2, 2, 2), mode="circular"), 5, 1)
+    images = ((smooth / smooth.std() * 60 + 128).clamp(0, 255)).to(torch.uint8).numpy()
+    path = tmp_path_factory.mktemp("data") / "tiny16.npz"
+    np.savez(path, images=images)
+    return path
+
+
 def networks(preset: str, resolution: int, channels: int = 3, **overrides):
     torch.manual_seed(0)
     return build_networks(make_config(preset, resolution=resolution, **TINY, **overrides), channels)
@@ -208,18 +220,6 @@ def test_gradient_penalty_over_scales_is_the_mean_of_each_scales_squared_norm():
     only_fine = gradient_penalty(lambda images: critic([unread, images[1]]), reals, fakes, mix)
     plain = gradient_penalty(lambda image: critic([unread, image]), reals[1], fakes[1], mix)
     torch.testing.assert_close(only_fine, plain, rtol=1e-12, atol=0)
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    """128 smooth 16×16 grey images (blurred noise)."""
-    rng = np.random.default_rng(0)
-    noise = torch.from_numpy(rng.standard_normal((128, 1, 16, 16)))
-    smooth = F.avg_pool2d(F.pad(noise, (2, 2, 2, 2), mode="circular"), 5, 1)
-    images = ((smooth / smooth.std() * 60 + 128).clamp(0, 255)).to(torch.uint8).numpy()
-    path = tmp_path_factory.mktemp("data") / "tiny16.npz"
-    np.savez(path, images=images)
-    return path
 
 
 def test_without_connections_training_is_pggans_bit_for_bit(dataset, tmp_path):
