@@ -14,6 +14,7 @@ Typical use (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -27,7 +28,6 @@ import click
 from ganeval_cli.common import SEED, CommandGroup, DeviceType, OutputPath, SeedList, at_least
 from pggan.config import (
     BUDGETS,
-    CONFIG_ORDER,
     PRESETS,
     TrainConfig,
     implicit_budget_note,
@@ -35,6 +35,7 @@ from pggan.config import (
     parse_setting,
 )
 from pggan.errors import EXIT_DIVERGED, ConfigError, TrainingDivergedError
+from pggan.grids import GRIDS
 
 DOWNLOADABLE = ["fashion-mnist", "mnist", "cifar10"]  # pggan.download.DATASETS' names, without importing torchvision
 
@@ -45,13 +46,16 @@ def main() -> None:
     """pggan command group."""
 
 
-def _table_rows(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    """--configs a,b,…: known Table 1 rows only."""
+def _table_rows(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
+    """--configs a,b,…: known rows of the --grid only (all of them when not given)."""
+    rows = GRIDS[ctx.params.get("grid", "table1")].rows
+    if value is None:
+        return list(rows)
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in PRESETS]
+    unknown = [name for name in names if name not in rows]
     if unknown or not names:
         raise click.BadParameter(f"{value!r}: unknown configuration(s) {', '.join(unknown) or '(none given)'}; "
-                                 f"choose from {', '.join(CONFIG_ORDER)}", ctx, param)
+                                 f"choose from {', '.join(rows)}", ctx, param)
     return names
 
 
@@ -69,12 +73,12 @@ def parse_settings(settings: tuple[str, ...], options: dict[str, str]) -> dict[s
     return parsed
 
 
-def config_from_options(preset: str, budget: str | None, overrides: dict[str, Any], options: dict[str, str]
+def config_from_options(build: Callable[..., TrainConfig], overrides: dict[str, Any], options: dict[str, str]
                         ) -> TrainConfig:
-    """make_config(preset, budget, **overrides), a bad value reported against the option that set it (`options`
-    maps a TrainConfig field to its option)."""
+    """build(**overrides) (make_config or a grid's row), a bad value reported against the option that set it
+    (`options` maps a TrainConfig field to its option)."""
     try:
-        return make_config(preset, budget, **overrides)
+        return build(**overrides)
     except ConfigError as error:
         raise click.BadParameter(str(error), param_hint=f"'{options.get(error.field, '--set')}'") from None
 
@@ -195,7 +199,8 @@ def _add_switches(function: Callable) -> Callable:
 @click.option("--out", required=True, type=OutputPath(folder=True),
               help="Run directory (must not hold a run yet; locked while the run lasts).")
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
-              help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer.")
+              help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer; msg = g with "
+                   "MSG-GAN's multi-scale gradients instead of growing.")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
               help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU). "
                    "Default: none, i.e. the full-size defaults for 10000 kimg — refused on a CPU unless --kimg is "
@@ -216,7 +221,7 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
     options = {field: option.split("/")[0] for option, field, _, _ in _SWITCHES} | {"g_lr": "--lr", "d_lr": "--lr",
                                                                                    "data": "--data"}
     overrides.update(parse_settings(settings, options))
-    config = config_from_options(preset, budget, {"data": data, **overrides}, options)
+    config = config_from_options(functools.partial(make_config, preset, budget), {"data": data, **overrides}, options)
     if budget is None and "total_kimg" not in overrides:
         from ganeval.devices import resolve_device
 
@@ -316,8 +321,10 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
 @click.option("--data", required=True, type=click.Path(), help="Prepared dataset .npz or .npy (see `pggan prepare`).")
 @click.option("--out", required=True, type=OutputPath(folder=True),
               help="Folder for the runs (one per configuration), tables and figures.")
-@click.option("--configs", default=",".join(CONFIG_ORDER), show_default=True, callback=_table_rows,
-              help="Comma-separated Table 1 rows to train and evaluate.")
+@click.option("--grid", type=click.Choice(list(GRIDS)), default="table1", show_default=True, is_eager=True,
+              help="table1 = Table 1's rows (a)–(h), (e*); msg = MSG-GAN's rows R0 (g) … R6 (docs: MSG-GAN).")
+@click.option("--configs", default=None, callback=_table_rows,
+              help="Comma-separated rows of the grid to train and evaluate (default: all of them).")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default="quick", show_default=True,
               help="quick = Fashion-MNIST-sized 32×32 on a CPU; paper = 128×128, reduced-capacity nets, 10M images.")
 @click.option("--kimg", type=float, default=None, help="kimg per configuration ((h) gets 2×); default: the budget's.")
@@ -358,13 +365,15 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
                    "the seeds done so far while the rest still run elsewhere).")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any TrainConfig field, for every row.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress lines on stderr.")
-def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float | None, lod_training_kimg: float | None,
-             lod_transition_kimg: float | None, kimg_per_tick: float | None, metrics_ticks: int,
-             metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None, fid_images: int | None,
-             inception_weights: str | None, ppl_samples: int | None, vgg16_weights: str | None,
-             lpips_weights: str | None, allow_unverified_weights: bool, jobs: int, device: str | None,
-             seeds: list[int], tables_only: bool, settings: tuple[str, ...], progress: bool) -> None:
-    """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each.
+def ablation(data: str, out: str, grid: str, configs: list[str], budget: str, kimg: float | None,
+             lod_training_kimg: float | None, lod_transition_kimg: float | None, kimg_per_tick: float | None,
+             metrics_ticks: int, metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None,
+             fid_images: int | None, inception_weights: str | None, ppl_samples: int | None,
+             vgg16_weights: str | None, lpips_weights: str | None, allow_unverified_weights: bool, jobs: int,
+             device: str | None, seeds: list[int], tables_only: bool, settings: tuple[str, ...],
+             progress: bool) -> None:
+    """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each (--grid
+    msg: MSG-GAN's rows instead, into OUT/msg_grid.{md,csv,json}).
 
     Every row trains with the same data and image budget, once per seed; each final EMA generator is scored with
     ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs, FID/KID when
@@ -388,14 +397,14 @@ def ablation(data: str, out: str, configs: list[str], budget: str, kimg: float |
                                                  ("kimg_per_tick", kimg_per_tick),
                                                  ("metrics_num_images", metrics_images)) if value is not None}
     overrides.update(parse_settings(settings, options))
-    for preset in configs:  # every row's settings are checked before the first row trains
-        config_from_options(preset, budget, {**overrides, **({"total_kimg": kimg} if kimg is not None else {})},
-                            options)
-    table = run_ablation(data, out, configs=configs, budget=budget, kimg=kimg, device=device, seeds=seeds,
+    for row in configs:  # every row's settings are checked before the first row trains
+        config_from_options(functools.partial(GRIDS[grid].config, row, budget),
+                            {**overrides, **({"total_kimg": kimg} if kimg is not None else {})}, options)
+    table = run_ablation(data, out, grid=grid, configs=configs, budget=budget, kimg=kimg, device=device, seeds=seeds,
                          swd_num_images=swd_images, msssim_num_pairs=msssim_pairs, fid_num_images=fid_images,
                          ppl_num_samples=ppl_samples, inception_weights=inception_weights,
                          vgg16_weights=vgg16_weights, lpips_weights=lpips_weights,
                          allow_unverified_weights=allow_unverified_weights,
                          metrics_ticks=metrics_ticks, jobs=jobs, progress=progress, train=not tables_only,
                          **overrides)
-    click.echo((Path(out) / "table1.md").read_text() if table["rows"] else "no rows")
+    click.echo((Path(out) / f"{GRIDS[grid].stem}.md").read_text() if table["rows"] else "no rows")

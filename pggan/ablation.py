@@ -1,13 +1,14 @@
-"""The Table 1 grid of Progressive Growing of GANs: train each configuration, score it with ganeval, tabulate.
+"""The Table 1 grid of Progressive Growing of GANs (or another grid of pggan/grids.py, e.g. MSG-GAN's): train each
+configuration, score it with ganeval, tabulate.
 
-`run_ablation` trains rows (a)–(h) and (e*) for each seed on the same data and image budget, evaluates each
-final EMA generator under the paper's protocol (SWD of generated against real images per pyramid level, MS-SSIM
-over consecutive pairs of generated images; FID/KID when Inception weights are at hand) and the raw generator's
-SWD beside it, and rewrites table1.{md,csv,json} (mean ± standard deviation over seeds), table1_per_seed.csv and
-the check of the paper's trends atomically after every run (the tables and figures: pggan/report.py). Layout:
-OUT/seed-S/ROW/ is one run and its `evaluation.json`. It is resumable per seed and row: a finished run (its
-`evaluation.json` exists) is skipped, an interrupted one resumes from its checkpoint, and the tables can be rebuilt
-from the `evaluation.json` files alone.
+`run_ablation` trains rows (a)–(h) and (e*) (another grid: its rows) for each seed on the same data and image
+budget, evaluates each final EMA generator under the paper's protocol (SWD of generated against real images per
+pyramid level, MS-SSIM over consecutive pairs of generated images; FID/KID when Inception weights are at hand) and
+the raw generator's SWD beside it, and rewrites table1.{md,csv,json} (another grid: its stem; mean ± standard
+deviation over seeds), table1_per_seed.csv and the check of the paper's trends atomically after every run (the
+tables and figures: pggan/report.py). Layout: OUT/seed-S/ROW/ is one run and its `evaluation.json`. It is resumable
+per seed and row: a finished run (its `evaluation.json` exists) is skipped, an interrupted one resumes from its
+checkpoint, and the tables can be rebuilt from the `evaluation.json` files alone.
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ from ganeval.kernels.ppl import MIN_LPIPS_SIZE, minimum_samples
 from ganeval.progress import Progress, end_open_line
 from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
-from pggan.config import BUDGETS, CONFIG_ORDER, PRESETS, TrainConfig, make_config
+from pggan.config import BUDGETS, TrainConfig, make_config
 from pggan.data import data_identity, first_images, identity_difference, open_images, training_resolution
 from pggan.errors import ConfigError
 from pggan.generate import generate, run_generator
+from pggan.grids import GRIDS
 from pggan.report import (
-    ROW_LABELS,
     SAMPLES_PER_ROW,
     draw_samples_figure,
     draw_swd_figure,
@@ -160,8 +161,8 @@ def real_reference_row(reals: np.ndarray, *, swd_num_images: int, msssim_num_pai
 def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: int, metrics_ticks: int,
                        device: str | None, overrides: dict[str, Any], real_stats: Path, inception: dict | None,
                        lpips: dict | None, ppl_missing: str | None, evaluation: dict[str, int], progress: bool,
-                       threads: int | None = None) -> dict[str, Any]:
-    """Train configuration `name` with `seed` (or resume it, or reuse its finished run), evaluate it, write
+                       threads: int | None = None, grid: str = "table1") -> dict[str, Any]:
+    """Train row `name` of `grid` with `seed` (or resume it, or reuse its finished run), evaluate it, write
     OUT/seed-SEED/NAME/evaluation.json."""
     if threads is not None:
         torch.set_num_threads(threads)
@@ -176,8 +177,8 @@ def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: in
     elif list_checkpoints(run_dir):
         metrics = resume_run(run_dir, progress=progress)
     else:
-        config = make_config(name, budget, data=data, seed=seed, metrics_ticks=metrics_ticks,
-                             device=device or "auto", **overrides)
+        config = GRIDS[grid].config(name, budget, data=data, seed=seed, metrics_ticks=metrics_ticks,
+                                    device=device or "auto", **overrides)
         metrics = train(config, run_dir, progress=progress)
     row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, inception=inception, lpips=lpips,
                              ppl_missing=ppl_missing, **evaluation)
@@ -192,10 +193,11 @@ GRID_FILE = "grid.json"  # the data and settings every run of a results folder s
 
 def grid_record(data: str | Path, images: np.ndarray, base_config: Any, budget: str, overrides: dict[str, Any],
                 metrics_ticks: int, evaluation: dict[str, int], weights: Path | None,
-                lpips: dict[str, Path] | None) -> dict[str, Any]:
-    """What every run of one results folder must share: the data (its identity, not its path), the budget, the
-    settings given for every row, and how runs are evaluated. Seeds and rows may be added; nothing else changes."""
-    return {"data": data_identity(data, images), "budget": budget, "resolution": base_config.resolution,
+                lpips: dict[str, Path] | None, grid: str = "table1") -> dict[str, Any]:
+    """What every run of one results folder must share: the grid, the data (its identity, not its path), the
+    budget, the settings given for every row, and how runs are evaluated. Seeds and rows may be added; nothing else
+    changes."""
+    return {"grid": grid, "data": data_identity(data, images), "budget": budget, "resolution": base_config.resolution,
             "settings": {**overrides, "metrics_ticks": metrics_ticks}, "evaluation": dict(evaluation),
             "inception_weights_sha256": file_sha256(weights, "weights file") if weights else None,
             "lpips_weights_sha256": {name: file_sha256(path, "weights file") for name, path in lpips.items()}
@@ -217,6 +219,9 @@ def check_grid(out: Path, grid: dict[str, Any], *, row_config: Any, write: bool)
             difference = identity_difference(recorded.get("data") or {}, grid["data"])
             raise GanevalInputError(f"{out}: its runs were trained on other data ({difference}); use another --out, "
                                     "or give the data they were trained on")
+        if recorded.get("grid", "table1") != grid["grid"]:  # a record of an earlier version is Table 1's
+            raise GanevalInputError(f"{out}: holds the runs of the {recorded.get('grid', 'table1')} grid, this "
+                                    f"command asks for the {grid['grid']} grid; use another --out")
         for key in ("budget", "resolution", "settings", "evaluation", "inception_weights_sha256",
                     "lpips_weights_sha256"):
             if recorded.get(key) != grid[key]:
@@ -260,7 +265,7 @@ def seed_dir(out: Path, seed: int) -> Path:
     return out / f"seed-{seed}"
 
 
-def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = CONFIG_ORDER,
+def run_ablation(data: str | Path, out: str | Path, *, grid: str = "table1", configs: Sequence[str] | None = None,
                  budget: str = "quick", kimg: float | None = None, device: str | None = None,
                  seeds: Sequence[int] = (1000,), swd_num_images: int | None = None,
                  msssim_num_pairs: int | None = None, fid_num_images: int | None = None,
@@ -268,7 +273,8 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                  vgg16_weights: str | Path | None = None, lpips_weights: str | Path | None = None,
                  allow_unverified_weights: bool = False, metrics_ticks: int = 2, jobs: int = 1,
                  progress: bool = True, train: bool = True, **overrides: Any) -> dict[str, Any]:
-    """Train and evaluate every configuration in `configs` for every seed into `out`; return the table as a dict.
+    """Train and evaluate every row of `grid` in `configs` (default: all of them) for every seed into `out`; return
+    the table as a dict.
 
     Each seed seeds its runs' training and their evaluation (SWD positions, latents). FID and KID are added when
     Inception weights are at hand (`inception_weights`, $GANEVAL_INCEPTION_WEIGHTS or the torch hub cache; nothing
@@ -278,10 +284,14 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     at once, each in its own process. `train=False` trains nothing: the tables and figures are rebuilt from the
     runs that have finished.
     """
-    unknown = [name for name in configs if name not in PRESETS]
-    if unknown:
-        raise GanevalInputError(f"--configs: unknown configuration(s) {', '.join(unknown)}; choose from "
-                                f"{', '.join(CONFIG_ORDER)}")
+    if grid not in GRIDS:
+        raise GanevalInputError(f"--grid must be one of {', '.join(GRIDS)}, got {grid!r}")
+    spec = GRIDS[grid]
+    configs = list(spec.rows) if configs is None else configs
+    unknown = [name for name in configs if name not in spec.rows]
+    if unknown or not configs:
+        raise GanevalInputError(f"--configs: unknown configuration(s) {', '.join(unknown) or '(none given)'}; "
+                                f"choose from {', '.join(spec.rows)} (the {grid} grid)")
     if jobs < 1:
         raise GanevalInputError(f"--jobs must be at least 1, got {jobs}")
     check_weights_paths(inception_weights=inception_weights, vgg16_weights=vgg16_weights, lpips_weights=lpips_weights)
@@ -325,13 +335,15 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
     evaluation["fid_num_images"] = min(fid_num_images or evaluation["swd_num_images"], len(reals))
     lpips_files, ppl_missing = lpips_weights_at_hand(vgg16_weights, lpips_weights, base.resolution)
     lpips = None if lpips_files is None else {**lpips_files, "allow_unverified_weights": allow_unverified_weights}
+    def row_config(name: str, seed: int) -> TrainConfig:
+        return spec.config(name, budget, data=str(data), seed=seed, metrics_ticks=metrics_ticks,
+                           device=device or "auto", **overrides).replace(resolution=base.resolution)
+
+    order = [name for name in spec.rows if name in configs]
+    for name in order:  # every row's settings checked at the data's resolution before any training
+        row_config(name, seeds[0]).validate()
     check_grid(out, grid_record(data, data_images, base, budget, overrides, metrics_ticks, evaluation, weights,
-                                lpips_files),
-               row_config=lambda name, seed: make_config(name, budget, data=str(data), seed=seed,
-                                                         metrics_ticks=metrics_ticks, device=device or "auto",
-                                                         **overrides).replace(resolution=base.resolution),
-               write=train)
-    order = [name for name in CONFIG_ORDER if name in configs]
+                                lpips_files, grid), row_config=row_config, write=train)
     rows_by_seed: dict[int, dict[str, dict[str, Any]]] = {}
     pending: list[tuple[int, str]] = []
     for seed in seeds:
@@ -357,23 +369,24 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
             save_stats(folder / "real_stats.npz", *reference_statistics(
                 reals, list(counts), num_images=counts, seed=seed, device=device, **(inception or {})))
     header = {"data": Path(data).name, "resolution": base.resolution, "budget": budget,
-              "kimg_per_config": base.total_kimg, "kimg_h": base.total_kimg * PRESETS["h"].get("kimg_factor", 1.0),
+              "kimg_per_config": base.total_kimg,
+              **({"kimg_h": row_config("h", seeds[0]).effective_total_kimg} if "h" in spec.rows else {}),
               "seeds": seeds, "inception_weights": str(weights) if weights else None,
               "vgg16_weights": str(lpips_files["vgg16_weights"]) if lpips_files else None, **evaluation}
 
-    job = dict(out=out, data=str(data), budget=budget, metrics_ticks=metrics_ticks, device=device,
+    job = dict(out=out, data=str(data), budget=budget, metrics_ticks=metrics_ticks, device=device, grid=grid,
                overrides=overrides, inception=inception, lpips=lpips, ppl_missing=ppl_missing, evaluation=evaluation)
     if jobs == 1:
         for seed, name in pending:
             if progress:
-                print(f"== {ROW_LABELS[name]}, seed {seed} → {seed_dir(out, seed) / name}", flush=True)
+                print(f"== {spec.labels[name]}, seed {seed} → {seed_dir(out, seed) / name}", flush=True)
             rows_by_seed[seed][name] = train_and_evaluate(name, seed=seed, progress=progress,
                                                           real_stats=seed_dir(out, seed) / "real_stats.npz", **job)
-            write_tables(out, rows_by_seed, header)
+            write_tables(out, rows_by_seed, header, spec)
     else:  # several runs at once: one process each, the CPU threads shared out between them
         threads = max(1, (os.cpu_count() or 1) // jobs)
         # One progress line for the whole grid: every PROGRESS_SECONDS, the kimg the runs have logged.
-        run_kimg = {run: base.total_kimg * PRESETS[run[1]].get("kimg_factor", 1.0) for run in pending}
+        run_kimg = {run: row_config(run[1], run[0]).effective_total_kimg for run in pending}
         def logged_kimg(run: tuple[int, str]) -> float:
             return min(kimg_trained(seed_dir(out, run[0]) / run[1]), run_kimg[run])
 
@@ -394,18 +407,18 @@ def run_ablation(data: str | Path, out: str | Path, *, configs: Sequence[str] = 
                     logged[seed, name], done = run_kimg[seed, name], done + 1
                     if progress:
                         end_open_line()
-                        print(f"== finished {ROW_LABELS[name]}, seed {seed} ({done}/{len(pending)})", flush=True)
-                    write_tables(out, rows_by_seed, header)
+                        print(f"== finished {spec.labels[name]}, seed {seed} ({done}/{len(pending)})", flush=True)
+                    write_tables(out, rows_by_seed, header, spec)
                 for future in running:
                     logged[futures[future]] = logged_kimg(futures[future])
                 bar.update(sum(logged.values()) - bar.count, postfix=f"{done}/{len(pending)} runs done")
                 bar.milestone()
         bar.close()
-    write_tables(out, rows_by_seed, header)
+    write_tables(out, rows_by_seed, header, spec)
     # The figures show the first seed's runs; a folder that keeps only evaluation.json files keeps its figures.
     runs = {name: seed_dir(out, seeds[0]) / name for name in order}
     sampled = {name: run for name, run in runs.items() if list_checkpoints(run)}
     if sampled:
         draw_samples_figure(out, sampled, reals, device)
-    draw_swd_figure(out, {name: run for name, run in runs.items() if (run / "config.json").exists()})
-    return {**header, "rows": table_rows(rows_by_seed), "trends": trend_checks(rows_by_seed)}
+    draw_swd_figure(out, {name: run for name, run in runs.items() if (run / "config.json").exists()}, spec)
+    return {**header, "rows": table_rows(rows_by_seed, spec), "trends": trend_checks(rows_by_seed, spec)}

@@ -44,6 +44,23 @@ def _at_least(low: int) -> Callable[[int], bool]:
     return lambda value: value >= low
 
 
+MSG_CONNECTIONS = ("all", "coarse", "middle", "fine", "none")
+MSG_COMBINES = ("simple", "lin_cat", "cat_lin")
+
+
+def msg_scales(connections: str, resolution: int) -> tuple[int, ...]:
+    """The lower scales whose images MSG-GAN's D reads through φ (§3.1), for `connections` at final `resolution` R.
+
+    Connectable are 4, 8, …, R/2 (R itself enters through fromRGB). coarse = 4 and 8; the rest, 16 … R/2, splits in
+    two: middle = its lower half (the larger one when odd), fine = its upper half. So R = 32: coarse 4, 8, middle
+    16, fine none; R = 64: 4, 8 | 16 | 32; R = 128: 4, 8 | 16, 32 | 64; R = 256: 4, 8 | 16, 32 | 64, 128.
+    """
+    scales = tuple(2**log2 for log2 in range(2, int(resolution).bit_length() - 1))
+    rest = scales[2:]
+    middle = rest[:(len(rest) + 1) // 2]
+    return {"all": scales, "coarse": scales[:2], "middle": middle, "fine": rest[len(middle):], "none": ()}[connections]
+
+
 def setting(default: Any, check: Callable[[Any], bool], wanted: str) -> Any:
     """A TrainConfig field with its range: `validate` wants `check(value)`, else says "<name> must be <wanted>"."""
     metadata = {"check": check, "wanted": wanted}
@@ -97,6 +114,14 @@ class TrainConfig:
     mbstd_group_size: int = setting(4, _at_least(0), "≥ 0 (0 = off)")
     # Salimans et al. minibatch discrimination kernels; 0 = off (config e*).
     mbdisc_kernels: int = setting(0, _at_least(0), "≥ 0 (0 = off)")
+    # MSG-GAN (Karnewar & Wang 2020): G's image at every scale reaches D, all scales trained at once (no growing).
+    msg: bool = False
+    # Which lower scales D reads through the combine function: see `msg_scales`.
+    msg_connections: str = setting("all", lambda value: value in MSG_CONNECTIONS,
+                                   "one of " + ", ".join(f"'{name}'" for name in MSG_CONNECTIONS))
+    # The combine function φ of MSG-GAN §3.1 (pggan.layers.MultiScaleCombine).
+    msg_combine: str = setting("simple", lambda value: value in MSG_COMBINES,
+                               "one of " + ", ".join(f"'{name}'" for name in MSG_COMBINES))
 
     # Growing schedule (reference TrainingSchedule).
     progressive: bool = True  # grow from 4×4; False = train at the final resolution from the start (config a)
@@ -170,6 +195,14 @@ class TrainConfig:
         if self.progressive and self.lod_training_kimg + self.lod_transition_kimg == 0:
             raise ConfigError("lod_training_kimg", "progressive growing needs lod_training_kimg + "
                                                    "lod_transition_kimg > 0 (both are 0); use --no-progressive")
+        if self.msg and self.progressive:
+            raise ConfigError("msg", "MSG-GAN trains every scale at once and takes no progressive growing; add "
+                                     "--no-progressive (or use --config msg)")
+        if self.msg and self.resolution and self.msg_connections != "none" and not msg_scales(
+                self.msg_connections, self.resolution):
+            raise ConfigError("msg_connections", f"msg_connections={self.msg_connections!r} connects no scale at "
+                                                 f"{self.resolution}×{self.resolution} (see pggan.config.msg_scales); "
+                                                 "choose another set")
         if self.mbstd_group_size:
             for size in (self.minibatch_base, *self.minibatch_dict.values()):
                 if size % min(self.mbstd_group_size, size):
@@ -309,12 +342,18 @@ PRESET_G: dict[str, Any] = {**PRESET_F, "pixelnorm": True}
 # (h) "Converged": (g) trained longer. The paper gives no length; choice: 2× the (a)–(g) budget.
 PRESET_H: dict[str, Any] = {**PRESET_G, "kimg_factor": 2.0}
 
+# MSG-GAN (Karnewar & Wang 2020, §3): (g) — WGAN-GP, pixel norm, equalized lr, minibatch stddev, EMA — with G's
+# images at every scale fed to D and no growing or fade-in; all scales connected by φ_simple. Choice: the learning
+# rate stays (g)'s 0.001, so that the two differ only in the switch; the authors' 0.003 is --lr 0.003 (their Adam
+# β = (0, 0.99) is already (g)'s).
+PRESET_MSG: dict[str, Any] = {**PRESET_G, "progressive": False, "msg": True}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "a": PRESET_A, "b": PRESET_B, "c": PRESET_C, "d": PRESET_D, "e_star": PRESET_E_STAR, "e": PRESET_E,
-    "f": PRESET_F, "g": PRESET_G, "h": PRESET_H,
+    "f": PRESET_F, "g": PRESET_G, "h": PRESET_H, "msg": PRESET_MSG,
 }
 # Table 1's rows in the paper's order ((e*) before (e)): tables, figures and `pggan ablation --configs`.
-CONFIG_ORDER = tuple(PRESETS)
+CONFIG_ORDER = ("a", "b", "c", "d", "e_star", "e", "f", "g", "h")
 
 # ---------------------------------------------------------------------------------------------------------------
 # Budgets: size and length, disjoint from the preset switches so every preset composes with every budget.

@@ -249,6 +249,14 @@ def to_resolution(images_uint8: torch.Tensor, resolution: int) -> torch.Tensor:
     return to_uint8(reals_at(images_uint8, resolution, 1.0, torch.float32))
 
 
+def real_pyramid(images: torch.Tensor) -> list[torch.Tensor]:
+    """MSG-GAN's reals (§3): the batch at 4, 8, …, its own resolution, each the next one 2×2-average-pooled."""
+    scales = [images]
+    while scales[0].shape[-1] > 4:
+        scales.insert(0, torch.nn.functional.avg_pool2d(scales[0], 2))
+    return scales
+
+
 def reals_at(images_uint8: torch.Tensor, resolution: int, alpha: float, dtype: torch.dtype) -> torch.Tensor:
     """Reals in [-1, 1] at `resolution` (area downsampling), faded like G's output while α < 1 (§3).
 

@@ -1,5 +1,6 @@
 """The building blocks of the paper's networks: equalized-lr conv/dense, pixel norm, minibatch stddev, minibatch
-discrimination (Karras et al. 2018, §3–4.2; Salimans et al. 2016, §3.2)."""
+discrimination (Karras et al. 2018, §3–4.2; Salimans et al. 2016, §3.2), MSG-GAN's combine function (Karnewar &
+Wang 2020, §3.1)."""
 
 from __future__ import annotations
 
@@ -33,14 +34,14 @@ class EqualizedConv2d(nn.Module):
     """2-D convolution with the equalized learning rate of §4.1 (or plain He initialisation when off)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, padding: int | None = None,
-                 gain: float = HE_GAIN, equalized: bool = True):
+                 gain: float = HE_GAIN, equalized: bool = True, bias: bool = True):
         super().__init__()
         he_std = gain / math.sqrt(in_channels * kernel_size * kernel_size)
         self.runtime_scale = he_std if equalized else 1.0
         self.padding = kernel_size // 2 if padding is None else padding
         shape = (out_channels, in_channels, kernel_size, kernel_size)
         self.weight = nn.Parameter(torch.randn(shape) * (1.0 if equalized else he_std))
-        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.weight * self.runtime_scale, self.bias, padding=self.padding)
@@ -102,3 +103,36 @@ class MinibatchDiscrimination(nn.Module):
         l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # [N, N, B]
         closeness = torch.exp(-l1).sum(dim=1) - 1.0  # drop the j = i term, exp(0) = 1
         return torch.cat([x, closeness + self.bias], dim=1)
+
+
+class MultiScaleCombine(nn.Module):
+    """MSG-GAN's combine function φ (Karnewar & Wang 2020, §3.1): D's features x at one scale joined with the image
+    at that scale; `out_channels` is what the next layer of D receives.
+
+    simple: concat(image, x). lin_cat: concat(1×1 conv(image), x), the conv linear (bias, no activation) to as many
+    maps as x, as the authors' PyTorch code (BMSG-GAN). cat_lin: 1×1 conv(concat(x, image)) back to x's maps,
+    without bias or activation, as their StyleGAN code (msg-stylegan-tf).
+    """
+
+    def __init__(self, kind: str, image_channels: int, feature_channels: int, *, equalized: bool = True):
+        super().__init__()
+        self.kind = kind
+        if kind == "simple":
+            self.conv = None
+            self.out_channels = image_channels + feature_channels
+        elif kind == "lin_cat":
+            self.conv = EqualizedConv2d(image_channels, feature_channels, 1, equalized=equalized)
+            self.out_channels = 2 * feature_channels
+        elif kind == "cat_lin":
+            self.conv = EqualizedConv2d(feature_channels + image_channels, feature_channels, 1, equalized=equalized,
+                                        bias=False)
+            self.out_channels = feature_channels
+        else:
+            raise ValueError(f"unknown MSG combine function {kind!r}; choose simple, lin_cat or cat_lin")
+
+    def forward(self, image: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "simple":
+            return torch.cat([image, x], dim=1)
+        if self.kind == "lin_cat":
+            return torch.cat([self.conv(image), x], dim=1)
+        return self.conv(torch.cat([x, image], dim=1))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-Critic = Callable[[torch.Tensor], torch.Tensor]
+# A minibatch of images: one tensor, or MSG-GAN's list of the same images at 4, 8, …, R.
+Images = torch.Tensor | list[torch.Tensor]
+Critic = Callable[[Images], torch.Tensor]
 
 
 def _at_least_fp32(values: torch.Tensor) -> torch.Tensor:
@@ -15,16 +18,30 @@ def _at_least_fp32(values: torch.Tensor) -> torch.Tensor:
     return values.to(torch.promote_types(values.dtype, torch.float32))
 
 
-def gradient_penalty(critic: Critic, reals: torch.Tensor, fakes: torch.Tensor, mix: torch.Tensor,
+def gradient_penalty(critic: Critic, reals: Images, fakes: Images, mix: torch.Tensor,
                      target: float = 1.0) -> torch.Tensor:
-    """Per-sample (‖∇_x̂ D(x̂)‖₂ − target)² / target², x̂ = reals + mix·(fakes − reals), mix ~ U(0, 1) per sample."""
-    mixed = torch.lerp(reals, fakes, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
-    (gradients,) = torch.autograd.grad(_at_least_fp32(critic(mixed)).sum(), mixed, create_graph=True)
-    norms = _at_least_fp32(gradients).flatten(1).norm(dim=1)
+    """Per-sample (‖∇_x̂ D(x̂)‖₂ − target)² / target², x̂ = reals + mix·(fakes − reals), mix ~ U(0, 1) per sample.
+
+    Images at several scales (MSG-GAN) are mixed with the same factor; ‖∇‖² is then the mean, over the scales the
+    critic reads, of each scale's squared gradient norm, as msg-stylegan-tf's penalty (which reads every scale).
+    """
+    if isinstance(reals, torch.Tensor):
+        mixed = torch.lerp(reals, fakes, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
+        (gradients,) = torch.autograd.grad(_at_least_fp32(critic(mixed)).sum(), mixed, create_graph=True)
+        norms = _at_least_fp32(gradients).flatten(1).norm(dim=1)
+        return (norms - target).square() / target**2
+    scales = [torch.lerp(real, fake, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
+              for real, fake in zip(reals, fakes, strict=True)]
+    gradients = [gradient for gradient in torch.autograd.grad(_at_least_fp32(critic(scales)).sum(), scales,
+                                                               create_graph=True, allow_unused=True)
+                 if gradient is not None]  # None: a scale D does not connect
+    # The mean over S scales of Σ g² is Σ (g / √S)² over them all: one norm of the concatenated gradients.
+    flat = torch.cat([_at_least_fp32(gradient).flatten(1) for gradient in gradients], dim=1)
+    norms = flat.norm(dim=1) / math.sqrt(len(gradients))
     return (norms - target).square() / target**2
 
 
-def discriminator_loss(critic: Critic, reals: torch.Tensor, fakes: torch.Tensor, *, kind: str, mix: torch.Tensor,
+def discriminator_loss(critic: Critic, reals: Images, fakes: Images, *, kind: str, mix: torch.Tensor,
                        wgan_lambda: float = 10.0, wgan_target: float = 1.0,
                        wgan_epsilon: float = 0.001) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """D's loss and its detached parts.
@@ -45,7 +62,7 @@ def discriminator_loss(critic: Critic, reals: torch.Tensor, fakes: torch.Tensor,
                   "drift": drift.detach()}
 
 
-def generator_loss(critic: Critic, fakes: torch.Tensor, *, kind: str) -> torch.Tensor:
+def generator_loss(critic: Critic, fakes: Images, *, kind: str) -> torch.Tensor:
     """G's loss: −E[D(fake)] (WGAN) or E[softplus(−D(fake))] (non-saturating logistic)."""
     fake_scores = _at_least_fp32(critic(fakes))
     return F.softplus(-fake_scores).mean() if kind == "logistic" else -fake_scores.mean()

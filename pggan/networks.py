@@ -1,4 +1,5 @@
-"""Generator and discriminator of Table 2 (§A.1), grown one resolution at a time with the fade-in of Figure 2.
+"""Generator and discriminator of Table 2 (§A.1), grown one resolution at a time with the fade-in of Figure 2, or
+switched to MSG-GAN's multi-scale gradients (Karnewar & Wang 2020): G's image at every scale feeds D.
 
 Both networks hold every resolution's layers from the start; `forward` runs only the layers the current
 resolution needs, so growing is a change of arguments, not of modules (the optimiser sees fixed parameters).
@@ -7,18 +8,20 @@ resolution needs, so growing is a change of arguments, not of modules (the optim
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pggan.config import TrainConfig
+from pggan.config import TrainConfig, msg_scales
 from pggan.layers import (
     LEAKY_SLOPE,
     EqualizedConv2d,
     EqualizedLinear,
     MinibatchDiscrimination,
     MinibatchStddev,
+    MultiScaleCombine,
     PixelNorm,
 )
 
@@ -87,20 +90,34 @@ class Generator(nn.Module):
                 EqualizedConv2d(nf(res - 1), nf(res - 1), 3, equalized=equalized_lr), *post(nf(res - 1))))
             self.to_rgb.append(EqualizedConv2d(nf(res - 1), num_channels, 1, gain=1.0, equalized=equalized_lr))
 
-    def forward(self, latents: torch.Tensor, resolution: int, alpha: float | torch.Tensor = 1.0) -> torch.Tensor:
+    def forward(self, latents: torch.Tensor, resolution: int, alpha: float | torch.Tensor = 1.0, *,
+                all_scales: bool = False) -> torch.Tensor | list[torch.Tensor]:
         """Images at `resolution`; the newest block is blended with the upsampled previous toRGB by `alpha` (a
-        0-dim tensor always blends: torch.compile then keeps one graph for the whole fade-in)."""
+        0-dim tensor always blends: torch.compile then keeps one graph for the whole fade-in).
+
+        `all_scales` (MSG-GAN §3): the list of every block's toRGB image, 4×4 first, at the full resolution with
+        α = 1; its last image is the one `forward` returns without it.
+        """
         res_log2 = resolution_log2(resolution)
         if res_log2 > self.resolution_log2:
             raise ValueError(f"generator resolution {resolution} exceeds its maximum {2**self.resolution_log2}")
+        if all_scales and (res_log2 != self.resolution_log2 or fading(alpha)):
+            raise ValueError(f"all_scales runs at the full resolution {2**self.resolution_log2} with α = 1, got "
+                             f"{resolution} and α = {alpha}")
         x = latents
         if self.normalize_latents:  # §4.2 / A.1: latents normalised onto the unit hypersphere
             x = x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
         x = self.dense_post(self.dense(x).reshape(x.shape[0], -1, 4, 4))
         previous = x
+        scales = []
         for index in range(res_log2 - 1):  # block 0 is 4×4, block k works at 2**(k+2)
             previous = x
             x = self.blocks[index](x if index == 0 else upsample2x(x))
+            if all_scales:
+                image = self.to_rgb[index](x)
+                scales.append(torch.tanh(image) if self.tanh_at_end else image)
+        if all_scales:
+            return scales
         images = self.to_rgb[res_log2 - 2](x)
         if res_log2 > 2 and fading(alpha):  # Figure 2(b): (1-α)·upsample(toRGB_old) + α·toRGB_new
             images = torch.lerp(upsample2x(self.to_rgb[res_log2 - 3](previous)), images, alpha)
@@ -112,9 +129,14 @@ class Discriminator(nn.Module):
 
     def __init__(self, resolution: int, num_channels: int, *, fmap_base: int = 8192, fmap_decay: float = 1.0,
                  fmap_max: int = 512, equalized_lr: bool = True, layernorm: bool = False,
-                 mbstd_group_size: int = 4, mbdisc_kernels: int = 0):
+                 mbstd_group_size: int = 4, mbdisc_kernels: int = 0, msg: bool = False, msg_combine: str = "simple",
+                 msg_scales: Sequence[int] = ()):
         super().__init__()
         self.resolution_log2 = resolution_log2(resolution)
+        self.msg = msg
+        connected = set(msg_scales) if msg else set()
+        if not connected <= {2**log2 for log2 in range(2, self.resolution_log2)}:
+            raise ValueError(f"MSG scales {sorted(connected)} are not among the lower scales of {resolution}px")
 
         def nf(stage: int) -> int:
             return num_features(stage, fmap_base, fmap_decay, fmap_max)
@@ -129,22 +151,46 @@ class Discriminator(nn.Module):
             return nn.Sequential(EqualizedConv2d(num_channels, nf(stage), 1, equalized=equalized_lr),
                                  nn.LeakyReLU(LEAKY_SLOPE))
 
+        # MSG-GAN's φ at each connected scale (keyed by the scale), made where its block is: without connections
+        # a seed draws PGGAN's weights.
+        self.combine = nn.ModuleDict()
+
+        def block_input(scale: int, channels: int) -> int:
+            if scale not in connected:
+                return channels
+            self.combine[str(scale)] = MultiScaleCombine(msg_combine, num_channels, channels, equalized=equalized_lr)
+            return self.combine[str(scale)].out_channels
+
         self.from_rgb = nn.ModuleList([from_rgb(1)])
         self.blocks = nn.ModuleList([nn.Identity()])  # index 0 = the 4×4 block, kept separate below
         for res in range(3, self.resolution_log2 + 1):
             self.from_rgb.append(from_rgb(res - 1))
-            self.blocks.append(nn.Sequential(*conv(nf(res - 1), nf(res - 1), 3), *conv(nf(res - 1), nf(res - 2), 3),
+            width = block_input(2**res, nf(res - 1))
+            self.blocks.append(nn.Sequential(*conv(width, nf(res - 1), 3), *conv(nf(res - 1), nf(res - 2), 3),
                                              nn.AvgPool2d(2)))
+        if msg:  # D reads the lower scales through φ, never a fromRGB: only R's is kept (the others drawn all the same)
+            for index in range(self.resolution_log2 - 2):
+                self.from_rgb[index] = nn.Identity()
         self.minibatch_stddev = MinibatchStddev(mbstd_group_size) if mbstd_group_size > 0 else nn.Identity()
         extra = 1 if mbstd_group_size > 0 else 0
-        self.final = nn.Sequential(*conv(nf(1) + extra, nf(1), 3), *conv(nf(1), nf(0), 4, padding=0),
+        self.final = nn.Sequential(*conv(block_input(4, nf(1)) + extra, nf(1), 3), *conv(nf(1), nf(0), 4, padding=0),
                                    nn.Flatten())
         self.minibatch_discrimination = (MinibatchDiscrimination(nf(0), mbdisc_kernels) if mbdisc_kernels > 0
                                          else nn.Identity())
         self.score = EqualizedLinear(nf(0) + mbdisc_kernels, 1, gain=1.0, equalized=equalized_lr)
 
-    def forward(self, images: torch.Tensor, alpha: float | torch.Tensor = 1.0) -> torch.Tensor:
-        """Scores [N] for images at any grown resolution; fromRGB of the half resolution blended by 1 − α."""
+    def forward(self, images: torch.Tensor | Sequence[torch.Tensor], alpha: float | torch.Tensor = 1.0
+                ) -> torch.Tensor:
+        """Scores [N] for images at any grown resolution; fromRGB of the half resolution blended by 1 − α.
+
+        With `msg` (MSG-GAN §3.1): `images` is the list at 4, 8, …, R (G's `all_scales`, or `real_pyramid`);
+        x = block_R(fromRGB(image_R)), then at each lower scale s, x = block_s(φ(image_s, x)) where s is connected
+        (block_s(x) elsewhere), the 4×4 block last.
+        """
+        if self.msg != (not isinstance(images, torch.Tensor)):
+            raise ValueError("an MSG discriminator takes the list of images at 4, 8, …, R; any other a tensor")
+        if self.msg:
+            return self._forward_scales(images)
         res_log2 = resolution_log2(images.shape[-1])
         if res_log2 > self.resolution_log2:
             raise ValueError(f"discriminator got {images.shape[-1]}px images, its maximum is "
@@ -156,6 +202,25 @@ class Discriminator(nn.Module):
                 x = torch.lerp(self.from_rgb[res_log2 - 3](downsample2x(images)), x, alpha)
             for index in range(res_log2 - 3, 0, -1):
                 x = self.blocks[index](x)
+        return self._score(x)
+
+    def _forward_scales(self, images: Sequence[torch.Tensor]) -> torch.Tensor:
+        """MSG-GAN's D on the images at every scale, 4×4 first."""
+        sizes = [image.shape[-1] for image in images]
+        if sizes != [2**log2 for log2 in range(2, self.resolution_log2 + 1)]:
+            raise ValueError(f"an MSG discriminator of {2**self.resolution_log2}px takes images at 4, 8, …, "
+                             f"{2**self.resolution_log2} px, got {sizes}")
+        x = self.from_rgb[-1](images[-1])
+        for index in range(self.resolution_log2 - 2, 0, -1):  # block k works at 2**(k+2), as images[k]
+            if str(sizes[index]) in self.combine:  # never R, which entered through fromRGB
+                x = self.combine[str(sizes[index])](images[index], x)
+            x = self.blocks[index](x)
+        if "4" in self.combine:
+            x = self.combine["4"](images[0], x)
+        return self._score(x)
+
+    def _score(self, x: torch.Tensor) -> torch.Tensor:
+        """The 4×4 block on D's features at 4×4: minibatch stddev, two convs, [minibatch discrimination], score."""
         x = self.final(self.minibatch_stddev(x))
         return self.score(self.minibatch_discrimination(x)).squeeze(1)
 
@@ -170,5 +235,6 @@ def build_networks(config: TrainConfig, num_channels: int) -> tuple[Generator, D
                           tanh_at_end=config.tanh_at_end, **shared)
     discriminator = Discriminator(config.resolution, num_channels, layernorm=config.d_layernorm,
                                   mbstd_group_size=config.mbstd_group_size, mbdisc_kernels=config.mbdisc_kernels,
-                                  **shared)
+                                  msg=config.msg, msg_combine=config.msg_combine,
+                                  msg_scales=msg_scales(config.msg_connections, config.resolution), **shared)
     return generator, discriminator

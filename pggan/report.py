@@ -1,6 +1,7 @@
-"""Table 1's reporting, from finished runs only: the table of mean ± standard deviation over seeds
-(table1.{md,csv,json}), the per-seed table (table1_per_seed.csv), the check of the trends the paper states, and the two
-figures (samples per configuration, SWD against kimg).
+"""A grid's reporting (Table 1, or another grid of pggan/grids.py), from finished runs only: the table of mean ±
+standard deviation over seeds (table1.{md,csv,json}; another grid's stem for it), the per-seed table
+(table1_per_seed.csv), the check of the trends the paper states, and the two figures (samples per configuration,
+SWD against kimg).
 
 Its inputs are each seed's evaluated rows (the runs' `evaluation.json`, keyed by configuration) and the run folders;
 nothing here trains or scores (the samples figure draws from each run's newest checkpoint through `pggan.generate`).
@@ -25,49 +26,19 @@ from ganeval.errors import GanevalInputError
 from ganeval.files import read_json, reading, write_atomically
 from ganeval.grids import upscale_factor
 from pggan.checkpoint import write_json
-from pggan.config import CONFIG_ORDER
 from pggan.generate import generate
+from pggan.grids import TABLE1, Grid
 
-ROW_LABELS = {
-    "a": "(a) Gulrajani et al. (2017)", "b": "(b) + Progressive growing", "c": "(c) + Small minibatch",
-    "d": "(d) + Revised training parameters", "e_star": "(e*) + Minibatch discrimination",
-    "e": "(e) Minibatch stddev", "f": "(f) + Equalized learning rate", "g": "(g) + Pixelwise normalization",
-    "h": "(h) Converged",
-}
-# Karras et al. 2018, Table 1, CelebA column at 128×128: SWD ×10³ at 128, 64, 32, 16 px, their average, and
-# MS-SSIM — transcribed from the paper for side-by-side reading; they are not ours and not comparable in scale
-# to other data sets or resolutions.
-PAPER_CELEBA = {
-    "a": ([12.99, 7.79, 7.62, 8.73], 9.28, 0.2854), "b": ([4.62, 2.64, 3.78, 6.06], 4.28, 0.2838),
-    "c": ([75.42, 41.33, 41.62, 26.57], 46.23, 0.4065), "d": ([9.20, 6.53, 4.71, 11.84], 8.07, 0.3027),
-    "e_star": ([10.76, 6.28, 6.04, 16.29], 9.84, 0.3057), "e": ([13.94, 5.67, 2.82, 5.71], 7.04, 0.2950),
-    "f": ([4.42, 3.28, 2.32, 7.52], 4.39, 0.2902), "g": ([4.06, 3.04, 2.02, 5.13], 3.56, 0.2845),
-    "h": ([2.42, 2.17, 2.24, 4.99], 2.96, 0.2828),
-}
 # figure_swd.png: a marker and line style per configuration. (h) is (g) trained longer, so their curves coincide
 # up to (g)'s last kimg: (h) is drawn beneath, wide, dashed and pale, (g) above it with its own markers.
 CURVE_STYLES: dict[str, dict[str, Any]] = {
     name: dict(color=f"C{index}", marker=marker, markersize=6 if name == "g" else 4, linewidth=1.3, zorder=3)
     for index, (name, marker) in enumerate(zip(("a", "b", "c", "d", "e_star", "e", "f", "g"), "osv^DXP*"))}
 CURVE_STYLES["h"] = dict(color="C8", linestyle="--", linewidth=3.5, alpha=0.55, marker=None, zorder=2)
+OTHER_CURVE_STYLE: dict[str, Any] = dict(marker="o", markersize=3)  # rows of other grids (MSG-GAN's)
 SAMPLES_PER_ROW = 12  # images per row of the sample figure
 SAMPLE_SEED = 123  # latents of the sample figure, the same for every configuration
 FIGURE_DPI = 110
-
-
-# The trends the paper states for Table 1 (§6.1), each as (what, measure, row, reference row, the paper's direction
-# of row − reference): checked on the measured numbers below every table.
-TRENDS = [
-    ("progressive growing beats the baseline", "swd_x1e3_avg", "b", "a", -1),
-    ("a small minibatch hurts before the revised parameters", "swd_x1e3_avg", "c", "b", +1),
-    ("the revised training parameters recover", "swd_x1e3_avg", "d", "c", -1),
-    ("minibatch discrimination does not help", "swd_x1e3_avg", "e_star", "d", +1),
-    ("minibatch stddev improves SWD", "swd_x1e3_avg", "e", "d", -1),
-    ("minibatch stddev lowers MS-SSIM", "msssim", "e", "d", -1),
-    ("the equalized learning rate improves SWD", "swd_x1e3_avg", "f", "e", -1),
-    ("pixelwise normalization improves SWD", "swd_x1e3_avg", "g", "f", -1),
-    ("training longer (h) improves SWD", "swd_x1e3_avg", "h", "g", -1),
-]
 
 
 def read_row(path: Path) -> dict[str, Any]:
@@ -112,15 +83,15 @@ def row_measures(row: dict[str, Any]) -> dict[str, float]:
     return measures
 
 
-def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """One flat row per configuration in Table 1 order ("real" first): each measure's mean over the seeds that
-    finished it and, with two or more, its sample standard deviation (`…_std`); the paper's CelebA figures beside."""
+def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = TABLE1) -> list[dict[str, Any]]:
+    """One flat row per configuration in the grid's order ("real" first): each measure's mean over the seeds that
+    finished it and, with two or more, its sample standard deviation (`…_std`); the paper's figures beside."""
     flat = []
-    for name in ("real", *CONFIG_ORDER):
+    for name in ("real", *grid.rows):
         runs = [rows[name] for rows in rows_by_seed.values() if name in rows]
         if not runs:
             continue
-        entry: dict[str, Any] = {"config": name, "label": ROW_LABELS.get(name, "Training data (real vs real)"),
+        entry: dict[str, Any] = {"config": name, "label": grid.labels.get(name, "Training data (real vs real)"),
                                  "num_seeds": len(runs)}
         per_run = [row_measures(row) for row in runs]
         for key in per_run[0]:
@@ -132,25 +103,25 @@ def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[
         if name != "real":
             entry["kimg"] = runs[0].get("kimg")
             entry["train_minutes"] = round(statistics.fmean(row["train_seconds"] for row in runs) / 60, 1)
-        if name in PAPER_CELEBA:
-            entry["paper_celeba_swd_x1e3_avg"], entry["paper_celeba_msssim"] = PAPER_CELEBA[name][1:]
+        if name in grid.paper:
+            entry["paper_celeba_swd_x1e3_avg"], entry["paper_celeba_msssim"] = grid.paper[name][1:]
         flat.append(entry)
     return flat
 
 
-def per_seed_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def per_seed_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = TABLE1) -> list[dict[str, Any]]:
     """One row per (seed, configuration): every measure, the raw generator's SWD beside the EMA's."""
     return [{"seed": seed, "config": name, **{key: round(value, 6) for key, value in row_measures(rows[name]).items()},
              **({"kimg": rows[name]["kimg"]} if "kimg" in rows[name] else {})}
-            for seed, rows in sorted(rows_by_seed.items()) for name in ("real", *CONFIG_ORDER) if name in rows]
+            for seed, rows in sorted(rows_by_seed.items()) for name in ("real", *grid.rows) if name in rows]
 
 
-def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = TABLE1) -> list[dict[str, Any]]:
     """Each stated trend on the seeds that finished both rows: the mean paired difference (row − reference), its
     standard error (sd of the per-seed differences / √n), and the verdict — "as the paper" or "against the paper"
     where |difference| exceeds twice its standard error, else "not resolved" (or "one seed" without an error)."""
     checks = []
-    for claim, measure, name, reference, direction in TRENDS:
+    for claim, measure, name, reference, direction in grid.trends:
         differences = [rows[name][measure] - rows[reference][measure]
                        for rows in rows_by_seed.values() if name in rows and reference in rows]
         if not differences:
@@ -164,9 +135,9 @@ def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]]) -> list[dic
         else:
             verdict = "not resolved"
         paper = None
-        if measure in ("swd_x1e3_avg", "msssim") and name in PAPER_CELEBA and reference in PAPER_CELEBA:
+        if measure in ("swd_x1e3_avg", "msssim") and name in grid.paper and reference in grid.paper:
             index = 1 if measure == "swd_x1e3_avg" else 2
-            paper = round(PAPER_CELEBA[name][index] - PAPER_CELEBA[reference][index], 4)
+            paper = round(grid.paper[name][index] - grid.paper[reference][index], 4)
         checks.append({"claim": claim, "measure": measure, "row": name, "reference": reference,
                        "difference": round(mean, 4), "standard_error": None if error is None else round(error, 4),
                        "num_seeds": len(differences), "verdict": verdict, "paper_celeba_difference": paper})
@@ -182,11 +153,13 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], header: dict[str, Any]) -> None:
-    """table1.json, table1.csv, table1.md and table1_per_seed.csv, each written atomically."""
-    flat, checks = table_rows(rows_by_seed), trend_checks(rows_by_seed)
-    write_json(out / "table1.json", {**header, "rows": flat, "trends": checks})
-    for name, rows in (("table1.csv", flat), ("table1_per_seed.csv", per_seed_rows(rows_by_seed))):
+def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], header: dict[str, Any],
+                 grid: Grid = TABLE1) -> None:
+    """table1.json, table1.csv, table1.md and table1_per_seed.csv (another grid: its stem for table1), each written
+    atomically."""
+    flat, checks = table_rows(rows_by_seed, grid), trend_checks(rows_by_seed, grid)
+    write_json(out / f"{grid.stem}.json", {**header, "rows": flat, "trends": checks})
+    for name, rows in ((f"{grid.stem}.csv", flat), (f"{grid.stem}_per_seed.csv", per_seed_rows(rows_by_seed, grid))):
         text = _csv_text(rows)
         write_atomically(out / name, lambda temporary, text=text: temporary.write_text(text))
     columns = list(dict.fromkeys(key for entry in flat for key in entry))
@@ -198,11 +171,12 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                                                                        else [])
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
               + [key.upper().replace("_MEAN", "") for key in extra]
-              + ["kimg", "train min", "seeds", "paper SWD avg", "paper MS-SSIM"])
+              + ["kimg", "train min", "seeds"] + (["paper SWD avg", "paper MS-SSIM"] if grid.paper else []))
     seeds = sorted(rows_by_seed)
-    lines = [f"# Table 1 — {header['data']} at {header['resolution']}×{header['resolution']}", "",
-             f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration ((h): "
-             f"{header['kimg_h']} kimg), seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+    lines = [f"# {grid.title} — {header['data']} at {header['resolution']}×{header['resolution']}", "",
+             f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration"
+             + (f" ((h): {header['kimg_h']} kimg)" if "kimg_h" in header else "")
+             + f", seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
              + (": mean ± standard deviation over the seeds that finished each row (column 'seeds')"
                 if len(seeds) > 1 else "")
              + f". EMA generators. SWD on {header['swd_num_images']} generated vs real images, MS-SSIM over "
@@ -210,9 +184,9 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
              + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
              + (f", PPL (StyleGAN's perceptual path length: Z space, t ~ U(0, 1), ε = 1e-4, LPIPS-VGG16, no crop) "
                 f"on {header['ppl_num_samples']} latent pairs" if "ppl" in extra else "")
-             + ". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
-             "reading trends side by side, not for comparing values. Per seed, with the raw generator's SWD: "
-             "table1_per_seed.csv.", "",
+             + (". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
+                "reading trends side by side, not for comparing values" if grid.paper else "")
+             + f". Per seed, with the raw generator's SWD: {grid.stem}_per_seed.csv.", "",
              "| configuration | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
 
     def cell(entry: dict[str, Any], key: str) -> str:
@@ -222,7 +196,7 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
 
     for entry in flat:
         keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "num_seeds",
-                "paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"]
+                *(["paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"] if grid.paper else [])]
         lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
     if ppl_missing:
         lines += ["", "PPL —: not measured (" + "; ".join(ppl_missing) + ")."]
@@ -239,13 +213,14 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                          f" | {check['num_seeds']} | {check['verdict']} | "
                          f"{'' if check['paper_celeba_difference'] is None else check['paper_celeba_difference']} |")
     text = "\n".join(lines) + "\n"
-    write_atomically(out / "table1.md", lambda temporary: temporary.write_text(text))
+    write_atomically(out / f"{grid.stem}.md", lambda temporary: temporary.write_text(text))
 
 
 def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, device: str | None) -> None:
-    """figure_samples.png: one row of fixed-latent samples per configuration (like the paper's Figure 3), each sample
+    """figure_samples.png: one row of fixed-latent samples per configuration in the order of `runs` (like the
+    paper's Figure 3), each sample
     enlarged by nearest neighbour to at least 128 px (`ganeval.grids`) and drawn pixel for pixel."""
-    names = ["real", *[name for name in CONFIG_ORDER if name in runs]]
+    names = ["real", *runs]
     height, width = reals.shape[2:]
     factor = upscale_factor(height, width)
     cell_height, strip_width = height * factor, SAMPLES_PER_ROW * width * factor
@@ -267,7 +242,7 @@ def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, dev
     _save_figure(figure, out / "figure_samples.png")
 
 
-def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
+def draw_swd_figure(out: Path, runs: dict[str, Path], grid: Grid = TABLE1) -> None:
     """figure_swd.png: SWD per pyramid level against kimg for every configuration (like the paper's Figure 4); when
     the runs' logs hold no SWD point, a warning (a `note:` line) says why instead."""
     curves: dict[str, list[dict[str, Any]]] = {}
@@ -293,11 +268,11 @@ def draw_swd_figure(out: Path, runs: dict[str, Path]) -> None:
     figure = Figure(figsize=(5 * len(levels), 4))
     axes = figure.subplots(1, len(levels), squeeze=False)
     for axis, level in zip(axes[0], levels):
-        for name in CONFIG_ORDER:
+        for name in grid.rows:
             points = [(record["kimg"], record["swd_x1e3"][record["swd_resolutions"].index(level)])
                       for record in curves.get(name, []) if level in record["swd_resolutions"]]
             if points:
-                axis.plot(*zip(*points), label=ROW_LABELS[name], **CURVE_STYLES[name])
+                axis.plot(*zip(*points), label=grid.labels[name], **CURVE_STYLES.get(name, OTHER_CURVE_STYLE))
         axis.set_title(f"SWD ×10³ at the {level}px level")
         axis.set_xlabel("kimg (real images shown to D)")
         axis.set_yscale("log")

@@ -42,7 +42,7 @@ from pggan.checkpoint import (
     write_json,
 )
 from pggan.config import TrainConfig
-from pggan.data import identity_difference, reals_at
+from pggan.data import identity_difference, real_pyramid, reals_at
 from pggan.errors import ConfigError, TrainingDivergedError
 from pggan.generate import sample_images, save_grid
 from pggan.loader import Minibatches, TrainingImages
@@ -282,7 +282,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     # Data: the prepared array on the training device, or memory-mapped and gathered per minibatch (pggan/loader.py);
     # the metrics' reals are its first metrics_num_images.
     images = TrainingImages(config.data, config.resolution, device, config.data_streaming)
-    config = config.replace(resolution=images.resolution)
+    config = config.replace(resolution=images.resolution).validate()  # the data's resolution: checked as given
     if config.metrics_num_images and config.resolution >= MIN_RESOLUTION and images.num_images < 2:
         raise GanevalInputError(f"{config.data}: {images.num_images} image; the end-of-run metrics (MS-SSIM compares "
                                 "pairs of samples, SWD a set) need at least 2: add images, or --set "
@@ -393,11 +393,14 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                 reals = reals_at(draws["reals"], state.resolution, state.alpha, dtype)
                 if config.mirror_augment:
                     reals = torch.where(draws["flips"].reshape(-1, 1, 1, 1), reals.flip(3), reals)
+                if config.msg:  # MSG-GAN: D reads the reals and G's images at every scale
+                    reals = real_pyramid(reals)
                 with autocast:
                     with torch.no_grad():
-                        fakes = g_train(draws["latents"], state.resolution, alpha)
+                        fakes = g_train(draws["latents"], state.resolution, alpha, all_scales=config.msg)
+                    fakes = [fake.to(dtype) for fake in fakes] if config.msg else fakes.to(reals.dtype)
                     d_loss, parts = discriminator_loss(
-                        functools.partial(d_train, alpha=alpha), reals, fakes.to(reals.dtype), kind=config.loss,
+                        functools.partial(d_train, alpha=alpha), reals, fakes, kind=config.loss,
                         mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
                         wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon)
                 stepped = _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
@@ -413,7 +416,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             latents = minibatches.next(state.minibatch, with_reals=False)["latents"]
             with autocast:
                 g_loss = generator_loss(functools.partial(d_train, alpha=alpha),
-                                        g_train(latents, state.resolution, alpha), kind=config.loss)
+                                        g_train(latents, state.resolution, alpha, all_scales=config.msg),
+                                        kind=config.loss)
             if _optimizer_step(g_loss, generator, g_optimizer, scaler, world_size):
                 tick_losses.setdefault("g_loss", []).append(g_loss.detach())
             else:

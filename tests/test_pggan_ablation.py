@@ -283,3 +283,33 @@ def test_killing_the_ablation_ends_its_workers(tiny_data, tmp_path):
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_msg_grid_trains_its_rows_and_writes_its_own_tables(tmp_path):
+    # 32×32, so that the middle row (R3) connects a scale (16); growing (R0) in 0.05-kimg phases reaches 32 at 0.3.
+    rng = np.random.default_rng(1)
+    blobs = scipy.ndimage.gaussian_filter(rng.normal(size=(200, 32, 32, 1)), sigma=(0, 3, 3, 0))
+    data = tmp_path / "tiny32.npz"
+    np.savez(data, images=np.clip(128 + 600 * blobs, 0, 255).astype(np.uint8))
+    out = tmp_path / "grid"
+    settings = {**TINY, "resolution": 32, "kimg": 0.3, "lod_training_kimg": 0.05, "lod_transition_kimg": 0.05,
+                "metrics_ticks": 0}
+    table = run_ablation(data, out, grid="msg", configs=["R5", "R0", "R3"], **settings)
+    assert [row["config"] for row in table["rows"]] == ["real", "R0", "R3", "R5"]  # the grid's order
+    assert table["trends"] == [] and "kimg_h" not in table
+    assert json.loads((out / "grid.json").read_text())["grid"] == "msg"
+    markdown = (out / "msg_grid.md").read_text()
+    assert markdown.startswith("# MSG-GAN grid") and "R3 MSG, middle scales" in markdown
+    assert "paper SWD avg" not in markdown and "trends" not in markdown  # no paper columns, no trend checks
+    assert not (out / "table1.md").exists() and (out / "msg_grid_per_seed.csv").is_file()
+    assert (out / "figure_samples.png").is_file()
+    configs = {row: json.loads((out / "seed-1000" / row / "config.json").read_text()) for row in ("R0", "R3", "R5")}
+    assert not configs["R0"]["msg"] and configs["R0"]["progressive"]
+    assert configs["R3"]["msg"] and configs["R3"]["msg_connections"] == "middle" and not configs["R3"]["progressive"]
+    assert configs["R5"]["msg_combine"] == "lin_cat" and configs["R5"]["msg_connections"] == "all"
+    for row in ("R0", "R3", "R5"):
+        assert all(np.isfinite(table["rows"][["R0", "R3", "R5"].index(row) + 1][key])
+                   for key in ("swd_x1e3_avg", "msssim"))
+    # The Table 1 grid refuses this folder: its runs are another grid's.
+    with pytest.raises(ganeval.errors.GanevalInputError, match="the msg grid"):
+        run_ablation(data, out, configs=["g"], **settings)

@@ -75,5 +75,10 @@ def test_every_preset_builds_matching_networks(preset):
     assert ("PixelNorm" in has) == config.pixelnorm
     assert ("MinibatchStddev" in has) == (config.mbstd_group_size > 0)
     assert discriminator.score.runtime_scale != 1.0 if config.equalized_lr else discriminator.score.runtime_scale == 1
+    if config.msg:  # MSG-GAN: G's images at every scale go to D, at the full resolution with α = 1
+        scales = generator(torch.randn(4, generator.latent_size), 16, all_scales=True)
+        assert [image.shape for image in scales] == [(4, 1, side, side) for side in (4, 8, 16)]
+        assert discriminator(scales).shape == (4,)
+        return
     images = generator(torch.randn(4, generator.latent_size), 16, 0.5)
     assert images.shape == (4, 1, 16, 16) and discriminator(images, 0.5).shape == (4,)

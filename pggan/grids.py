@@ -1,0 +1,91 @@
+"""The grids `pggan ablation` trains and tabulates: Table 1 of Karras et al. (2018) and MSG-GAN's switches (Karnewar &
+Wang 2020). A grid's row is a preset and the settings that make it that row, with its label; a grid may carry the
+trends its paper states and the paper's own figures, read beside the measured table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pggan.config import CONFIG_ORDER, TrainConfig, make_config
+from pggan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Rows (name → preset and its row settings) in table order, their labels, the files' stem and title, and the
+    paper's trends (what, measure, row, reference row, direction of row − reference) and figures per row."""
+
+    name: str
+    title: str
+    stem: str  # the tables are STEM.md, STEM.csv, STEM.json and STEM_per_seed.csv
+    rows: dict[str, tuple[str, dict[str, Any]]]
+    labels: dict[str, str]
+    trends: list[tuple[str, str, str, str, int]] = field(default_factory=list)
+    # Row → (SWD ×10³ per level, average, MS-SSIM) as the paper reports them (no values of ours).
+    paper: dict[str, tuple[list[float], float, float]] = field(default_factory=dict)
+
+    def config(self, row: str, budget: str | None, **settings: Any) -> TrainConfig:
+        """Row `row`'s TrainConfig: its preset with `budget` and `settings` (shared by every row), then the row's
+        own settings, which `settings` may not change."""
+        if row not in self.rows:
+            raise ConfigError("configs", f"{row!r} is no row of the {self.name} grid ({', '.join(self.rows)})")
+        preset, own = self.rows[row]
+        clash = sorted(set(settings) & set(own))
+        if clash:
+            raise ConfigError(clash[0], f"{clash[0]} is what the {self.name} grid's rows differ in; it cannot be set "
+                                        "for every row")
+        return make_config(preset, budget, **{**settings, **own})
+
+
+# Table 1 (§6.1), each row a preset of pggan/config.py.
+ROW_LABELS = {
+    "a": "(a) Gulrajani et al. (2017)", "b": "(b) + Progressive growing", "c": "(c) + Small minibatch",
+    "d": "(d) + Revised training parameters", "e_star": "(e*) + Minibatch discrimination",
+    "e": "(e) Minibatch stddev", "f": "(f) + Equalized learning rate", "g": "(g) + Pixelwise normalization",
+    "h": "(h) Converged",
+}
+# Karras et al. 2018, Table 1, CelebA column at 128×128: SWD ×10³ at 128, 64, 32, 16 px, their average, and
+# MS-SSIM — transcribed from the paper for side-by-side reading; they are not ours and not comparable in scale
+# to other data sets or resolutions.
+PAPER_CELEBA = {
+    "a": ([12.99, 7.79, 7.62, 8.73], 9.28, 0.2854), "b": ([4.62, 2.64, 3.78, 6.06], 4.28, 0.2838),
+    "c": ([75.42, 41.33, 41.62, 26.57], 46.23, 0.4065), "d": ([9.20, 6.53, 4.71, 11.84], 8.07, 0.3027),
+    "e_star": ([10.76, 6.28, 6.04, 16.29], 9.84, 0.3057), "e": ([13.94, 5.67, 2.82, 5.71], 7.04, 0.2950),
+    "f": ([4.42, 3.28, 2.32, 7.52], 4.39, 0.2902), "g": ([4.06, 3.04, 2.02, 5.13], 3.56, 0.2845),
+    "h": ([2.42, 2.17, 2.24, 4.99], 2.96, 0.2828),
+}
+# The trends the paper states for Table 1 (§6.1), each as (what, measure, row, reference row, the paper's direction
+# of row − reference): checked on the measured numbers below every table.
+TRENDS = [
+    ("progressive growing beats the baseline", "swd_x1e3_avg", "b", "a", -1),
+    ("a small minibatch hurts before the revised parameters", "swd_x1e3_avg", "c", "b", +1),
+    ("the revised training parameters recover", "swd_x1e3_avg", "d", "c", -1),
+    ("minibatch discrimination does not help", "swd_x1e3_avg", "e_star", "d", +1),
+    ("minibatch stddev improves SWD", "swd_x1e3_avg", "e", "d", -1),
+    ("minibatch stddev lowers MS-SSIM", "msssim", "e", "d", -1),
+    ("the equalized learning rate improves SWD", "swd_x1e3_avg", "f", "e", -1),
+    ("pixelwise normalization improves SWD", "swd_x1e3_avg", "g", "f", -1),
+    ("training longer (h) improves SWD", "swd_x1e3_avg", "h", "g", -1),
+]
+TABLE1 = Grid("table1", "Table 1", "table1", {name: (name, {}) for name in CONFIG_ORDER}, ROW_LABELS, TRENDS,
+              PAPER_CELEBA)
+
+# MSG-GAN's switches on (g), one at a time: no connections (PGGAN's networks without growing), then which scales
+# are connected (pggan.config.msg_scales), then the combine function φ with every scale connected. No trends are
+# checked: the paper's ablations are of other networks and data.
+MSG = Grid("msg", "MSG-GAN grid", "msg_grid", {
+    "R0": ("g", {}),
+    "R1": ("msg", {"msg_connections": "none"}),
+    "R2": ("msg", {"msg_connections": "coarse"}),
+    "R3": ("msg", {"msg_connections": "middle"}),
+    "R4": ("msg", {"msg_connections": "all", "msg_combine": "simple"}),
+    "R5": ("msg", {"msg_connections": "all", "msg_combine": "lin_cat"}),
+    "R6": ("msg", {"msg_connections": "all", "msg_combine": "cat_lin"}),
+}, {
+    "R0": "R0 (g) progressive growing", "R1": "R1 MSG, no connections", "R2": "R2 MSG, coarse scales",
+    "R3": "R3 MSG, middle scales", "R4": "R4 MSG, all scales, simple", "R5": "R5 MSG, all scales, lin_cat",
+    "R6": "R6 MSG, all scales, cat_lin",
+})
+
+GRIDS = {grid.name: grid for grid in (TABLE1, MSG)}
