@@ -72,8 +72,18 @@ TABLE1 = Grid("table1", "Table 1", "table1", {name: (name, {}) for name in CONFI
               PAPER_CELEBA)
 
 # MSG-GAN's switches on (g), one at a time: no connections (PGGAN's networks without growing), then which scales
-# are connected (pggan.config.msg_scales), then the combine function φ with every scale connected. No trends are
-# checked: the paper's ablations are of other networks and data.
+# are connected (pggan.config.msg_scales), then the combine function φ with every scale connected.
+# The trends the paper states (Karnewar & Wang 2020, §4.3 and Tables 4–5, for MSG-ProGAN; its numbers are of other
+# networks and data, so none are shown beside ours): multi-scale gradients help, every connection at least as good
+# as a subset, φ simple at least as good as the other two, and MSG-ProGAN at least as good as ProGAN at equal kimg.
+MSG_TRENDS = [
+    ("multi-scale gradients beat no connections", "swd_x1e3_avg", "R4", "R1", -1),
+    ("all scales connected at least as good as the coarse ones", "swd_x1e3_avg", "R4", "R2", -1),
+    ("all scales connected at least as good as the middle ones", "swd_x1e3_avg", "R4", "R3", -1),
+    ("φ simple at least as good as lin_cat", "swd_x1e3_avg", "R4", "R5", -1),
+    ("φ simple at least as good as cat_lin", "swd_x1e3_avg", "R4", "R6", -1),
+    ("MSG (all, simple) at least as good as progressive growing at equal kimg", "swd_x1e3_avg", "R4", "R0", -1),
+]
 MSG = Grid("msg", "MSG-GAN grid", "msg_grid", {
     "R0": ("g", {}),
     "R1": ("msg", {"msg_connections": "none"}),
@@ -86,6 +96,6 @@ MSG = Grid("msg", "MSG-GAN grid", "msg_grid", {
     "R0": "R0 (g) progressive growing", "R1": "R1 MSG, no connections", "R2": "R2 MSG, coarse scales",
     "R3": "R3 MSG, middle scales", "R4": "R4 MSG, all scales, simple", "R5": "R5 MSG, all scales, lin_cat",
     "R6": "R6 MSG, all scales, cat_lin",
-})
+}, MSG_TRENDS)
 
 GRIDS = {grid.name: grid for grid in (TABLE1, MSG)}

@@ -58,3 +58,21 @@ def test_samples_figure_draws_each_sample_at_least_128_pixels(tmp_path):
     assert (width, height) == (70 + SAMPLES_PER_ROW * 128 + 10, 40 + 128 + 10) and FIGURE_DPI == 110
     strip = np.concatenate(list(reals[:, 0]), axis=1).repeat(4, axis=0).repeat(4, axis=1)
     np.testing.assert_array_equal(pixels[40:168, 70:70 + SAMPLES_PER_ROW * 128], strip)  # pixel for pixel
+
+
+def test_msg_grid_checks_the_trends_msg_gan_states():
+    from pggan.grids import MSG
+    from pggan.report import trend_checks
+
+    # Three seeds; SWD averages chosen so that R4 − R1 = −10 ± 1 (resolved, the paper's direction), R4 − R5 = +4 ± 1
+    # (resolved, against it) and R4 − R6 = 0.5 ± 3 (not resolved).
+    r4 = [20.0, 22.0, 24.0]
+    rows = {seed: {"R4": {"swd_x1e3_avg": r4[i]}, "R1": {"swd_x1e3_avg": r4[i] + 10 + (i - 1)},
+                   "R5": {"swd_x1e3_avg": r4[i] - 4 + (i - 1)}, "R6": {"swd_x1e3_avg": r4[i] - 0.5 + 3 * (i - 1)}}
+            for i, seed in enumerate((1, 2, 3))}
+    checks = {(check["row"], check["reference"]): check for check in trend_checks(rows, MSG)}
+    assert set(checks) == {("R4", "R1"), ("R4", "R5"), ("R4", "R6")}  # the others' rows were not trained
+    assert checks["R4", "R1"]["difference"] == -10 and checks["R4", "R1"]["verdict"] == "as the paper"
+    assert checks["R4", "R5"]["difference"] == 4 and checks["R4", "R5"]["verdict"] == "against the paper"
+    assert checks["R4", "R6"]["verdict"] == "not resolved"
+    assert all(check["paper_celeba_difference"] is None for check in checks.values())
