@@ -73,9 +73,10 @@ TABLE1 = Grid("table1", "Table 1", "table1", {name: (name, {}) for name in CONFI
 
 # MSG-GAN's switches on (g), one at a time: no connections (PGGAN's networks without growing), then which scales
 # are connected (pggan.config.msg_scales), then the combine function φ with every scale connected.
-# The trends the paper states (Karnewar & Wang 2020, §4.3 and Tables 4–5, for MSG-ProGAN; its numbers are of other
+# The trends the paper states (Karnewar & Wang 2020, Tables 4 and 5, for MSG-ProGAN; its numbers are of other
 # networks and data, so none are shown beside ours): multi-scale gradients help, every connection at least as good
 # as a subset, φ simple at least as good as the other two, and MSG-ProGAN at least as good as ProGAN at equal kimg.
+MSG_LEARNING_RATES = (0.003, 0.005, 0.01)  # with R4's 0.001: the four rates of the robustness rows R7
 MSG_TRENDS = [
     ("multi-scale gradients beat no connections", "swd_x1e3_avg", "R4", "R1", -1),
     ("all scales connected at least as good as the coarse ones", "swd_x1e3_avg", "R4", "R2", -1),
@@ -92,10 +93,14 @@ MSG = Grid("msg", "MSG-GAN grid", "msg_grid", {
     "R4": ("msg", {"msg_connections": "all", "msg_combine": "simple"}),
     "R5": ("msg", {"msg_connections": "all", "msg_combine": "lin_cat"}),
     "R6": ("msg", {"msg_connections": "all", "msg_combine": "cat_lin"}),
+    # The robustness claim (Table 3): R4 at other learning rates (R4 itself has (g)'s 0.001) still converges.
+    **{f"R7_lr{rate}": ("msg", {"msg_connections": "all", "msg_combine": "simple", "g_lr": rate, "d_lr": rate})
+       for rate in MSG_LEARNING_RATES},
 }, {
     "R0": "R0 (g) progressive growing", "R1": "R1 MSG, no connections", "R2": "R2 MSG, coarse scales",
     "R3": "R3 MSG, middle scales", "R4": "R4 MSG, all scales, simple", "R5": "R5 MSG, all scales, lin_cat",
     "R6": "R6 MSG, all scales, cat_lin",
+    **{f"R7_lr{rate}": f"R7 R4 at learning rate {rate}" for rate in MSG_LEARNING_RATES},
 }, MSG_TRENDS)
 
 GRIDS = {grid.name: grid for grid in (TABLE1, MSG)}

@@ -76,3 +76,13 @@ def test_msg_grid_checks_the_trends_msg_gan_states():
     assert checks["R4", "R5"]["difference"] == 4 and checks["R4", "R5"]["verdict"] == "against the paper"
     assert checks["R4", "R6"]["verdict"] == "not resolved"
     assert all(check["paper_celeba_difference"] is None for check in checks.values())
+
+
+def test_msg_grid_learning_rate_rows_are_r4_at_other_rates():
+    from pggan.grids import MSG
+
+    r4 = MSG.config("R4", "quick").to_dict()
+    for rate in (0.003, 0.005, 0.01):
+        row = MSG.config(f"R7_lr{rate}", "quick").to_dict()
+        assert {key for key in row if row[key] != r4[key]} == {"g_lr", "d_lr"}
+        assert row["g_lr"] == row["d_lr"] == rate
