@@ -13,7 +13,7 @@ from pathlib import Path
 import ganeval
 from ganeval.demo import write_demo_sets
 from ganeval.errors import GanevalInputError
-from ganeval.extractors.inception import find_weights
+from ganeval.extractors.inception import INCEPTION_WEIGHTS
 
 
 def main() -> None:
@@ -23,7 +23,7 @@ def main() -> None:
         real, fake = write_demo_sets(Path("example-folders"), num_images=64, resolution=64)
     metrics = ["swd", "msssim"]
     try:
-        find_weights(download=False)  # $GANEVAL_INCEPTION_WEIGHTS or the torch hub cache; never downloads here
+        INCEPTION_WEIGHTS.find(download=False)  # $GANEVAL_INCEPTION_WEIGHTS or the torch hub cache; no download
         metrics += ["fid", "kid", "pr"]
     except GanevalInputError as missing:
         print(f"(FID, KID and precision/recall left out: {missing})")

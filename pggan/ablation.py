@@ -33,8 +33,9 @@ import ganeval
 from ganeval.api import reference_statistics
 from ganeval.defaults import PPL_LOWER_PERCENTILE, PPL_UPPER_PERCENTILE
 from ganeval.errors import GanevalInputError
-from ganeval.extractors.inception import find_weights
-from ganeval.extractors.lpips import find_lpips_weights, find_vgg16_weights, weights_help
+from ganeval.extractors.inception import INCEPTION_WEIGHTS
+from ganeval.extractors.lpips import VGG16_WEIGHTS, find_lpips_weights
+from ganeval.extractors.weights import WeightsFile
 from ganeval.files import file_sha256, read_json
 from ganeval.kernels.ppl import MIN_LPIPS_SIZE, minimum_samples
 from ganeval.progress import Progress, end_open_line
@@ -80,10 +81,10 @@ def check_weights_paths(**paths: str | Path | None) -> None:
             raise GanevalInputError(f"--{option.replace('_', '-')}: {path} does not exist")
 
 
-def inception_weights_at_hand(path: str | Path | None) -> Path | None:
-    """The Inception weights file if one is here (argument, environment, torch hub cache), else None; no download."""
+def weights_at_hand(weights: WeightsFile, path: str | Path | None) -> Path | None:
+    """`weights`' file if one is here (argument, environment, torch hub cache), else None; no download."""
     try:
-        return find_weights(path, download=False)
+        return weights.find(path, download=False)
     except GanevalInputError:
         return None
 
@@ -95,10 +96,9 @@ def lpips_weights_at_hand(vgg16_weights: str | Path | None, lpips_weights: str |
     if resolution < MIN_LPIPS_SIZE:
         return None, (f"{resolution}×{resolution} images are smaller than the {MIN_LPIPS_SIZE}×{MIN_LPIPS_SIZE} "
                       "LPIPS needs")
-    try:
-        vgg16 = find_vgg16_weights(vgg16_weights, download=False)
-    except GanevalInputError:
-        return None, f"the VGG-16 weights of LPIPS are not here: {weights_help()}"
+    vgg16 = weights_at_hand(VGG16_WEIGHTS, vgg16_weights)
+    if vgg16 is None:
+        return None, f"the VGG-16 weights of LPIPS are not here: {VGG16_WEIGHTS.help()}"
     try:
         return {"vgg16_weights": vgg16, "lpips_weights": find_lpips_weights(lpips_weights)}, None
     except GanevalInputError as error:
@@ -329,7 +329,7 @@ def run_ablation(data: str | Path, out: str | Path, *, grid: str = "table1", con
                                 "two halves and MS-SSIM over pairs of each, so it needs at least 4")
     evaluation["swd_num_images"] = min(evaluation["swd_num_images"], len(reals))
 
-    weights = inception_weights_at_hand(inception_weights)
+    weights = weights_at_hand(INCEPTION_WEIGHTS, inception_weights)
     inception = None if weights is None else dict(inception_weights=weights, resize="tf", precision="fp32",
                                                   allow_unverified_weights=allow_unverified_weights)
     evaluation["fid_num_images"] = min(fid_num_images or evaluation["swd_num_images"], len(reals))

@@ -186,17 +186,17 @@ def test_weights_are_looked_up_in_order(tmp_path: Path, monkeypatch: pytest.Monk
         path.write_bytes(b"x")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     monkeypatch.setenv("GANEVAL_DINOV2_WEIGHTS", str(environment))
-    assert dinov2.find_dinov2_weights(explicit) == explicit
-    assert dinov2.find_dinov2_weights() == environment
+    assert dinov2.DINOV2_WEIGHTS.find(explicit) == explicit
+    assert dinov2.DINOV2_WEIGHTS.find() == environment
     monkeypatch.delenv("GANEVAL_DINOV2_WEIGHTS")
-    assert dinov2.find_dinov2_weights() == hub
+    assert dinov2.DINOV2_WEIGHTS.find() == hub
     hub.unlink()
-    assert dinov2.find_dinov2_weights() == hugging_face
+    assert dinov2.DINOV2_WEIGHTS.find() == hugging_face
     hugging_face.unlink()
     with pytest.raises(GanevalInputError, match="never downloads.*dinov2_vitl14_pretrain.pth"):
-        dinov2.find_dinov2_weights()
+        dinov2.DINOV2_WEIGHTS.find()
     with pytest.raises(GanevalInputError, match="--dinov2-weights: .*missing.pth does not exist"):
-        dinov2.find_dinov2_weights(tmp_path / "missing.pth")
+        dinov2.DINOV2_WEIGHTS.find(tmp_path / "missing.pth")
 
 
 def test_weights_of_another_network_are_refused(tmp_path: Path) -> None:

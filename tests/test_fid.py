@@ -15,10 +15,10 @@ from ganeval.accumulators.features import FeatureStatistics
 from ganeval.api import load_stats, reference_statistics
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.inception import (
+    INCEPTION_WEIGHTS,
     TORCH_FIDELITY_WEIGHTS_FILE_NAME,
     WEIGHTS_ENV,
     WEIGHTS_FILE_NAME,
-    find_weights,
     load_inception,
     read_state_dict,
 )
@@ -183,14 +183,14 @@ def test_weights_look_up_order(tmp_path, monkeypatch):
     checkpoints = Path(torch.hub.get_dir()) / "checkpoints"  # the per-test hub folder of the `offline` fixture
     checkpoints.mkdir(parents=True)
     (checkpoints / TORCH_FIDELITY_WEIGHTS_FILE_NAME).touch()
-    assert find_weights(download=False) == checkpoints / TORCH_FIDELITY_WEIGHTS_FILE_NAME
+    assert INCEPTION_WEIGHTS.find(download=False) == checkpoints / TORCH_FIDELITY_WEIGHTS_FILE_NAME
     (checkpoints / WEIGHTS_FILE_NAME).touch()
-    assert find_weights(download=False) == checkpoints / WEIGHTS_FILE_NAME
+    assert INCEPTION_WEIGHTS.find(download=False) == checkpoints / WEIGHTS_FILE_NAME
     monkeypatch.setenv(WEIGHTS_ENV, str(from_env))
-    assert find_weights(download=False) == from_env
-    assert find_weights(explicit, download=False) == explicit
+    assert INCEPTION_WEIGHTS.find(download=False) == from_env
+    assert INCEPTION_WEIGHTS.find(explicit, download=False) == explicit
     with pytest.raises(GanevalInputError, match="does not exist"):
-        find_weights(tmp_path / "absent.pth")
+        INCEPTION_WEIGHTS.find(tmp_path / "absent.pth")
 
 
 def test_torch_fidelity_key_format_is_read_as_pytorch_fid_keys(tmp_path):

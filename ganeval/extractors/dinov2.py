@@ -30,6 +30,7 @@ from PIL import Image
 from ganeval.defaults import DINOV2_FILE_NAME, DINOV2_TIMM_HUB_ID, DINOV2_URL, DINOV2_WEIGHTS_ENV
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.base import FeatureExtractor, float32_precision, load_weights
+from ganeval.extractors.weights import WeightsFile
 from ganeval.files import file_sha256, load_torch_file, reading
 from ganeval.threads import available_cpus
 
@@ -42,30 +43,18 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 INTERPOLATE_OFFSET = 0.1  # the official model's position-embedding interpolation (dinov2/models/vision_transformer.py)
 
 
-def weights_help() -> str:
-    """Where the DINOv2 weights are looked for, as one sentence for error messages."""
-    return (f"put {DINOV2_FILE_NAME} ({DINOV2_URL}) in {Path(torch.hub.get_dir()) / 'checkpoints'}, or pass "
-            f"--dinov2-weights PATH (dinov2_weights=PATH), or set {DINOV2_WEIGHTS_ENV}=PATH; timm's copy "
-            f"({DINOV2_TIMM_HUB_ID}) in the Hugging Face cache is found too")
+def hugging_face_copies() -> list[Path]:
+    """timm's copies of the weights in the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub)."""
+    hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache"
+                                                                     / "huggingface")) / "hub")
+    snapshots = hub / f"models--{DINOV2_TIMM_HUB_ID.replace('/', '--')}" / "snapshots"
+    return sorted(snapshots.glob("*/model.safetensors")) + sorted(snapshots.glob("*/pytorch_model.bin"))
 
 
-def find_dinov2_weights(path: str | os.PathLike | None = None) -> Path:
-    """The weights file: explicit path, then $GANEVAL_DINOV2_WEIGHTS, the torch hub cache, the Hugging Face cache."""
-    explicit = path if path is not None else os.environ.get(DINOV2_WEIGHTS_ENV) or None
-    if explicit is not None:
-        origin = "--dinov2-weights" if path is not None else DINOV2_WEIGHTS_ENV
-        if not Path(explicit).is_file():
-            raise GanevalInputError(f"{origin}: DINOv2 weights file {explicit} does not exist")
-        return Path(explicit)
-    candidates = [Path(torch.hub.get_dir()) / "checkpoints" / DINOV2_FILE_NAME]
-    hugging_face = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache"
-                                                                             / "huggingface")) / "hub")
-    snapshots = hugging_face / f"models--{DINOV2_TIMM_HUB_ID.replace('/', '--')}" / "snapshots"
-    candidates += sorted(snapshots.glob("*/model.safetensors")) + sorted(snapshots.glob("*/pytorch_model.bin"))
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise GanevalInputError(f"the DINOv2 weights are not here (ganeval never downloads them); {weights_help()}")
+# Never downloaded (no published hash to check a download against).
+DINOV2_WEIGHTS = WeightsFile("DINOv2", "--dinov2-weights", DINOV2_WEIGHTS_ENV, (DINOV2_FILE_NAME,), DINOV2_URL,
+                             help_suffix=f"; timm's copy ({DINOV2_TIMM_HUB_ID}) in the Hugging Face cache is found too",
+                             more_places=hugging_face_copies)
 
 
 def read_dinov2_state(path: Path) -> dict[str, torch.Tensor]:
@@ -150,7 +139,7 @@ def load_dinov2(weights: str | os.PathLike | None = None, *, device: torch.devic
     except ImportError:
         raise GanevalInputError("features 'dinov2-vit-l14' need the timm package: pip install "
                                 "\"ganeval-pggan[dinov2]\" (or pip install timm)") from None
-    path = find_dinov2_weights(weights)
+    path = DINOV2_WEIGHTS.find(weights)
     state = read_dinov2_state(path)
     if "pos_embed" in state:
         try:

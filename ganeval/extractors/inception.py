@@ -8,7 +8,7 @@ with TensorFlow 1's bilinear resize (`align_corners=False`, no half-pixel center
 network, other input pixels, so other numbers.
 
 Weights: `pt_inception-2015-12-05-6726825d.pth` (pytorch-fid's release) or torch-fidelity's byte-identical
-`weights-inception-2015-12-05-6726825d.pth`, found by `find_weights` in this order: an explicit path, the
+`weights-inception-2015-12-05-6726825d.pth`, found by `INCEPTION_WEIGHTS.find` in this order: an explicit path, the
 `GANEVAL_INCEPTION_WEIGHTS` environment variable, the torch hub checkpoint folder, a download (unless
 `GANEVAL_OFFLINE=1`). A file whose SHA-256 is not the canonical one runs only when explicitly allowed, and its
 results are then marked as not comparable to published numbers.
@@ -28,9 +28,10 @@ from PIL import Image
 from torch import nn
 from torchvision.models.inception import BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
 
-from ganeval.defaults import OFFLINE_ENV, PRECISIONS, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
+from ganeval.defaults import PRECISIONS, RESIZE_MODES, WEIGHTS_ENV, WEIGHTS_FILE_NAME, WEIGHTS_URL
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.base import FeatureExtractor, float32_precision, load_weights
+from ganeval.extractors.weights import WeightsFile
 from ganeval.files import file_sha256, load_torch_file
 
 TORCH_FIDELITY_WEIGHTS_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"
@@ -43,36 +44,10 @@ FEATURE_DIM = 2048
 NUM_CLASSES = 1008
 
 
-def weights_help() -> str:
-    """Where the Inception weights are looked for, as one sentence for error messages and --help."""
-    return (f"put {WEIGHTS_FILE_NAME} ({WEIGHTS_URL}) in {Path(torch.hub.get_dir()) / 'checkpoints'}, or pass "
-            f"--inception-weights PATH, or set {WEIGHTS_ENV}=PATH")
-
-
-def find_weights(path: str | os.PathLike | None = None, *, download: bool | None = None) -> Path:
-    """The weights file: explicit path, then $GANEVAL_INCEPTION_WEIGHTS, the torch hub cache, then a download."""
-    explicit = path if path is not None else os.environ.get(WEIGHTS_ENV) or None
-    if explicit is not None:
-        origin = "--inception-weights" if path is not None else WEIGHTS_ENV
-        if not Path(explicit).is_file():
-            raise GanevalInputError(f"{origin}: Inception weights file {explicit} does not exist")
-        return Path(explicit)
-    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    for name in (WEIGHTS_FILE_NAME, TORCH_FIDELITY_WEIGHTS_FILE_NAME):
-        if (checkpoints / name).is_file():
-            return checkpoints / name
-    if download is None:
-        download = os.environ.get(OFFLINE_ENV, "").lower() not in ("1", "true", "yes")
-    if download:
-        target = checkpoints / WEIGHTS_FILE_NAME
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(WEIGHTS_URL, str(target), hash_prefix=WEIGHTS_SHA256)
-            return target
-        except (OSError, RuntimeError) as error:
-            raise GanevalInputError(f"could not download the Inception weights ({error}); {weights_help()}") from None
-    raise GanevalInputError(f"the Inception weights are not here ({OFFLINE_ENV} forbids a download); "
-                            f"{weights_help()}")
+# Found by the look-up shared with the other extractors; torch-fidelity's copy under its own name is found too.
+INCEPTION_WEIGHTS = WeightsFile("Inception", "--inception-weights", WEIGHTS_ENV,
+                                (WEIGHTS_FILE_NAME, TORCH_FIDELITY_WEIGHTS_FILE_NAME), WEIGHTS_URL,
+                                download_hash_prefix=WEIGHTS_SHA256)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -273,7 +248,7 @@ def load_inception(weights: str | os.PathLike | None = None, *, device: torch.de
         raise GanevalInputError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
     if precision not in PRECISIONS:
         raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    path = find_weights(weights, download=download)
+    path = INCEPTION_WEIGHTS.find(weights, download=download)
     sha256 = file_sha256(path, "weights file")
     if sha256 != WEIGHTS_SHA256 and not allow_unverified_weights:
         raise GanevalInputError(

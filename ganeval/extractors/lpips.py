@@ -9,7 +9,7 @@ is the one NVlabs' StyleGAN computes with its `vgg16_zhang_perceptual` network (
 Two weights files, neither downloaded by the tests and neither copied into this repository:
 
 * the VGG-16 backbone: torchvision's ImageNet weights `vgg16-397923af.pth`, found as the Inception weights are
-  (`find_vgg16_weights`): an explicit path, `$GANEVAL_VGG16_WEIGHTS`, the torch hub checkpoint folder (where
+  (`VGG16_WEIGHTS.find`): an explicit path, `$GANEVAL_VGG16_WEIGHTS`, the torch hub checkpoint folder (where
   torchvision, `lpips` and torch-fidelity keep it), then a download unless `GANEVAL_OFFLINE=1`. Its SHA-256 must
   begin with 397923af, as torch hub checks it.
 * the linear layers: `lpips/weights/v0.1/vgg.pth` of the installed `lpips` package (`pip install
@@ -30,7 +30,6 @@ from torch import nn
 
 from ganeval.defaults import (
     LPIPS_FILE_NAME,
-    OFFLINE_ENV,
     PRECISIONS,
     TORCH_FIDELITY_LPIPS_FILE_NAME,
     VGG16_FILE_NAME,
@@ -39,6 +38,7 @@ from ganeval.defaults import (
 )
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.base import float32_precision, load_weights
+from ganeval.extractors.weights import WeightsFile, hub_checkpoints
 from ganeval.files import file_sha256, load_torch_file
 
 VGG16_SHA256_PREFIX = "397923af"  # torch hub names a file by the first 8 hex digits of its SHA-256
@@ -54,35 +54,8 @@ SCALE = (0.458, 0.448, 0.450)
 NETWORK_ID = "lpips-v0.1-vgg16"
 
 
-def weights_help() -> str:
-    """Where the VGG-16 weights are looked for, as one sentence for error messages and --help."""
-    return (f"put {VGG16_FILE_NAME} ({VGG16_URL}) in {Path(torch.hub.get_dir()) / 'checkpoints'}, or pass "
-            f"--vgg16-weights PATH, or set {VGG16_WEIGHTS_ENV}=PATH")
-
-
-def find_vgg16_weights(path: str | os.PathLike | None = None, *, download: bool | None = None) -> Path:
-    """The VGG-16 weights file: explicit path, then $GANEVAL_VGG16_WEIGHTS, the torch hub cache, then a download."""
-    explicit = path if path is not None else os.environ.get(VGG16_WEIGHTS_ENV) or None
-    if explicit is not None:
-        origin = "--vgg16-weights" if path is not None else VGG16_WEIGHTS_ENV
-        if not Path(explicit).is_file():
-            raise GanevalInputError(f"{origin}: VGG-16 weights file {explicit} does not exist")
-        return Path(explicit)
-    checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-    if (checkpoints / VGG16_FILE_NAME).is_file():
-        return checkpoints / VGG16_FILE_NAME
-    if download is None:
-        download = os.environ.get(OFFLINE_ENV, "").lower() not in ("1", "true", "yes")
-    if download:
-        target = checkpoints / VGG16_FILE_NAME
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(VGG16_URL, str(target), hash_prefix=VGG16_SHA256_PREFIX)
-            return target
-        except (OSError, RuntimeError) as error:
-            raise GanevalInputError(f"could not download the VGG-16 weights ({error}); {weights_help()}") from None
-    raise GanevalInputError(f"the VGG-16 weights of LPIPS are not here ({OFFLINE_ENV} forbids a download); "
-                            f"{weights_help()}")
+VGG16_WEIGHTS = WeightsFile("VGG-16", "--vgg16-weights", VGG16_WEIGHTS_ENV, (VGG16_FILE_NAME,), VGG16_URL,
+                            download_hash_prefix=VGG16_SHA256_PREFIX, purpose=" of LPIPS")
 
 
 def find_lpips_weights(path: str | os.PathLike | None = None) -> Path:
@@ -97,7 +70,7 @@ def find_lpips_weights(path: str | os.PathLike | None = None) -> Path:
         packaged = Path(spec.origin).parent / "weights" / "v0.1" / LPIPS_FILE_NAME
         if packaged.is_file():
             return packaged
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / TORCH_FIDELITY_LPIPS_FILE_NAME
+    cached = hub_checkpoints() / TORCH_FIDELITY_LPIPS_FILE_NAME
     if cached.is_file():
         return cached
     raise GanevalInputError("the LPIPS v0.1 linear weights ship with the lpips package, which is not installed: "
@@ -218,7 +191,7 @@ def load_lpips(vgg16_weights: str | os.PathLike | None = None, lpips_weights: st
         raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     lpips_path = find_lpips_weights(lpips_weights)
     lpips_state, lpips_sha256 = read_lpips_state(lpips_path)
-    vgg16_path = find_vgg16_weights(vgg16_weights, download=download)
+    vgg16_path = VGG16_WEIGHTS.find(vgg16_weights, download=download)
     vgg16_sha256 = file_sha256(vgg16_path, "weights file")
     if not allow_unverified_weights:
         if not vgg16_sha256.startswith(VGG16_SHA256_PREFIX):
