@@ -13,8 +13,14 @@ between images.
 from __future__ import annotations
 
 import functools
+import json
 import math
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +29,7 @@ import torch
 from PIL import Image
 
 from ganeval.extractors.inception import InceptionV3TF
+from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import PRESETS, make_config
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -167,6 +174,48 @@ def weights(state: dict) -> dict[str, torch.Tensor]:
     """A checkpoint's three networks as one flat dict: "generator.<name>", "discriminator.<name>", …"""
     return {f"{net}.{name}": value for net in ("generator", "discriminator", "generator_ema")
             for name, value in state[net].items()}
+
+
+def train_whole_and_killed(args: list[str], whole_dir: Path, killed_dir: Path) -> None:
+    """`pggan train ARGS` into whole_dir uninterrupted, and into killed_dir SIGKILLed as soon as its first checkpoint
+    exists, then `pggan resume`d: the CLI in subprocesses, one thread each."""
+    command, repo = [sys.executable, "-m", "pggan"], Path(__file__).resolve().parents[1]
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}
+    uninterrupted = subprocess.run([*command, "train", *args, "--out", str(whole_dir)], cwd=repo, env=one_thread,
+                                   capture_output=True, text=True, timeout=300)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+    process = subprocess.Popen([*command, "train", *args, "--out", str(killed_dir)], cwd=repo, env=one_thread,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list_checkpoints(killed_dir) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
+    assert not (killed_dir / "metrics.json").exists()  # it really died before the end
+    resumed = subprocess.run([*command, "resume", str(killed_dir), "--no-progress"], cwd=repo, env=one_thread,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def assert_same_training_state(first_dir: Path, second_dir: Path, rng: tuple[str, ...] = ("sampler",)
+                               ) -> tuple[dict, list[dict]]:
+    """Two runs' last checkpoints hold equal weights, Adam states and `rng` states, and their logs are equal tick by
+    tick (timings aside); returns the first's checkpoint and log."""
+    first, second = (load_checkpoint(list_checkpoints(run)[-1]) for run in (first_dir, second_dir))
+    for name, value in weights(first).items():
+        assert torch.equal(value, weights(second)[name]), name
+    for net in ("g_optimizer", "d_optimizer"):
+        for key, slot in first[net]["state"].items():
+            for field, value in slot.items():
+                assert torch.equal(value, second[net]["state"][key][field]), (net, key, field)
+    for generator in rng:
+        assert torch.equal(first["rng"][generator], second["rng"][generator]), generator
+    timing = {"tick_seconds", "images_per_second", "train_seconds"}
+    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
+             for line in (run / "log.jsonl").read_text().splitlines()] for run in (first_dir, second_dir)]
+    assert logs[0] == logs[1]  # same losses every tick, no duplicated ticks
+    return first, logs[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -4,10 +4,6 @@ every scale, PGGAN's networks when nothing is connected, the multi-scale gradien
 import json
 import math
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +29,7 @@ from pggan.layers import MultiScaleCombine
 from pggan.losses import gradient_penalty
 from pggan.networks import build_networks
 from pggan.train import train
-from tests.helpers import weights
+from tests.helpers import assert_same_training_state, train_whole_and_killed
 
 REPO = Path(__file__).resolve().parents[1]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -244,44 +240,15 @@ def test_a_tiny_msg_run_through_the_cli_resumes_bit_identically(dataset, tmp_pat
             "--latent-size", "8", "--kimg", "0.4", "--kimg-per-tick", "0.1", "--snapshot-ticks", "1",
             "--metrics-images", "0", "--minibatch-repeats", "1", "--no-progress", "--set", "msg=true",
             "--set", "msg_connections=all", "--set", "msg_combine=lin_cat", "--set", "grid_size=2"]
-    command = [sys.executable, "-m", "pggan"]
     whole_dir, killed_dir = tmp_path / "whole", tmp_path / "killed"
-    uninterrupted = subprocess.run([*command, "train", *args, "--out", str(whole_dir)], cwd=REPO, env=ONE_THREAD,
-                                   capture_output=True, text=True, timeout=300)
-    assert uninterrupted.returncode == 0, uninterrupted.stderr
-
-    process = subprocess.Popen([*command, "train", *args, "--out", str(killed_dir)], cwd=REPO, env=ONE_THREAD,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not list_checkpoints(killed_dir) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
-    assert not (killed_dir / "metrics.json").exists()
-    resumed = subprocess.run([*command, "resume", str(killed_dir), "--no-progress"], cwd=REPO, env=ONE_THREAD,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-
-    whole = load_checkpoint(list_checkpoints(whole_dir)[-1])
-    again = load_checkpoint(list_checkpoints(killed_dir)[-1])
-    assert whole["counters"]["num_images"] == again["counters"]["num_images"] == 400
+    train_whole_and_killed(args, whole_dir, killed_dir)
+    whole, log = assert_same_training_state(whole_dir, killed_dir)
+    assert whole["counters"]["num_images"] == 400
     assert whole["config"]["msg"] and whole["config"]["msg_combine"] == "lin_cat"
     assert {"combine.4.conv.weight", "combine.8.conv.weight"} <= set(whole["discriminator"])
-    for name, value in weights(whole).items():
-        assert torch.equal(value, weights(again)[name]), name
-    for net in ("g_optimizer", "d_optimizer"):
-        for key, slot in whole[net]["state"].items():
-            for field, value in slot.items():
-                assert torch.equal(value, again[net]["state"][key][field]), (net, key, field)
-    assert torch.equal(whole["rng"]["sampler"], again["rng"]["sampler"])
-    timing = {"tick_seconds", "images_per_second", "train_seconds"}
-    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
-             for line in (run / "log.jsonl").read_text().splitlines()] for run in (whole_dir, killed_dir)]
-    assert logs[0] == logs[1]
-    assert all(entry["lod"] == 0 and entry["alpha"] == 1 and entry["resolution"] == 16 for entry in logs[0])
-    assert all(math.isfinite(entry[key]) for entry in logs[0] for key in ("d_loss", "g_loss", "gradient_penalty"))
-    assert (whole_dir / "samples" / f"tick-{len(logs[0]):05d}.png").is_file()
+    assert all(entry["lod"] == 0 and entry["alpha"] == 1 and entry["resolution"] == 16 for entry in log)
+    assert all(math.isfinite(entry[key]) for entry in log for key in ("d_loss", "g_loss", "gradient_penalty"))
+    assert (whole_dir / "samples" / f"tick-{len(log):05d}.png").is_file()
 
     # Samples and metrics take G's last image: `generate` writes the EMA generator's full-resolution scale.
     generator, _ = build_networks(TrainConfig.from_dict(whole["config"]), 1)

@@ -4,10 +4,7 @@ import functools
 import json
 import math
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +24,7 @@ from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import PRESETS
 from pggan.generate import generate, save_grid
 from pggan.train import TrainingDivergedError, train
-from tests.helpers import tiny, weights
+from tests.helpers import assert_same_training_state, tiny, train_whole_and_killed, weights
 
 REPO = Path(__file__).resolve().parents[1]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -82,44 +79,14 @@ def test_killed_run_resumes_bit_identically(dataset, tmp_path, path):
             "--latent-size", "8", "--kimg", "0.8", "--lod-training-kimg", "0.1", "--lod-transition-kimg", "0.1",
             "--kimg-per-tick", "0.1", "--snapshot-ticks", "1", "--metrics-images", "0", "--set", "grid_size=2",
             "--minibatch-repeats", "1", "--no-progress", *PRECISION_PATHS[path]]
-    command = [sys.executable, "-m", "pggan"]
-    uninterrupted = subprocess.run([*command, "train", *args, "--out", str(tmp_path / "whole")], cwd=REPO,
-                                   env=ONE_THREAD, capture_output=True, text=True, timeout=300)
-    assert uninterrupted.returncode == 0, uninterrupted.stderr
-
-    # The real thing: the CLI in a subprocess, SIGKILLed as soon as its first checkpoint exists.
-    killed_dir = tmp_path / "killed"
-    process = subprocess.Popen([*command, "train", *args, "--out", str(killed_dir)], cwd=REPO, env=ONE_THREAD,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not list_checkpoints(killed_dir) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
-    assert not (killed_dir / "metrics.json").exists()  # it really died before the end
-    resumed = subprocess.run([*command, "resume", str(killed_dir), "--no-progress"], cwd=REPO, env=ONE_THREAD,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-
-    whole = load_checkpoint(list_checkpoints(tmp_path / "whole")[-1])
-    again = load_checkpoint(list_checkpoints(killed_dir)[-1])
-    assert whole["counters"]["num_images"] == again["counters"]["num_images"] == 800
-    for name, value in weights(whole).items():
-        assert torch.equal(value, weights(again)[name]), name
-    for net in ("g_optimizer", "d_optimizer"):
-        for key, slot in whole[net]["state"].items():
-            for field, value in slot.items():
-                assert torch.equal(value, again[net]["state"][key][field]), (net, key, field)
-    assert torch.equal(whole["rng"]["sampler"], again["rng"]["sampler"])
-    timing = {"tick_seconds", "images_per_second", "train_seconds"}
-    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
-             for line in (run / "log.jsonl").read_text().splitlines()] for run in (tmp_path / "whole", killed_dir)]
-    assert logs[0] == logs[1]  # same losses every tick, no duplicated ticks
-    assert all(math.isfinite(entry[key]) for entry in logs[0] for key in ("d_loss", "g_loss") if key in entry)
+    train_whole_and_killed(args, tmp_path / "whole", tmp_path / "killed")
+    whole, log = assert_same_training_state(tmp_path / "whole", tmp_path / "killed")
+    assert whole["counters"]["num_images"] == 800
+    assert all(math.isfinite(entry[key]) for entry in log for key in ("d_loss", "g_loss") if key in entry)
     if path == "fp16":
+        again = load_checkpoint(list_checkpoints(tmp_path / "killed")[-1])
         assert "grad_scaler" in whole and whole["grad_scaler"] == again["grad_scaler"]
-        assert all("amp_loss_scale" in entry for entry in logs[0])
+        assert all("amp_loss_scale" in entry for entry in log)
 
 
 def test_kill_right_after_a_checkpoint_keeps_that_ticks_log_line(dataset, tmp_path, monkeypatch):
@@ -371,20 +338,10 @@ def test_an_extended_run_is_the_run_trained_that_long_from_the_start(dataset, tm
     assert json.loads((extended / "metrics-0.224kimg.json").read_text()) == first_metrics
     assert json.loads((extended / "metrics.json").read_text())["kimg"] == 0.448
     assert [path.name for path in list_checkpoints(extended)] == [path.name for path in list_checkpoints(straight)]
-    whole, again = (load_checkpoint(list_checkpoints(run)[-1]) for run in (straight, extended))
-    for name, value in weights(whole).items():
-        assert torch.equal(value, weights(again)[name]), name
-    for net in ("g_optimizer", "d_optimizer"):
-        for key, slot in whole[net]["state"].items():
-            for field, value in slot.items():
-                assert torch.equal(value, again[net]["state"][key][field]), (net, key, field)
-    for generator in ("sampler", "torch"):
-        assert torch.equal(whole["rng"][generator], again["rng"][generator])
+    whole, log = assert_same_training_state(straight, extended, rng=("sampler", "torch"))
+    again = load_checkpoint(list_checkpoints(extended)[-1])
     assert {**whole["counters"], "train_seconds": 0} == {**again["counters"], "train_seconds": 0}
-    timing = {"tick_seconds", "images_per_second", "train_seconds"}
-    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
-             for line in (run / "log.jsonl").read_text().splitlines()] for run in (straight, extended)]
-    assert logs[0] == logs[1] and len(logs[0]) == 14
+    assert len(log) == 14
 
 
 def test_tensorboard_events_hold_each_ticks_losses_and_swd_per_level(dataset, tmp_path):
