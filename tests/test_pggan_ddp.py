@@ -28,19 +28,25 @@ from tests.helpers import free_port
 pytestmark = pytest.mark.slow  # two ranks: spawned processes
 
 
-def tiny_config(data: str):
+# Per preset, the settings that make its tiny run read every part of the networks: (g) grows 4×4 → 8×8; MSG-GAN
+# trains at 8×8 from the start, its D reading the 4×4 image through φ_lin_cat's 1×1 conv.
+PRESET_SETTINGS = {"g": {}, "msg": {"msg_combine": "lin_cat"}}
+
+
+def tiny_config(data: str, preset: str):
     # 16 images per step → 8 per rank; 4×4 → fade-in → 8×8 within 0.256 kimg (16 D steps, 16 G steps).
-    return make_config("g", data=data, resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.256,
-                       lod_training_kimg=0.064, lod_transition_kimg=0.064, minibatch_repeats=1,
-                       kimg_per_tick=0.128, metrics_num_images=0, grid_size=2, mbstd_group_size=4)
+    return make_config(preset, **PRESET_SETTINGS[preset], data=data, resolution=8, fmap_base=16, fmap_max=8,
+                       latent_size=8, total_kimg=0.256, lod_training_kimg=0.064, lod_transition_kimg=0.064,
+                       minibatch_repeats=1, kimg_per_tick=0.128, metrics_num_images=0, grid_size=2,
+                       mbstd_group_size=4)
 
 
-def _rank_main(rank: int, world_size: int, port: int, data: str, out_dir: str) -> None:
+def _rank_main(rank: int, world_size: int, port: int, data: str, out_dir: str, preset: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
                       WORLD_SIZE=str(world_size))
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
-    train(tiny_config(data), out_dir, progress=False)
+    train(tiny_config(data, preset), out_dir, progress=False)
     dist.destroy_process_group()
 
 
@@ -54,11 +60,13 @@ def float64_one_thread():
     torch.set_num_threads(previous_threads)
 
 
-def test_two_gloo_ranks_equal_one_process(tmp_path, float64_one_thread):
+@pytest.mark.parametrize("preset", list(PRESET_SETTINGS))
+def test_two_gloo_ranks_equal_one_process(tmp_path, float64_one_thread, preset):
     data = tmp_path / "data.npz"
     np.savez(data, images=np.random.default_rng(0).integers(0, 256, (64, 1, 8, 8), dtype=np.uint8))
-    train(tiny_config(str(data)), tmp_path / "single", progress=False)
-    mp.spawn(_rank_main, args=(2, free_port(), str(data), str(tmp_path / "ddp")), nprocs=2, join=True)
+    config = tiny_config(str(data), preset)
+    train(config, tmp_path / "single", progress=False)
+    mp.spawn(_rank_main, args=(2, free_port(), str(data), str(tmp_path / "ddp"), preset), nprocs=2, join=True)
 
     single = load_checkpoint(list_checkpoints(tmp_path / "single")[-1])
     parallel = load_checkpoint(list_checkpoints(tmp_path / "ddp")[-1])
@@ -70,9 +78,12 @@ def test_two_gloo_ranks_equal_one_process(tmp_path, float64_one_thread):
             worst = max(worst, (value - parallel[net][name]).abs().max().item())
     print(f'largest weight difference: {worst:.2e}')
     assert worst < 1e-9, worst
-    torch.manual_seed(tiny_config(str(data)).seed)  # the initial weights, to show the 8×8 block did train
-    initial, _ = build_networks(tiny_config(str(data)).replace(resolution=8), 1)
-    assert (single["generator"]["blocks.1.0.weight"] - initial.blocks[1][0].weight).abs().max() > 1e-3
+    torch.manual_seed(config.seed)  # the initial weights, to show the 8×8 block (and MSG's φ) did train
+    initial_g, initial_d = build_networks(config, 1)
+    assert (single["generator"]["blocks.1.0.weight"] - initial_g.blocks[1][0].weight).abs().max() > 1e-3
+    if config.msg:
+        trained = single["discriminator"]["combine.4.conv.weight"]
+        assert (trained - initial_d.combine["4"].conv.weight).abs().max() > 1e-3
 
 
 def test_only_rank_zero_prints_the_final_metrics(tmp_path):
