@@ -123,7 +123,7 @@ class TrainConfig:
     # The combine function φ of MSG-GAN §3.1 (pggan.layers.MultiScaleCombine).
     msg_combine: str = setting("simple", lambda value: value in MSG_COMBINES,
                                "one of " + ", ".join(f"'{name}'" for name in MSG_COMBINES))
-    # D's blocks (StyleGAN2, Karras et al. 2020, Figure 7): "orig" = Table 2's; "resnet" = each block's convolutions
+    # D's blocks (StyleGAN2, Karras et al. 2020, Figure 7c): "orig" = Table 2's; "resnet" = each block's convolutions
     # plus a 1×1 skip of its downsampled input, summed and scaled by 1/√2 (pggan.layers.ResidualBlock); no growing.
     d_architecture: str = setting("orig", lambda value: value in D_ARCHITECTURES,
                                   "one of " + ", ".join(f"'{name}'" for name in D_ARCHITECTURES))

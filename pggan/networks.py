@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pggan.config import TrainConfig, msg_scales
+from pggan.config import D_ARCHITECTURES, TrainConfig, msg_scales
 from pggan.layers import (
     LEAKY_SLOPE,
     EqualizedConv2d,
@@ -137,8 +137,9 @@ class Discriminator(nn.Module):
                  mbstd_group_size: int = 4, mbdisc_kernels: int = 0, msg: bool = False, msg_combine: str = "simple",
                  msg_scales: Sequence[int] = (), architecture: str = "orig"):
         super().__init__()
-        if architecture not in ("orig", "resnet"):
-            raise ValueError(f"unknown discriminator architecture {architecture!r}; choose orig or resnet")
+        if architecture not in D_ARCHITECTURES:
+            raise ValueError(f"unknown discriminator architecture {architecture!r}; choose one of "
+                             f"{', '.join(D_ARCHITECTURES)}")
         self.resolution_log2 = resolution_log2(resolution)
         self.msg = msg
         connected = set(msg_scales) if msg else set()
