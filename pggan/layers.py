@@ -169,6 +169,8 @@ class ModulatedConv2d(nn.Module):
     def forward(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         """x [N, in, H, W] convolved with each sample's own modulated weight, plus the bias."""
         batch, _, height, width = x.shape
+        if styles.shape[0] != batch:
+            raise ValueError(f"one style per sample: {batch} inputs, {styles.shape[0]} styles")
         weight = self.modulated_weight(styles)
         grouped = F.conv2d(x.reshape(1, -1, height, width), weight.reshape(-1, *weight.shape[2:]),
                            padding=self.padding, groups=batch)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
-from pggan.config import D_ARCHITECTURES, make_config
+from pggan.config import D_ARCHITECTURES, TrainConfig, make_config
 from pggan.errors import ConfigError
 from pggan.layers import LEAKY_SLOPE, ModulatedConv2d, ResidualBlock
 from pggan.losses import (
@@ -102,6 +102,8 @@ def test_gradients_reach_the_styles_and_the_weight():
     assert styles.grad.abs().min() > 0 and layer.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match=r"styles must be \[N, 4\]"):
         layer(torch.randn(2, 4, 6, 6), torch.randn(2, 3))
+    with pytest.raises(ValueError, match="one style per sample"):
+        layer(torch.randn(2, 4, 6, 6), torch.randn(3, 4))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -289,4 +291,7 @@ def test_a_resnet_discriminator_run_trains_through_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     state = load_checkpoint(list_checkpoints(tmp_path / "run")[-1])
     assert state["config"]["d_architecture"] == "resnet" and state["counters"]["num_images"] >= 300
-    assert "blocks.1.skip.weight" in state["discriminator"]
+    config = TrainConfig.from_dict(state["config"])
+    torch.manual_seed(config.seed)  # the trainer's draw of the initial weights
+    _, initial = build_networks(config, 1)
+    assert not torch.equal(state["discriminator"]["blocks.1.skip.weight"], initial.state_dict()["blocks.1.skip.weight"])
