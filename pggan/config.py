@@ -46,6 +46,7 @@ def _at_least(low: int) -> Callable[[int], bool]:
 
 MSG_CONNECTIONS = ("all", "coarse", "middle", "fine", "none")
 MSG_COMBINES = ("simple", "lin_cat", "cat_lin")
+D_ARCHITECTURES = ("orig", "resnet")
 
 
 def msg_scales(connections: str, resolution: int) -> tuple[int, ...]:
@@ -122,6 +123,10 @@ class TrainConfig:
     # The combine function φ of MSG-GAN §3.1 (pggan.layers.MultiScaleCombine).
     msg_combine: str = setting("simple", lambda value: value in MSG_COMBINES,
                                "one of " + ", ".join(f"'{name}'" for name in MSG_COMBINES))
+    # D's blocks (StyleGAN2, Karras et al. 2020, Figure 7c): "orig" = Table 2's; "resnet" = each block's convolutions
+    # plus a 1×1 skip of its downsampled input, summed and scaled by 1/√2 (pggan.layers.ResidualBlock); no growing.
+    d_architecture: str = setting("orig", lambda value: value in D_ARCHITECTURES,
+                                  "one of " + ", ".join(f"'{name}'" for name in D_ARCHITECTURES))
 
     # Growing schedule (reference TrainingSchedule).
     progressive: bool = True  # grow from 4×4; False = train at the final resolution from the start (config a)
@@ -198,6 +203,9 @@ class TrainConfig:
         if self.msg and self.progressive:
             raise ConfigError("msg", "MSG-GAN trains every scale at once and takes no progressive growing; add "
                                      "--no-progressive (or use --config msg)")
+        if self.d_architecture == "resnet" and (self.progressive or self.msg):
+            raise ConfigError("d_architecture", "the residual discriminator (d_architecture=resnet) reads one image at "
+                                                "the final resolution: add --no-progressive and leave msg off")
         if self.msg and self.resolution and self.msg_connections != "none" and not msg_scales(
                 self.msg_connections, self.resolution):
             raise ConfigError("msg_connections", f"msg_connections={self.msg_connections!r} connects no scale at "

@@ -136,3 +136,59 @@ class MultiScaleCombine(nn.Module):
         if self.kind == "lin_cat":
             return torch.cat([self.conv(image), x], dim=1)
         return self.conv(torch.cat([x, image], dim=1))
+
+
+class ModulatedConv2d(nn.Module):
+    """StyleGAN2's modulated convolution (Karras et al. 2020, §2.2, Eq. 1–3), one weight per sample.
+
+    w'_ijk = s_i · w_ijk (Eq. 1) with w the equalized-lr weight (N(0, 1) stored, scaled by 1/√fan_in at run time) and
+    s the sample's style, one scale per input channel; with `demodulate`, w''_ijk = w'_ijk / √(Σ_{i,k} w'_ijk² + ε)
+    (Eq. 3), ε = 1e-8. Run as one grouped convolution, the minibatch folded into the groups. Upsampling is not fused
+    in: a generator upsamples first, then convolves.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, demodulate: bool = True,
+                 bias: bool = True, epsilon: float = 1e-8):
+        super().__init__()
+        self.demodulate = demodulate
+        self.epsilon = epsilon
+        self.runtime_scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.padding = kernel_size // 2
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+
+    def modulated_weight(self, styles: torch.Tensor) -> torch.Tensor:
+        """The per-sample weights [N, out, in, k, k] for `styles` [N, in]: Eq. 1, then Eq. 3 with `demodulate`."""
+        if styles.ndim != 2 or styles.shape[1] != self.weight.shape[1]:
+            raise ValueError(f"styles must be [N, {self.weight.shape[1]}], got {list(styles.shape)}")
+        weight = self.weight.unsqueeze(0) * self.runtime_scale * styles.reshape(styles.shape[0], 1, -1, 1, 1)
+        if self.demodulate:
+            weight = weight * torch.rsqrt(weight.square().sum(dim=(2, 3, 4), keepdim=True) + self.epsilon)
+        return weight
+
+    def forward(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        """x [N, in, H, W] convolved with each sample's own modulated weight, plus the bias."""
+        batch, _, height, width = x.shape
+        if styles.shape[0] != batch:
+            raise ValueError(f"one style per sample: {batch} inputs, {styles.shape[0]} styles")
+        weight = self.modulated_weight(styles)
+        grouped = F.conv2d(x.reshape(1, -1, height, width), weight.reshape(-1, *weight.shape[2:]),
+                           padding=self.padding, groups=batch)
+        out = grouped.reshape(batch, -1, *grouped.shape[2:])
+        return out if self.bias is None else out + self.bias.reshape(1, -1, 1, 1)
+
+
+class ResidualBlock(nn.Module):
+    """StyleGAN2's residual discriminator block (Karras et al. 2020, Figure 7c): (main(x) + skip(x)) / √2.
+
+    `main` is the block's convolutions ending in its 2× downsampling; skip(x) is a 1×1 convolution of the 2×2-average
+    downsampled x, without bias or activation.
+    """
+
+    def __init__(self, main: nn.Module, in_channels: int, out_channels: int, *, equalized: bool = True):
+        super().__init__()
+        self.main = main
+        self.skip = EqualizedConv2d(in_channels, out_channels, 1, gain=1.0, equalized=equalized, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.main(x) + self.skip(F.avg_pool2d(x, 2))) * math.sqrt(0.5)

@@ -1,4 +1,5 @@
-"""Losses: WGAN-GP (Gulrajani et al. 2017) with the paper's drift term (§A.1), and the non-saturating logistic loss."""
+"""Losses: WGAN-GP (Gulrajani et al. 2017) with the paper's drift term (§A.1), the non-saturating logistic loss, and
+StyleGAN2's path length regularisation with lazy regularisation (Karras et al. 2020, §3.1–3.2, Appendix B)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,91 @@ def generator_loss(critic: Critic, fakes: Images, *, kind: str) -> torch.Tensor:
     """G's loss: −E[D(fake)] (WGAN) or E[softplus(−D(fake))] (non-saturating logistic)."""
     fake_scores = _at_least_fp32(critic(fakes))
     return F.softplus(-fake_scores).mean() if kind == "logistic" else -fake_scores.mean()
+
+
+def path_lengths(images: torch.Tensor, latents: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    """‖J_wᵀ y‖₂ per sample, y ~ N(0, I)/√(H·W) (StyleGAN2 §3.2, Eq. 4), by autograd of Σ G(w)·y.
+
+    `images` = G(`latents`), the latents [N, D] or one per layer [N, L, D] (requires_grad); a per-layer gradient's
+    squared norm is averaged over the L layers, as the reference. `noise` is y·√(H·W), drawn when not given. The
+    graph is kept, so the lengths can be trained on.
+    """
+    if noise is None:
+        noise = torch.randn_like(images)
+    projection = noise / math.sqrt(images.shape[2] * images.shape[3])
+    (gradients,) = torch.autograd.grad((images * projection).sum(), latents, create_graph=True)
+    per_layer = gradients.reshape(gradients.shape[0], -1, gradients.shape[-1])  # [N, L, D], L = 1 for [N, D]
+    return per_layer.square().sum(dim=2).mean(dim=1).sqrt()
+
+
+class PathLengthMean:
+    """The running mean a of the path lengths (StyleGAN2 §3.2): a ← a + decay·(mean of the batch's lengths − a).
+
+    a starts at 0, as the reference; it goes into the checkpoint through `state_dict`.
+    """
+
+    def __init__(self, decay: float = 0.01):
+        self.decay = _checked_decay(decay)
+        self.value = torch.zeros([])
+
+    def update(self, lengths: torch.Tensor) -> torch.Tensor:
+        """The new a for this batch's `lengths`; a is stored detached, the returned one keeps the batch's graph."""
+        updated = self.value.to(lengths.device, lengths.dtype).lerp(lengths.mean(), self.decay)
+        self.value = updated.detach()
+        return updated
+
+    def state_dict(self) -> dict[str, torch.Tensor | float]:
+        """a (a 0-dim tensor on the CPU, in its own dtype) and the decay."""
+        return {"value": self.value.detach().cpu().clone(), "decay": self.decay}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor | float]) -> None:
+        """Restore what `state_dict` returned (a given as a number is taken as float32)."""
+        self.decay = _checked_decay(float(state["decay"]))
+        self.value = torch.as_tensor(state["value"]).detach().clone().reshape([])
+
+
+def _checked_decay(decay: float) -> float:
+    """`decay` if it is in (0, 1], else ValueError."""
+    if not 0 < decay <= 1:
+        raise ValueError(f"path length decay must be in (0, 1], got {decay}")
+    return decay
+
+
+def path_length_loss(images: torch.Tensor, latents: torch.Tensor, running_mean: PathLengthMean, *,
+                     weight: float = 2.0, interval: int = 1, noise: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """G's path length regulariser weight·interval·E[(‖J_wᵀ y‖₂ − a)²] and its detached parts (StyleGAN2 §3.2).
+
+    weight 2 and running-mean decay 0.01 are the reference's; `interval` is the lazy interval (4 in the paper):
+    applied every `interval` minibatches, the penalty is scaled by it (Appendix B). The reference runs it on
+    minibatch // 2 samples (`path_length_minibatch`). Updates `running_mean`.
+    """
+    lengths = path_lengths(images, latents, noise)
+    mean = running_mean.update(lengths)
+    penalty = (lengths - mean).square().mean()
+    return weight * interval * penalty, {"path_length": lengths.mean().detach(), "path_length_mean": mean.detach(),
+                                         "path_length_penalty": penalty.detach()}
+
+
+def path_length_minibatch(minibatch: int, shrink: int = 2) -> int:
+    """Samples of the path length pass: minibatch // shrink, at least 1 (StyleGAN2 reference pl_batch_shrink = 2)."""
+    if minibatch < 1 or shrink < 1:
+        raise ValueError(f"minibatch and shrink must be ≥ 1, got {minibatch} and {shrink}")
+    return max(1, minibatch // shrink)
+
+
+def lazy_interval_due(step: int, interval: int) -> bool:
+    """Whether lazy regularisation runs at minibatch `step` (0, interval, 2·interval, …; StyleGAN2 §3.1)."""
+    if interval < 1:
+        raise ValueError(f"a regularisation interval must be ≥ 1, got {interval}")
+    return step % interval == 0
+
+
+def lazy_adam_hyperparameters(lr: float, betas: tuple[float, float], interval: int
+                              ) -> tuple[float, tuple[float, float]]:
+    """Adam's lr·c and β^c, c = interval/(interval + 1), for a network regularised every `interval` minibatches
+    in an extra step (StyleGAN2 Appendix B: R1 every 16, path length every 4)."""
+    if interval < 1:
+        raise ValueError(f"a regularisation interval must be ≥ 1, got {interval}")
+    ratio = interval / (interval + 1)
+    return lr * ratio, (betas[0] ** ratio, betas[1] ** ratio)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pggan.config import TrainConfig, msg_scales
+from pggan.config import D_ARCHITECTURES, TrainConfig, msg_scales
 from pggan.layers import (
     LEAKY_SLOPE,
     EqualizedConv2d,
@@ -23,6 +23,7 @@ from pggan.layers import (
     MinibatchStddev,
     MultiScaleCombine,
     PixelNorm,
+    ResidualBlock,
 )
 
 
@@ -125,13 +126,20 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Table 2 discriminator: 1×1 fromRGB → [3×3 conv, 3×3 conv, 2×2 avg pool]* → 4×4 block → linear score."""
+    """Table 2 discriminator: 1×1 fromRGB → [3×3 conv, 3×3 conv, 2×2 avg pool]* → 4×4 block → linear score.
+
+    `architecture` "resnet" (StyleGAN2, Figure 7c) adds to each of those blocks a 1×1 skip of its downsampled input,
+    the sum scaled by 1/√2 (pggan.layers.ResidualBlock); "orig" is Table 2's, drawing the same weights from a seed.
+    """
 
     def __init__(self, resolution: int, num_channels: int, *, fmap_base: int = 8192, fmap_decay: float = 1.0,
                  fmap_max: int = 512, equalized_lr: bool = True, layernorm: bool = False,
                  mbstd_group_size: int = 4, mbdisc_kernels: int = 0, msg: bool = False, msg_combine: str = "simple",
-                 msg_scales: Sequence[int] = ()):
+                 msg_scales: Sequence[int] = (), architecture: str = "orig"):
         super().__init__()
+        if architecture not in D_ARCHITECTURES:
+            raise ValueError(f"unknown discriminator architecture {architecture!r}; choose one of "
+                             f"{', '.join(D_ARCHITECTURES)}")
         self.resolution_log2 = resolution_log2(resolution)
         self.msg = msg
         connected = set(msg_scales) if msg else set()
@@ -166,8 +174,9 @@ class Discriminator(nn.Module):
         for res in range(3, self.resolution_log2 + 1):
             self.from_rgb.append(from_rgb(res - 1))
             width = block_input(2**res, nf(res - 1))
-            self.blocks.append(nn.Sequential(*conv(width, nf(res - 1), 3), *conv(nf(res - 1), nf(res - 2), 3),
-                                             nn.AvgPool2d(2)))
+            block = nn.Sequential(*conv(width, nf(res - 1), 3), *conv(nf(res - 1), nf(res - 2), 3), nn.AvgPool2d(2))
+            self.blocks.append(ResidualBlock(block, width, nf(res - 2), equalized=equalized_lr)
+                               if architecture == "resnet" else block)
         if msg:  # D reads the lower scales through φ, never a fromRGB: only R's is kept (the others drawn all the same)
             for index in range(self.resolution_log2 - 2):
                 self.from_rgb[index] = nn.Identity()
@@ -236,5 +245,6 @@ def build_networks(config: TrainConfig, num_channels: int) -> tuple[Generator, D
     discriminator = Discriminator(config.resolution, num_channels, layernorm=config.d_layernorm,
                                   mbstd_group_size=config.mbstd_group_size, mbdisc_kernels=config.mbdisc_kernels,
                                   msg=config.msg, msg_combine=config.msg_combine,
-                                  msg_scales=msg_scales(config.msg_connections, config.resolution), **shared)
+                                  msg_scales=msg_scales(config.msg_connections, config.resolution),
+                                  architecture=config.d_architecture, **shared)
     return generator, discriminator

@@ -1,0 +1,297 @@
+"""StyleGAN2's building blocks (Karras et al. 2020) against oracles: the modulated convolution, path length
+regularisation with its running mean and lazy scaling, lazy regularisation's Adam settings, and the residual
+discriminator as a switch of the PGGAN discriminator (its block by hand, 'orig' unchanged, a CLI run)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from click.testing import CliRunner
+
+from ganeval_cli.pggan_cli import main
+from pggan.checkpoint import list_checkpoints, load_checkpoint
+from pggan.config import D_ARCHITECTURES, TrainConfig, make_config
+from pggan.errors import ConfigError
+from pggan.layers import LEAKY_SLOPE, ModulatedConv2d, ResidualBlock
+from pggan.losses import (
+    PathLengthMean,
+    lazy_adam_hyperparameters,
+    lazy_interval_due,
+    path_length_loss,
+    path_length_minibatch,
+    path_lengths,
+)
+from pggan.networks import Discriminator, build_networks
+
+TINY = dict(fmap_base=64, fmap_max=16, latent_size=12)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Modulated convolution (§2.2, Eq. 1–3).
+
+
+def modulated_weight_oracle(weight: np.ndarray, styles: np.ndarray, demodulate: bool) -> np.ndarray:
+    """Eq. 1 and 3 in numpy: w' = s_i·w_ijk (w scaled by 1/√fan_in), w'' = w' / √(Σ_{i,k} w'² + 1e-8)."""
+    out_channels, in_channels, kh, kw = weight.shape
+    scaled = weight / math.sqrt(in_channels * kh * kw)
+    modulated = scaled[None] * styles[:, None, :, None, None]  # [N, out, in, kh, kw]
+    if demodulate:
+        modulated = modulated / np.sqrt((modulated**2).sum(axis=(2, 3, 4), keepdims=True) + 1e-8)
+    return modulated
+
+
+@pytest.mark.parametrize("demodulate", [True, False])
+@pytest.mark.parametrize("kernel", [3, 1])
+def test_modulated_conv_equals_a_per_sample_convolution_with_the_numpy_weight(demodulate, kernel):
+    # float64 throughout: the grouped convolution and the per-sample loop add the same products in possibly another
+    # order, so they agree to rounding (~1e-15 relative); 1e-10 leaves room and still catches any wrong weight.
+    torch.manual_seed(0)
+    layer = ModulatedConv2d(5, 4, kernel, demodulate=demodulate).double()
+    with torch.no_grad():
+        layer.bias.copy_(torch.randn(4))
+    x = torch.randn(3, 5, 7, 7, dtype=torch.float64)
+    styles = torch.randn(3, 5, dtype=torch.float64) + 1.0
+    expected_weight = modulated_weight_oracle(layer.weight.detach().numpy(), styles.numpy(), demodulate)
+    np.testing.assert_allclose(layer.modulated_weight(styles).detach().numpy(), expected_weight, rtol=1e-12)
+    expected = torch.cat([F.conv2d(x[n:n + 1], torch.from_numpy(expected_weight[n]), layer.bias.detach(),
+                                   padding=kernel // 2) for n in range(3)])
+    out = layer(x, styles)
+    assert out.shape == (3, 4, 7, 7)
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_demodulated_weights_have_unit_norm_per_sample_and_output_channel():
+    # Σ_{i,k} w''² = S/(S + ε) with S = Σ w'², so it misses 1 by ε/S; here S > 0.1 (checked), ε/S < 1e-7.
+    torch.manual_seed(1)
+    layer = ModulatedConv2d(16, 8, 3).double()
+    styles = torch.randn(6, 16, dtype=torch.float64) * 3
+    undemodulated = modulated_weight_oracle(layer.weight.detach().numpy(), styles.numpy(), demodulate=False)
+    assert (undemodulated**2).sum(axis=(2, 3, 4)).min() > 0.1
+    norms = layer.modulated_weight(styles).square().sum(dim=(2, 3, 4))
+    assert norms.shape == (6, 8)
+    torch.testing.assert_close(norms, torch.ones_like(norms), rtol=0, atol=1e-7)
+
+
+def test_demodulation_restores_unit_output_std_for_unit_variance_input():
+    # Eq. 2–3: for i.i.d. unit-variance input, Var(y_j) = Σ_{i,k} w''_ijk² = 1 wherever the kernel sees no padding.
+    # The estimate: per output channel, n = 64 samples × 32×32 interior pixels = 65536 outputs. Each output is
+    # correlated with at most the 25 others whose 3×3 windows overlap it, so the sample variance's std is at most
+    # √(2·25/n) ≈ 0.028, and the std's half that, 0.014; 5 σ ≈ 0.07. Without demodulation the std follows the style.
+    torch.manual_seed(2)
+    x = torch.randn(64, 32, 34, 34)
+    styles = torch.rand(64, 32) * 4 + 1  # scales in [1, 5]: far from 1 unless undone
+    demodulated = ModulatedConv2d(32, 8, 3, bias=False)
+    with torch.no_grad():
+        stds = demodulated(x, styles)[:, :, 1:-1, 1:-1].transpose(0, 1).reshape(8, -1).std(dim=1)
+        plain = ModulatedConv2d(32, 8, 3, demodulate=False, bias=False)
+        plain.weight.copy_(demodulated.weight)
+        plain_stds = plain(x, styles)[:, :, 1:-1, 1:-1].transpose(0, 1).reshape(8, -1).std(dim=1)
+    assert (stds - 1).abs().max() < 0.07, stds
+    assert plain_stds.min() > 2, plain_stds  # E[s²] = 31/3: the std would be ≈ 3.2
+
+
+def test_gradients_reach_the_styles_and_the_weight():
+    torch.manual_seed(3)
+    layer = ModulatedConv2d(4, 3, 3)
+    styles = torch.randn(2, 4, requires_grad=True)
+    layer(torch.randn(2, 4, 6, 6), styles).square().sum().backward()
+    assert styles.grad.abs().min() > 0 and layer.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match=r"styles must be \[N, 4\]"):
+        layer(torch.randn(2, 4, 6, 6), torch.randn(2, 3))
+    with pytest.raises(ValueError, match="one style per sample"):
+        layer(torch.randn(2, 4, 6, 6), torch.randn(3, 4))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Path length regularisation (§3.2, Eq. 4) and lazy regularisation (§3.1, Appendix B).
+
+
+def toy_generator(latents: torch.Tensor, mixing: torch.Tensor) -> torch.Tensor:
+    """A nonlinear G of per-layer latents [N, L, D] to [N, 2, 3, 3] images: tanh of a linear map, squared in part."""
+    features = torch.einsum("nld,ldp->np", latents, mixing)
+    return (torch.tanh(features) + 0.3 * features.square()).reshape(-1, 2, 3, 3)
+
+
+@pytest.mark.parametrize("layers", [3, None])  # [N, L, D] per-layer latents, or one w [N, D]
+def test_path_lengths_match_finite_differences_of_the_projected_image(layers):
+    # J_wᵀ y = ∇_w Σ G(w)·y by central differences in float64, step 1e-6: truncation ~1e-12 · |G'''|, rounding
+    # ~1e-16/1e-6 = 1e-10; 1e-7 relative bounds both.
+    torch.manual_seed(4)
+    count, dim = 4, 5
+    mixing = torch.randn(layers or 1, dim, 18, dtype=torch.float64) * 0.4
+    latents = torch.randn(count, layers or 1, dim, dtype=torch.float64)
+    noise = torch.randn(count, 2, 3, 3, dtype=torch.float64)
+
+    def projected(w: torch.Tensor) -> torch.Tensor:  # per sample: Σ G(w)·y, y = noise/√(H·W)
+        return (toy_generator(w, mixing) * noise / 3.0).sum(dim=(1, 2, 3))
+
+    step = 1e-6
+    gradients = torch.zeros_like(latents)
+    for index in np.ndindex(*latents.shape[1:]):
+        shift = torch.zeros_like(latents)
+        shift[(slice(None), *index)] = step
+        gradients[(slice(None), *index)] = (projected(latents + shift) - projected(latents - shift)) / (2 * step)
+    expected = gradients.square().sum(dim=2).mean(dim=1).sqrt()
+
+    given = (latents if layers else latents[:, 0]).clone().requires_grad_(True)
+    images = toy_generator(given.reshape(count, -1, dim), mixing)
+    lengths = path_lengths(images, given, noise)
+    assert lengths.shape == (count,)
+    torch.testing.assert_close(lengths, expected, rtol=1e-7, atol=0)
+    lengths.sum().backward()  # the graph is kept: the lengths train G
+    assert given.grad is not None and given.grad.abs().sum() > 0
+
+
+def test_the_running_mean_follows_its_definition_and_survives_a_checkpoint():
+    # a_0 = 0, a_k = a_{k−1} + 0.01·(m_k − a_{k−1}) with m_k the mean of batch k's lengths.
+    batches = [torch.tensor(values, dtype=torch.float64)
+               for values in ([1.0, 3.0], [2.0, 2.5], [0.5, 4.5], [7.0, 1.0])]
+    running = PathLengthMean(decay=0.01)
+    assert float(running.value) == 0.0
+    expected = 0.0
+    for batch in batches[:2]:
+        expected = expected + 0.01 * (batch.mean().item() - expected)
+        assert running.update(batch).item() == pytest.approx(expected, rel=1e-15)
+    restored = PathLengthMean()
+    restored.load_state_dict(running.state_dict())
+    saved = running.state_dict()
+    assert saved["decay"] == restored.state_dict()["decay"] == 0.01
+    assert saved["value"].dtype == torch.float64 and torch.equal(restored.state_dict()["value"], saved["value"])
+    for batch in batches[2:]:
+        expected = expected + 0.01 * (batch.mean().item() - expected)
+        assert running.update(batch).item() == pytest.approx(expected, rel=1e-15)
+        assert restored.update(batch).item() == pytest.approx(expected, rel=1e-15)
+    lengths = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)  # as the reference, the new a keeps
+    running.update(lengths).backward()  # the batch's graph: ∂a/∂l_i = decay / N
+    torch.testing.assert_close(lengths.grad, torch.full((2,), 0.005, dtype=torch.float64))
+    assert not running.value.requires_grad
+    with pytest.raises(ValueError, match="decay"):
+        PathLengthMean(decay=0.0)
+
+
+def test_the_path_length_loss_is_weight_times_interval_times_the_mean_squared_deviation():
+    torch.manual_seed(5)
+    mixing = torch.randn(2, 4, 18, dtype=torch.float64) * 0.4
+    latents = torch.randn(6, 2, 4, dtype=torch.float64, requires_grad=True)
+    noise = torch.randn(6, 2, 3, 3, dtype=torch.float64)
+    images = toy_generator(latents, mixing)
+    lengths = path_lengths(images, latents, noise).detach()
+    start = 1.5
+    mean = start + 0.01 * (lengths.mean() - start)  # the running mean after this batch
+    losses = {}
+    for interval in (1, 4, 16):
+        running = PathLengthMean()
+        running.load_state_dict({"value": torch.tensor(start, dtype=torch.float64), "decay": 0.01})
+        losses[interval], parts = path_length_loss(images, latents, running, interval=interval, noise=noise)
+        torch.testing.assert_close(parts["path_length_mean"], mean)
+        torch.testing.assert_close(running.value, mean)
+    penalty = (lengths - mean).square().mean()
+    torch.testing.assert_close(losses[1], 2.0 * penalty)  # weight 2, the reference's
+    torch.testing.assert_close(losses[4], 4 * losses[1])  # lazy: every 4th minibatch, 4× the penalty
+    torch.testing.assert_close(losses[16], 16 * losses[1])
+    grad_1, grad_4 = (torch.autograd.grad(losses[interval], latents, retain_graph=True)[0] for interval in (1, 4))
+    torch.testing.assert_close(grad_4, 4 * grad_1)
+
+
+def test_lazy_regularisation_schedule_and_adam_settings():
+    assert [step for step in range(20) if lazy_interval_due(step, 4)] == [0, 4, 8, 12, 16]
+    assert [step for step in range(20) if lazy_interval_due(step, 16)] == [0, 16]
+    assert all(lazy_interval_due(step, 1) for step in range(5))
+    # Appendix B: c = k/(k+1); Adam's lr·c and β^c.
+    lr, betas = lazy_adam_hyperparameters(0.002, (0.0, 0.99), 16)
+    assert lr == pytest.approx(0.002 * 16 / 17, rel=1e-15)
+    assert betas == (0.0, pytest.approx(0.99 ** (16 / 17), rel=1e-15))
+    lr, betas = lazy_adam_hyperparameters(0.002, (0.5, 0.99), 4)
+    assert lr == pytest.approx(0.0016, rel=1e-15) and betas == (pytest.approx(0.5**0.8), pytest.approx(0.99**0.8))
+    assert path_length_minibatch(32) == 16 and path_length_minibatch(5, 2) == 2 and path_length_minibatch(1) == 1
+    for bad in (lambda: lazy_interval_due(3, 0), lambda: lazy_adam_hyperparameters(0.1, (0.0, 0.9), 0),
+                lambda: path_length_minibatch(0)):
+        with pytest.raises(ValueError, match="≥ 1"):
+            bad()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The residual discriminator (Figure 7c) as a switch.
+
+
+def test_the_residual_block_equals_its_definition_by_hand():
+    # out = (lrelu(conv₂(lrelu(conv₁(x)))) pooled + conv_1×1(pool(x))) / √2, from the block's own weights (float64).
+    torch.manual_seed(6)
+    maps = {k: v for k, v in TINY.items() if k != "latent_size"}
+    discriminator = Discriminator(16, 3, architecture="resnet", **maps).double()
+    block = discriminator.blocks[2]  # 16×16 → 8×8
+    assert isinstance(block, ResidualBlock) and block.skip.bias is None
+    conv1, conv2 = block.main[0], block.main[2]
+    x = torch.randn(3, conv1.weight.shape[1], 16, 16, dtype=torch.float64)
+    hidden = F.leaky_relu(F.conv2d(x, conv1.weight * conv1.runtime_scale, conv1.bias, padding=1), LEAKY_SLOPE)
+    hidden = F.leaky_relu(F.conv2d(hidden, conv2.weight * conv2.runtime_scale, conv2.bias, padding=1), LEAKY_SLOPE)
+    pooled_x = x.reshape(3, -1, 8, 2, 8, 2).mean(dim=(3, 5))
+    skip = torch.einsum("oi,nihw->nohw", block.skip.weight[:, :, 0, 0] / math.sqrt(x.shape[1]), pooled_x)
+    expected = (hidden.reshape(3, -1, 8, 2, 8, 2).mean(dim=(3, 5)) + skip) / math.sqrt(2)
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_every_block_of_the_resnet_discriminator_is_residual_and_orig_is_unchanged():
+    # 'orig' draws today's weights from a seed, through build_networks and through the class itself.
+    maps = {k: v for k, v in TINY.items() if k != "latent_size"}
+    config = make_config("g", resolution=16, **TINY)
+    torch.manual_seed(0)
+    _, default = build_networks(config, 3)
+    torch.manual_seed(0)
+    _, orig = build_networks(config.replace(d_architecture="orig").validate(), 3)
+    torch.manual_seed(0)
+    plain = Discriminator(16, 3, **maps)
+    torch.manual_seed(0)
+    plain_orig = Discriminator(16, 3, architecture="orig", **maps)
+    for reference, other in ((default, orig), (plain, plain_orig)):
+        assert other.state_dict().keys() == reference.state_dict().keys()
+        assert all(torch.equal(value, reference.state_dict()[name]) for name, value in other.state_dict().items())
+    _, resnet = build_networks(make_config("g", resolution=16, progressive=False, d_architecture="resnet", **TINY), 3)
+    assert all(isinstance(block, ResidualBlock) for block in resnet.blocks[1:])
+    # The same layers, each block's convolutions under `main`, plus one bias-free 1×1 skip per block.
+    renamed = {name.replace(f"blocks.{index}.", f"blocks.{index}.main.") for name in default.state_dict()
+               for index in (1, 2)} | {name for name in default.state_dict() if not name.startswith("blocks.")}
+    renamed = {name for name in renamed if not name.startswith("blocks.") or ".main." in name}
+    assert set(resnet.state_dict()) == renamed | {"blocks.1.skip.weight", "blocks.2.skip.weight"}
+    scores = resnet(torch.randn(4, 3, 16, 16))
+    assert scores.shape == (4,) and torch.isfinite(scores).all()
+    with pytest.raises(ValueError, match="unknown discriminator architecture"):
+        Discriminator(16, 3, architecture="skip")
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(d_architecture="skip", progressive=False),
+    dict(d_architecture="resnet"),  # progressive growing is on in (g)
+    dict(d_architecture="resnet", progressive=False, msg=True),
+])
+def test_bad_discriminator_architectures_are_refused(overrides):
+    with pytest.raises(ConfigError) as caught:
+        make_config("g", **overrides)
+    assert caught.value.field == "d_architecture"
+    assert "\n" not in str(caught.value)
+    assert D_ARCHITECTURES == ("orig", "resnet")
+
+
+def test_a_resnet_discriminator_run_trains_through_the_cli(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = torch.from_numpy(rng.standard_normal((64, 1, 8, 8)))
+    images = ((F.avg_pool2d(F.pad(noise, (1, 1, 1, 1), mode="circular"), 3, 1) * 80 + 128).clamp(0, 255)
+              .to(torch.uint8).numpy())
+    np.savez(tmp_path / "tiny8.npz", images=images)
+    result = CliRunner().invoke(main, [
+        "train", "--data", str(tmp_path / "tiny8.npz"), "--out", str(tmp_path / "run"), "--config", "g",
+        "--no-progressive", "--set", "d_architecture=resnet", "--budget", "quick", "--set", "total_kimg=0.3",
+        "--set", "resolution=8", "--fmap-base", "16", "--fmap-max", "8", "--latent-size", "8",
+        "--metrics-images", "0", "--set", "grid_size=2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    state = load_checkpoint(list_checkpoints(tmp_path / "run")[-1])
+    assert state["config"]["d_architecture"] == "resnet" and state["counters"]["num_images"] >= 300
+    config = TrainConfig.from_dict(state["config"])
+    torch.manual_seed(config.seed)  # the trainer's draw of the initial weights
+    _, initial = build_networks(config, 1)
+    assert not torch.equal(state["discriminator"]["blocks.1.skip.weight"], initial.state_dict()["blocks.1.skip.weight"])
