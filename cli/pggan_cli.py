@@ -239,12 +239,18 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the latents.")
 @click.option("--batch-size", type=at_least(1), default=64, show_default=True)
 @click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
-def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: int, device: str | None) -> None:
+@click.option("--truncation-psi", type=float, default=None,
+              help="StyleGAN runs: the truncation trick's ψ (1 = none, 0 = the average w; StyleGAN §3.1).")
+@click.option("--truncation-cutoff", type=at_least(1), default=None,
+              help="StyleGAN runs: truncate only the styles of the layers before this one (default: all).")
+def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: int, device: str | None,
+             truncation_psi: float | None, truncation_cutoff: int | None) -> None:
     """Sample NUM_IMAGES from the EMA generator of CHECKPOINT (a checkpoint-*.pt or a run directory, whose newest
     checkpoint that loads is used)."""
     from pggan.generate import generate as generate_images
 
-    images = generate_images(checkpoint, num_images, out, seed=seed, batch_size=batch_size, device=device)
+    images = generate_images(checkpoint, num_images, out, seed=seed, batch_size=batch_size, device=device,
+                             truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
     click.echo(f"wrote {len(images)} images of {images.shape[2]}×{images.shape[3]} to {out}")
 
 

@@ -105,8 +105,14 @@ def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = 
             entry["train_minutes"] = round(statistics.fmean(row["train_seconds"] for row in runs) / 60, 1)
         if name in grid.paper:
             entry["paper_celeba_swd_x1e3_avg"], entry["paper_celeba_msssim"] = grid.paper[name][1:]
+        entry.update({paper_fid_key(data): fid for data, fid in grid.paper_fid.get(name, {}).items()})
         flat.append(entry)
     return flat
+
+
+def paper_fid_key(data: str) -> str:
+    """The table's key of the paper's FID on `data`, e.g. paper_fid_celebahq for CelebA-HQ."""
+    return "paper_fid_" + "".join(character for character in data.lower() if character.isalnum())
 
 
 def per_seed_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = TABLE1) -> list[dict[str, Any]]:
@@ -169,9 +175,11 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                           if rows[name].get("ppl_not_measured")})
     extra = [key for key in ("fid", "kid_mean") if key in columns] + (["ppl"] if "ppl" in columns or ppl_missing
                                                                        else [])
+    fid_sets = list(dict.fromkeys(data for figures in grid.paper_fid.values() for data in figures))
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
               + [key.upper().replace("_MEAN", "") for key in extra]
-              + ["kimg", "train min", "seeds"] + (["paper SWD avg", "paper MS-SSIM"] if grid.paper else []))
+              + ["kimg", "train min", "seeds"] + (["paper SWD avg", "paper MS-SSIM"] if grid.paper else [])
+              + [f"paper FID {data}" for data in fid_sets])
     seeds = sorted(rows_by_seed)
     lines = [f"# {grid.title} — {header['data']} at {header['resolution']}×{header['resolution']}", "",
              f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration"
@@ -186,6 +194,8 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                 f"on {header['ppl_num_samples']} latent pairs" if "ppl" in extra else "")
              + (". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
                 "reading trends side by side, not for comparing values" if grid.paper else "")
+             + (f". The last {len(fid_sets)} columns are the paper's FID ({grid.paper_fid_source}), for reading trends "
+                "side by side, not for comparing values" if fid_sets else "")
              + f". Per seed, with the raw generator's SWD: {grid.stem}_per_seed.csv.", "",
              "| configuration | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
 
@@ -196,7 +206,8 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
 
     for entry in flat:
         keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "num_seeds",
-                *(["paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"] if grid.paper else [])]
+                *(["paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"] if grid.paper else []),
+                *[paper_fid_key(data) for data in fid_sets]]
         lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
     if ppl_missing:
         lines += ["", "PPL —: not measured (" + "; ".join(ppl_missing) + ")."]

@@ -310,8 +310,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     if config.compile:  # one graph per resolution × {stable, fading} × {grad, no grad}
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
     g_train = torch.compile(generator) if config.compile else generator
-    # The gradient penalty's double backward is not supported by torch.compile: D is compiled without it only.
-    d_train = torch.compile(discriminator) if config.compile and config.loss == "logistic" else discriminator
+    # The gradient penalties' double backward is not supported by torch.compile: D is compiled without them only.
+    d_train = (torch.compile(discriminator) if config.compile and config.loss == "logistic" and not config.r1_gamma
+               else discriminator)
 
     # Progress counters: all the loop's state besides weights, optimisers and RNG.
     counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0)
@@ -402,7 +403,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     d_loss, parts = discriminator_loss(
                         functools.partial(d_train, alpha=alpha), reals, fakes, kind=config.loss,
                         mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
-                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon)
+                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon, r1_gamma=config.r1_gamma)
                 stepped = _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
                 counters["num_images"] += state.minibatch
                 if not stepped:  # an fp16 overflow the scaler skipped: its losses are not the run's
