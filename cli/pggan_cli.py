@@ -1,4 +1,5 @@
-"""`pggan`: prepare a dataset, train a Progressive GAN (Table 1 presets a–h, e_star), generate images, resume.
+"""`pggan`: prepare a dataset, train a Progressive GAN (Table 1 presets a–h, e_star; MSG-GAN and StyleGAN's
+generator as switches), generate images, resume.
 
 Typical use (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
 
@@ -200,7 +201,8 @@ def _add_switches(function: Callable) -> Callable:
               help="Run directory (must not hold a run yet; locked while the run lasts).")
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
               help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer; msg = g with "
-                   "MSG-GAN's multi-scale gradients instead of growing.")
+                   "MSG-GAN's multi-scale gradients instead of growing; stylegan_b … stylegan_f = StyleGAN's "
+                   "Table 1 rows B–F (docs: StyleGAN).")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
               help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU). "
                    "Default: none, i.e. the full-size defaults for 10000 kimg — refused on a CPU unless --kimg is "
@@ -328,7 +330,8 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
 @click.option("--out", required=True, type=OutputPath(folder=True),
               help="Folder for the runs (one per configuration), tables and figures.")
 @click.option("--grid", type=click.Choice(list(GRIDS)), default="table1", show_default=True, is_eager=True,
-              help="table1 = Table 1's rows (a)–(h), (e*); msg = MSG-GAN's rows R0 (g) … R6 (docs: MSG-GAN).")
+              help="table1 = Table 1's rows (a)–(h), (e*); msg = MSG-GAN's rows R0 (g) … R6 (docs: MSG-GAN); "
+                   "stylegan = StyleGAN's Table 1 rows A (g) … F (docs: StyleGAN).")
 @click.option("--configs", default=None, callback=_table_rows,
               help="Comma-separated rows of the grid to train and evaluate (default: all of them).")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default="quick", show_default=True,
@@ -379,7 +382,8 @@ def ablation(data: str, out: str, grid: str, configs: list[str], budget: str, ki
              device: str | None, seeds: list[int], tables_only: bool, settings: tuple[str, ...],
              progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each (--grid
-    msg: MSG-GAN's rows instead, into OUT/msg_grid.{md,csv,json}).
+    msg: MSG-GAN's rows instead, into OUT/msg_grid.{md,csv,json}; --grid stylegan: StyleGAN's Table 1 rows A–F,
+    into OUT/stylegan_table1.{md,csv,json}).
 
     Every row trains with the same data and image budget, once per seed; each final EMA generator is scored with
     ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs, FID/KID when
