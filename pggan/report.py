@@ -147,6 +147,9 @@ def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid 
         checks.append({"claim": claim, "measure": measure, "row": name, "reference": reference,
                        "difference": round(mean, 4), "standard_error": None if error is None else round(error, 4),
                        "num_seeds": len(differences), "verdict": verdict, "paper_celeba_difference": paper})
+        if name in grid.paper_fid and reference in grid.paper_fid:  # the paper's FID per data set, row − reference
+            checks[-1]["paper_fid_difference"] = {data: round(fid - grid.paper_fid[reference][data], 4)
+                                                  for data, fid in grid.paper_fid[name].items()}
     return checks
 
 
@@ -217,12 +220,14 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                   "the per-seed differences / √n); a trend is decided only where the difference exceeds twice its "
                   "standard error.", "",
                   "| trend | measure | row − reference | difference | standard error | seeds | verdict | "
-                  "paper (CelebA) |", "|---|---|---|---|---|---|---|---|"]
+                  f"{'paper FID' if grid.paper_fid else 'paper (CelebA)'} |", "|---|---|---|---|---|---|---|---|"]
         for check in checks:
+            paper = check["paper_celeba_difference"]
+            if "paper_fid_difference" in check:
+                paper = ", ".join(f"{data} {value}" for data, value in check["paper_fid_difference"].items())
             lines.append(f"| {check['claim']} | {check['measure']} | ({check['row']}) − ({check['reference']}) | "
                          f"{check['difference']} | {'' if check['standard_error'] is None else check['standard_error']}"
-                         f" | {check['num_seeds']} | {check['verdict']} | "
-                         f"{'' if check['paper_celeba_difference'] is None else check['paper_celeba_difference']} |")
+                         f" | {check['num_seeds']} | {check['verdict']} | {'' if paper is None else paper} |")
     text = "\n".join(lines) + "\n"
     write_atomically(out / f"{grid.stem}.md", lambda temporary: temporary.write_text(text))
 

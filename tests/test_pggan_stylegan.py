@@ -25,7 +25,7 @@ from pggan.grids import PAPER_STYLEGAN_FID, STYLEGAN
 from pggan.layers import BinomialBlur, binomial_blur, blurred_upsample2x
 from pggan.losses import discriminator_loss, r1_penalty
 from pggan.networks import Discriminator, Generator, build_networks
-from pggan.report import table_rows
+from pggan.report import table_rows, trend_checks
 from pggan.style import W_AVG_BETA, AdaIN, MappingLinear, NoiseInput, StyleGenerator, mix_styles, truncate
 from pggan.train import train
 from tests.helpers import weights
@@ -272,6 +272,9 @@ def test_the_stylegan_grid_adds_one_row_of_table_1_at_a_time():
     flat = table_rows(measured, STYLEGAN)
     assert flat[-1]["paper_fid_ffhq"] == 4.40 and flat[-1]["paper_fid_celebahq"] == 5.17
     assert "paper_celeba_swd_x1e3_avg" not in flat[0]
+    checks = {check["row"] + check["reference"]: check for check in trend_checks(measured, STYLEGAN)}
+    assert checks["CB"]["paper_fid_difference"] == {"CelebA-HQ": -0.77, "FFHQ": -0.4}
+    assert checks["FA"]["paper_fid_difference"] == {"CelebA-HQ": -2.62, "FFHQ": -3.64}
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
