@@ -194,6 +194,20 @@ def test_noise_inputs_start_silent_and_add_one_noise_image_to_every_channel():
         assert not torch.allclose(layer(x), layer(x))  # fresh noise every call
 
 
+def test_the_synthesis_grows_fades_and_gives_every_scale_as_pggans_generator():
+    generator = style_generator().eval()
+    z = torch.randn(3, 12, dtype=torch.float64)
+    with torch.no_grad():
+        assert [generator(z, side).shape[-1] for side in (4, 8, 16)] == [4, 8, 16]
+        scales = generator(z, 16, all_scales=True)  # MSG-GAN's output: every block's toRGB, the last the image
+        assert [image.shape[-1] for image in scales] == [4, 8, 16] and torch.equal(scales[-1], generator(z, 16))
+        # Fade-in (PGGAN Figure 2b): (1 − α) · upsample(toRGB of 8×8) + α · toRGB of 16×16.
+        blended = torch.lerp(scales[1].repeat_interleave(2, 2).repeat_interleave(2, 3), scales[2], 0.3)
+        torch.testing.assert_close(generator(z, 16, 0.3), blended, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="exceeds its maximum"):
+        generator(z, 32)
+
+
 def test_r1_matches_finite_differences_of_a_tiny_critic():
     # float64 central differences of Σ_i D(X)_i, as the WGAN-GP test: each perturbed copy is its own stddev group.
     torch.manual_seed(0)
