@@ -49,6 +49,7 @@ from pggan.loader import Minibatches, TrainingImages
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleEta, ScheduleState, schedule
+from pggan.style import StyleGenerator
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -202,7 +203,7 @@ def write_tensorboard(board: Any, record: dict[str, Any], losses: list[str]) -> 
 # ---------------------------------------------------------------------------------------------------------------
 # Metrics at a tick and at the end.
 
-def evaluate(generator: Generator, reals: np.ndarray, state: ScheduleState, config: TrainConfig,
+def evaluate(generator: Generator | StyleGenerator, reals: np.ndarray, state: ScheduleState, config: TrainConfig,
              device: torch.device) -> dict[str, Any]:
     """SWD per Laplacian level (ganeval, needs ≥ 16 px) and MS-SSIM of EMA samples at the final resolution.
 
@@ -229,8 +230,8 @@ def evaluate(generator: Generator, reals: np.ndarray, state: ScheduleState, conf
     return result
 
 
-def sweep_scores(generator: Generator, ema_sweep: dict[float, Generator], reals: np.ndarray,
-                 state: ScheduleState, config: TrainConfig, device: torch.device) -> dict[str, Any]:
+def sweep_scores(generator: Generator | StyleGenerator, ema_sweep: dict[float, Generator | StyleGenerator],
+                 reals: np.ndarray, state: ScheduleState, config: TrainConfig, device: torch.device) -> dict[str, Any]:
     """With ema_sweep_kimg set: SWD avg ×10³ of raw G and of each swept average, as `evaluate` scores the EMA."""
     if not ema_sweep:
         return {}
