@@ -3,6 +3,8 @@ switched to MSG-GAN's multi-scale gradients (Karnewar & Wang 2020): G's image at
 
 Both networks hold every resolution's layers from the start; `forward` runs only the layers the current
 resolution needs, so growing is a change of arguments, not of modules (the optimiser sees fixed parameters).
+`build_networks` puts StyleGAN's generator (pggan.style) in G's place when the config has a mapping network; the
+widths and resampling both generators use are in pggan.layers.
 """
 
 from __future__ import annotations
