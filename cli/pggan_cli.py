@@ -1,4 +1,5 @@
-"""`pggan`: prepare a dataset, train a Progressive GAN (Table 1 presets a–h, e_star), generate images, resume.
+"""`pggan`: prepare a dataset, train a Progressive GAN (Table 1 presets a–h, e_star; MSG-GAN and StyleGAN's
+generator as switches), generate images, resume.
 
 Typical use (Fashion-MNIST on a CPU, then the paper's setting on a GPU):
 
@@ -200,7 +201,8 @@ def _add_switches(function: Callable) -> Callable:
               help="Run directory (must not hold a run yet; locked while the run lasts).")
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
               help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer; msg = g with "
-                   "MSG-GAN's multi-scale gradients instead of growing.")
+                   "MSG-GAN's multi-scale gradients instead of growing; stylegan_b … stylegan_f = StyleGAN's "
+                   "Table 1 rows B–F (docs: StyleGAN).")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
               help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU). "
                    "Default: none, i.e. the full-size defaults for 10000 kimg — refused on a CPU unless --kimg is "
@@ -239,12 +241,18 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the latents.")
 @click.option("--batch-size", type=at_least(1), default=64, show_default=True)
 @click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
-def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: int, device: str | None) -> None:
+@click.option("--truncation-psi", type=float, default=None,
+              help="StyleGAN runs: the truncation trick's ψ (1 = none, 0 = the average w; StyleGAN §3.1).")
+@click.option("--truncation-cutoff", type=at_least(1), default=None,
+              help="StyleGAN runs: truncate only the styles of the layers before this one (default: all).")
+def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: int, device: str | None,
+             truncation_psi: float | None, truncation_cutoff: int | None) -> None:
     """Sample NUM_IMAGES from the EMA generator of CHECKPOINT (a checkpoint-*.pt or a run directory, whose newest
     checkpoint that loads is used)."""
     from pggan.generate import generate as generate_images
 
-    images = generate_images(checkpoint, num_images, out, seed=seed, batch_size=batch_size, device=device)
+    images = generate_images(checkpoint, num_images, out, seed=seed, batch_size=batch_size, device=device,
+                             truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
     click.echo(f"wrote {len(images)} images of {images.shape[2]}×{images.shape[3]} to {out}")
 
 
@@ -322,7 +330,8 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
 @click.option("--out", required=True, type=OutputPath(folder=True),
               help="Folder for the runs (one per configuration), tables and figures.")
 @click.option("--grid", type=click.Choice(list(GRIDS)), default="table1", show_default=True, is_eager=True,
-              help="table1 = Table 1's rows (a)–(h), (e*); msg = MSG-GAN's rows R0 (g) … R6 (docs: MSG-GAN).")
+              help="table1 = Table 1's rows (a)–(h), (e*); msg = MSG-GAN's rows R0 (g) … R6 (docs: MSG-GAN); "
+                   "stylegan = StyleGAN's Table 1 rows A (g) … F (docs: StyleGAN).")
 @click.option("--configs", default=None, callback=_table_rows,
               help="Comma-separated rows of the grid to train and evaluate (default: all of them).")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default="quick", show_default=True,
@@ -373,7 +382,8 @@ def ablation(data: str, out: str, grid: str, configs: list[str], budget: str, ki
              device: str | None, seeds: list[int], tables_only: bool, settings: tuple[str, ...],
              progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each (--grid
-    msg: MSG-GAN's rows instead, into OUT/msg_grid.{md,csv,json}).
+    msg: MSG-GAN's rows instead, into OUT/msg_grid.{md,csv,json}; --grid stylegan: StyleGAN's Table 1 rows A–F,
+    into OUT/stylegan_table1.{md,csv,json}).
 
     Every row trains with the same data and image budget, once per seed; each final EMA generator is scored with
     ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs, FID/KID when

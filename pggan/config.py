@@ -123,6 +123,17 @@ class TrainConfig:
     # The combine function φ of MSG-GAN §3.1 (pggan.layers.MultiScaleCombine).
     msg_combine: str = setting("simple", lambda value: value in MSG_COMBINES,
                                "one of " + ", ".join(f"'{name}'" for name in MSG_COMBINES))
+    # StyleGAN (Karras et al. 2019): its generator's features, pggan/style.py. Fully connected layers of the mapping
+    # network z → w (§2: 8); 0 = PGGAN's generator, the latent at its input and none of the switches below but blur.
+    mapping_layers: int = setting(0, _at_least(0), "≥ 0 (0 = PGGAN's generator)")
+    # The mapping network's learning-rate multiplier (Appendix C: 0.01).
+    mapping_lr_mul: float = setting(0.01, _finite(0, low_open=True), "a finite number > 0")
+    const_input: bool = False  # §2: a learned 4×4 constant as the synthesis input instead of the latent's dense layer
+    noise_inputs: bool = False  # §2: per-pixel noise after every conv, learned per-channel scales starting at 0
+    # §3.1 style mixing regularisation: the probability that a minibatch mixes two latents' styles (the paper's 0.9).
+    style_mixing_prob: float = setting(0.0, _finite(0, 1, high_open=False), "in [0, 1]")
+    # The binomial [1, 2, 1] filter after G's upsampling and before D's downsampling (StyleGAN's "bilinear" resampling).
+    blur_resample: bool = False
     # D's blocks (StyleGAN2, Karras et al. 2020, Figure 7c): "orig" = Table 2's; "resnet" = each block's convolutions
     # plus a 1×1 skip of its downsampled input, summed and scaled by 1/√2 (pggan.layers.ResidualBlock); no growing.
     d_architecture: str = setting("orig", lambda value: value in D_ARCHITECTURES,
@@ -169,6 +180,8 @@ class TrainConfig:
     wgan_target: float = setting(1.0, _finite(0, low_open=True), "a finite number > 0")
     # ε_drift · E[D(x)²] keeps D's output near zero.
     wgan_epsilon: float = setting(0.001, _finite(0), "a finite number ≥ 0")
+    # R1 (Mescheder et al. 2018) with the logistic loss: γ/2 · E‖∇D(real)‖² (StyleGAN's rows B–F: γ = 10); 0 = off.
+    r1_gamma: float = setting(0.0, _finite(0), "a finite number ≥ 0 (0 = off)")
 
     # Bookkeeping.
     # Log line, sample grid and (every snapshot_ticks) checkpoint per tick.
@@ -211,6 +224,17 @@ class TrainConfig:
             raise ConfigError("msg_connections", f"msg_connections={self.msg_connections!r} connects no scale at "
                                                  f"{self.resolution}×{self.resolution} (see pggan.config.msg_scales); "
                                                  "choose another set")
+        for name in ("const_input", "noise_inputs", "style_mixing_prob"):
+            if getattr(self, name) and not self.mapping_layers:
+                raise ConfigError(name, f"{name} is a feature of StyleGAN's generator, which needs its mapping "
+                                        "network; set mapping_layers (8 in the paper) too")
+        for name in ("g_batchnorm", "tanh_at_end"):
+            if getattr(self, name) and self.mapping_layers:
+                raise ConfigError(name, f"{name} is a setting of PGGAN's generator; StyleGAN's (mapping_layers > 0) "
+                                        "takes none")
+        if self.r1_gamma and self.loss != "logistic":
+            raise ConfigError("r1_gamma", f"r1_gamma regularises the logistic loss; {self.loss!r} has its own "
+                                          "gradient penalty: set loss=logistic, or r1_gamma=0")
         if self.mbstd_group_size:
             for size in (self.minibatch_base, *self.minibatch_dict.values()):
                 if size % min(self.mbstd_group_size, size):
@@ -356,9 +380,27 @@ PRESET_H: dict[str, Any] = {**PRESET_G, "kimg_factor": 2.0}
 # β = (0, 0.99) is already (g)'s).
 PRESET_MSG: dict[str, Any] = {**PRESET_G, "progressive": False, "msg": True}
 
+# StyleGAN's Table 1 (Karras et al. 2019), rows (B)–(F), cumulative as the table; row (A), "baseline Progressive
+# GAN", is (g). (B) "+ Tuning (incl. bilinear up/down)": binomial-filtered resampling in G and D, and the reference's
+# loss for rows B–F (its FFHQ set-up, train.py's default): non-saturating logistic with R1, γ = 10. Choice: the
+# reference's other tuning — per-resolution learning rates from 128×128 up, training from 8×8, longer training — is
+# left out, so that the rows differ in the generator and the loss alone at one budget.
+PRESET_STYLEGAN_B: dict[str, Any] = {**PRESET_G, "blur_resample": True, "loss": "logistic", "r1_gamma": 10.0}
+# (C) "+ Add mapping and styles": the 8-layer mapping network, AdaIN after every conv; pixel norm off (AdaIN's
+# instance norm replaces it, reference use_pixel_norm = False); the input still the dense layer.
+PRESET_STYLEGAN_C: dict[str, Any] = {**PRESET_STYLEGAN_B, "mapping_layers": 8, "pixelnorm": False}
+# (D) "+ Remove traditional input": the learned 4×4 constant.
+PRESET_STYLEGAN_D: dict[str, Any] = {**PRESET_STYLEGAN_C, "const_input": True}
+# (E) "+ Add noise inputs".
+PRESET_STYLEGAN_E: dict[str, Any] = {**PRESET_STYLEGAN_D, "noise_inputs": True}
+# (F) "+ Mixing regularization": 90% of the minibatches mix two latents' styles (§3.1, Table 2).
+PRESET_STYLEGAN_F: dict[str, Any] = {**PRESET_STYLEGAN_E, "style_mixing_prob": 0.9}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "a": PRESET_A, "b": PRESET_B, "c": PRESET_C, "d": PRESET_D, "e_star": PRESET_E_STAR, "e": PRESET_E,
-    "f": PRESET_F, "g": PRESET_G, "h": PRESET_H, "msg": PRESET_MSG,
+    "f": PRESET_F, "g": PRESET_G, "h": PRESET_H, "msg": PRESET_MSG, "stylegan_b": PRESET_STYLEGAN_B,
+    "stylegan_c": PRESET_STYLEGAN_C, "stylegan_d": PRESET_STYLEGAN_D, "stylegan_e": PRESET_STYLEGAN_E,
+    "stylegan_f": PRESET_STYLEGAN_F,
 }
 # Table 1's rows in the paper's order ((e*) before (e)): tables, figures and `pggan ablation --configs`.
 CONFIG_ORDER = ("a", "b", "c", "d", "e_star", "e", "f", "g", "h")

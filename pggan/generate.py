@@ -5,8 +5,10 @@ ganeval's generator metrics (`pggan ppl`)."""
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,15 +25,17 @@ from pggan.data import to_uint8
 from pggan.errors import ConfigError, TrainingDivergedError
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleState, schedule
+from pggan.style import StyleGenerator
 
 
 @torch.no_grad()
-def sample_images(generator: Generator, latents: torch.Tensor, state: ScheduleState, out_resolution: int,
-                  batch_size: int = 64) -> torch.Tensor:
-    """uint8 NCHW images of `generator` at the schedule's resolution/α, nearest-upsampled to out_resolution."""
+def sample_images(generator: Generator | StyleGenerator, latents: torch.Tensor, state: ScheduleState,
+                  out_resolution: int, batch_size: int = 64, **truncation: Any) -> torch.Tensor:
+    """uint8 NCHW images of `generator` at the schedule's resolution/α, nearest-upsampled to out_resolution;
+    `truncation`: a StyleGenerator's truncation_psi and truncation_cutoff."""
     batches = []
     for start in range(0, len(latents), batch_size):
-        images = generator(latents[start:start + batch_size], state.resolution, state.alpha)
+        images = generator(latents[start:start + batch_size], state.resolution, state.alpha, **truncation)
         if not torch.isfinite(images).all():
             raise TrainingDivergedError("training diverged: the generator produced NaN/inf pixels")
         factor = out_resolution // state.resolution
@@ -52,7 +56,7 @@ def save_grid(images: torch.Tensor, path: Path, grid_size: int) -> None:
 
 
 def load_run_generator(checkpoint: str | os.PathLike, *, device: str | torch.device | None = None, ema: bool = True
-                       ) -> tuple[Generator, TrainConfig, ScheduleState, Path]:
+                       ) -> tuple[Generator | StyleGenerator, TrainConfig, ScheduleState, Path]:
     """The EMA generator (`ema=False`: the raw one) of `checkpoint` (or a run dir's newest checkpoint that loads) in
     eval mode on `device`, its configuration, the resolution/α it was training at, and the checkpoint's path."""
     path = Path(checkpoint)
@@ -80,7 +84,7 @@ class RunGenerator(torch.nn.Module):
     images in [-1, 1] at the resolution/α the checkpoint was training at, nearest-upsampled to the final resolution
     as `generate` writes them. `latent_size` is the length of z."""
 
-    def __init__(self, generator: Generator, state: ScheduleState, out_resolution: int) -> None:
+    def __init__(self, generator: Generator | StyleGenerator, state: ScheduleState, out_resolution: int) -> None:
         super().__init__()
         self.generator, self.state, self.out_resolution = generator, state, out_resolution
         self.latent_size = generator.latent_size
@@ -101,25 +105,43 @@ def run_generator(checkpoint: str | os.PathLike, *, device: str | torch.device |
 
 
 def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathLike | None = None, *,
-             seed: int = 0, batch_size: int = 64, device: str | None = None, ema: bool = True) -> np.ndarray:
+             seed: int = 0, batch_size: int = 64, device: str | None = None, ema: bool = True,
+             truncation_psi: float | None = None, truncation_cutoff: int | None = None) -> np.ndarray:
     """N uint8 NCHW images of the EMA generator (`ema=False`: the raw one) of `checkpoint` (or a run dir's
     newest); optionally saved.
 
     Images come at the resolution/α the checkpoint was training at, nearest-upsampled to the final resolution
-    (as the reference). `out`: a folder (PNG files 000000.png, …) or an .npz (key "images").
+    (as the reference). `out`: a folder (PNG files 000000.png, …) or an .npz (key "images"). A StyleGAN generator
+    takes the truncation trick (StyleGAN §3.1): ψ `truncation_psi` at the layers before `truncation_cutoff` (None:
+    all); its noise inputs are drawn from `seed` too, so the same seed gives the same images.
     """
     path = Path(checkpoint)
     if num_images < 1:
         raise GanevalInputError(f"num_images must be ≥ 1, got {num_images}")
+    if truncation_psi is not None and not math.isfinite(truncation_psi):
+        raise GanevalInputError(f"--truncation-psi must be a finite number, got {truncation_psi}")
+    if truncation_cutoff is not None and truncation_cutoff < 1:
+        raise GanevalInputError(f"--truncation-cutoff must be ≥ 1, got {truncation_cutoff}")
     if out is not None:
         _check_output(Path(out))
     target = resolve_device(device)
     generator, config, state, path = load_run_generator(path, device=target, ema=ema)
+    truncation: dict[str, Any] = {}
+    if truncation_psi is not None or truncation_cutoff is not None:
+        if not isinstance(generator, StyleGenerator):
+            raise GanevalInputError(f"{path}: a Progressive GAN generator has no average w to truncate towards; "
+                                    "--truncation-psi and --truncation-cutoff are for StyleGAN runs (mapping_layers "
+                                    "> 0)")
+        truncation = dict(truncation_psi=1.0 if truncation_psi is None else truncation_psi,
+                          truncation_cutoff=truncation_cutoff)
     if out is not None:
         refuse_overwriting_input(out, [("the checkpoint", path), ("the run's data", config.data)])
     latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
     try:
-        images = sample_images(generator, latents.to(target), state, config.resolution, batch_size).numpy()
+        with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []):
+            torch.manual_seed(seed)  # the noise inputs' draws
+            images = sample_images(generator, latents.to(target), state, config.resolution, batch_size,
+                                   **truncation).numpy()
     except TrainingDivergedError as error:
         raise GanevalInputError(f"{path}: {error}") from error
     if out is not None:

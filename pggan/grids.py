@@ -1,6 +1,7 @@
-"""The grids `pggan ablation` trains and tabulates: Table 1 of Karras et al. (2018) and MSG-GAN's switches (Karnewar &
-Wang 2020). A grid's row is a preset and the settings that make it that row, with its label; a grid may carry the
-trends its paper states and the paper's own figures, read beside the measured table."""
+"""The grids `pggan ablation` trains and tabulates: Table 1 of Karras et al. (2018), MSG-GAN's switches (Karnewar & Wang
+2020) and Table 1 of StyleGAN (Karras et al. 2019). A grid's row is a preset and the settings that make it that row,
+with its label; a grid may carry the trends its paper states and the paper's own figures, read beside the measured
+table."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class Grid:
     trends: list[tuple[str, str, str, str, int]] = field(default_factory=list)
     # Row → (SWD ×10³ per level, average, MS-SSIM) as the paper reports them (no values of ours).
     paper: dict[str, tuple[list[float], float, float]] = field(default_factory=dict)
+    # Row → {data set: FID} as the paper reports them, and where (for a paper that reports FID, not SWD).
+    paper_fid: dict[str, dict[str, float]] = field(default_factory=dict)
+    paper_fid_source: str = ""
 
     def config(self, row: str, budget: str | None, **settings: Any) -> TrainConfig:
         """Row `row`'s TrainConfig: its preset with `budget` and `settings` (shared by every row), then the row's
@@ -103,4 +107,34 @@ MSG = Grid("msg", "MSG-GAN grid", "msg_grid", {
     **{f"R7_lr{rate}": f"R7 R4 at learning rate {rate}" for rate in MSG_LEARNING_RATES},
 }, MSG_TRENDS)
 
-GRIDS = {grid.name: grid for grid in (TABLE1, MSG)}
+# StyleGAN's Table 1 (Karras et al. 2019): the baseline Progressive GAN, then its generator changes one at a time,
+# cumulative (presets stylegan_b … stylegan_f of pggan/config.py; (A) is Table 1 (g) of Progressive GAN).
+STYLEGAN_LABELS = {
+    "A": "(A) Baseline Progressive GAN", "B": "(B) + Tuning (incl. bilinear up/down)",
+    "C": "(C) + Add mapping and styles", "D": "(D) + Remove traditional input", "E": "(E) + Add noise inputs",
+    "F": "(F) + Mixing regularization",
+}
+# Its FID per row, CelebA-HQ and FFHQ at 1024×1024, transcribed for reading trends side by side (not ours, and not
+# comparable in value to any SWD or to other data). The paper trains CelebA-HQ with WGAN-GP and FFHQ with the
+# logistic loss and R1 from (B) on, as rows B–F here: the FFHQ column is the one these rows follow.
+PAPER_STYLEGAN_FID = {
+    "A": {"CelebA-HQ": 7.79, "FFHQ": 8.04}, "B": {"CelebA-HQ": 6.11, "FFHQ": 5.25},
+    "C": {"CelebA-HQ": 5.34, "FFHQ": 4.85}, "D": {"CelebA-HQ": 5.07, "FFHQ": 4.88},
+    "E": {"CelebA-HQ": 5.06, "FFHQ": 4.42}, "F": {"CelebA-HQ": 5.17, "FFHQ": 4.40},
+}
+# The trends its Table 1 and §2 state, on our SWD (FID needs Inception weights; SWD is what every run measures).
+STYLEGAN_TRENDS = [
+    ("tuning (binomial resampling, logistic loss with R1) beats the baseline", "swd_x1e3_avg", "B", "A", -1),
+    ("the mapping network and styles improve on the tuned baseline", "swd_x1e3_avg", "C", "B", -1),
+    ("the learned constant input at least as good as the traditional input", "swd_x1e3_avg", "D", "C", -1),
+    ("noise inputs improve", "swd_x1e3_avg", "E", "D", -1),
+    ("mixing regularisation does not hurt", "swd_x1e3_avg", "F", "E", -1),
+    ("the style-based generator (F) beats the baseline", "swd_x1e3_avg", "F", "A", -1),
+]
+STYLEGAN = Grid("stylegan", "StyleGAN Table 1", "stylegan_table1", {
+    "A": ("g", {}), "B": ("stylegan_b", {}), "C": ("stylegan_c", {}), "D": ("stylegan_d", {}),
+    "E": ("stylegan_e", {}), "F": ("stylegan_f", {}),
+}, STYLEGAN_LABELS, STYLEGAN_TRENDS, paper_fid=PAPER_STYLEGAN_FID,
+    paper_fid_source="Karras et al. 2019, Table 1, at 1024×1024")
+
+GRIDS = {grid.name: grid for grid in (TABLE1, MSG, STYLEGAN)}

@@ -1,6 +1,6 @@
-"""The building blocks of the paper's networks: equalized-lr conv/dense, pixel norm, minibatch stddev, minibatch
-discrimination (Karras et al. 2018, §3–4.2; Salimans et al. 2016, §3.2), MSG-GAN's combine function (Karnewar &
-Wang 2020, §3.1)."""
+"""The building blocks of the paper's networks: equalized-lr conv/dense, pixel norm, feature-map widths and resampling,
+minibatch stddev, minibatch discrimination (Karras et al. 2018, §3–4.2; Salimans et al. 2016, §3.2), MSG-GAN's
+combine function (Karnewar & Wang 2020, §3.1), StyleGAN's binomial resampling filter (Karras et al. 2019, §2)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,60 @@ class PixelNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + self.epsilon)
+
+
+def num_features(stage: int, fmap_base: int, fmap_decay: float, fmap_max: int) -> int:
+    """Feature maps at `stage` (1 = 4×4, 2 = 8×8, …): min(int(fmap_base / 2**(stage·fmap_decay)), fmap_max)."""
+    return min(int(fmap_base / 2.0 ** (stage * fmap_decay)), fmap_max)
+
+
+def resolution_log2(resolution: int) -> int:
+    """log2 of a power-of-two resolution ≥ 4, else ValueError."""
+    log2 = int(round(math.log2(resolution))) if resolution > 0 else 0
+    if resolution < 4 or 2**log2 != resolution:
+        raise ValueError(f"resolution must be a power of two ≥ 4, got {resolution}")
+    return log2
+
+
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2× upsampling (§A.1: 'upsampling ... replicate each pixel 2×2')."""
+    return F.interpolate(x, scale_factor=2.0, mode="nearest")
+
+
+def downsample2x(x: torch.Tensor) -> torch.Tensor:
+    """2×2 average pooling (§A.1)."""
+    return F.avg_pool2d(x, 2)
+
+
+def fading(alpha: float | torch.Tensor) -> bool:
+    """Whether the newest block is being faded in: α < 1, or α given as a tensor (not looked at, so that
+    torch.compile does not specialise the graph on its value)."""
+    return isinstance(alpha, torch.Tensor) or alpha < 1.0
+
+
+# StyleGAN's low-pass filter for resampling (Karras et al. 2019, §2 and Appendix C, "bilinear up/downsampling"
+# after Zhang 2019): the binomial [1, 2, 1] ⊗ [1, 2, 1] / 16.
+BINOMIAL_KERNEL = torch.outer(torch.tensor([1.0, 2.0, 1.0]), torch.tensor([1.0, 2.0, 1.0])) / 16
+
+
+def binomial_blur(x: torch.Tensor) -> torch.Tensor:
+    """Each channel convolved with BINOMIAL_KERNEL, zero-padded to the same size (reference blur2d)."""
+    channels = x.shape[1]
+    kernel = BINOMIAL_KERNEL.to(device=x.device, dtype=x.dtype).expand(channels, 1, 3, 3)
+    return F.conv2d(x, kernel, padding=1, groups=channels)
+
+
+def blurred_upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2× upsampling, then the binomial blur: StyleGAN's "bilinear" upsampling (§2, row B of its
+    Table 1). The reference blurs after the upsampling conv; blur and conv commute away from the border."""
+    return binomial_blur(upsample2x(x))
+
+
+class BinomialBlur(nn.Module):
+    """`binomial_blur` as a layer (D's blocks, before each 2×2 average pooling, with StyleGAN's resampling)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return binomial_blur(x)
 
 
 class MinibatchStddev(nn.Module):
@@ -182,13 +236,15 @@ class ResidualBlock(nn.Module):
     """StyleGAN2's residual discriminator block (Karras et al. 2020, Figure 7c): (main(x) + skip(x)) / √2.
 
     `main` is the block's convolutions ending in its 2× downsampling; skip(x) is a 1×1 convolution of the 2×2-average
-    downsampled x, without bias or activation.
+    downsampled x (binomial-blurred first with `blur`, as `main`'s downsampling then is), without bias or activation.
     """
 
-    def __init__(self, main: nn.Module, in_channels: int, out_channels: int, *, equalized: bool = True):
+    def __init__(self, main: nn.Module, in_channels: int, out_channels: int, *, blur: bool = False,
+                 equalized: bool = True):
         super().__init__()
         self.main = main
+        self.blur = blur
         self.skip = EqualizedConv2d(in_channels, out_channels, 1, gain=1.0, equalized=equalized, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.main(x) + self.skip(F.avg_pool2d(x, 2))) * math.sqrt(0.5)
+        return (self.main(x) + self.skip(F.avg_pool2d(binomial_blur(x) if self.blur else x, 2))) * math.sqrt(0.5)

@@ -1,5 +1,6 @@
-"""Losses: WGAN-GP (Gulrajani et al. 2017) with the paper's drift term (§A.1), the non-saturating logistic loss, and
-StyleGAN2's path length regularisation with lazy regularisation (Karras et al. 2020, §3.1–3.2, Appendix B)."""
+"""Losses: WGAN-GP (Gulrajani et al. 2017) with the paper's drift term (§A.1), the non-saturating logistic loss with
+optional R1 (Mescheder et al. 2018, as StyleGAN's), and StyleGAN2's path length regularisation with lazy
+regularisation (Karras et al. 2020, §3.1–3.2, Appendix B)."""
 
 from __future__ import annotations
 
@@ -42,19 +43,37 @@ def gradient_penalty(critic: Critic, reals: Images, fakes: Images, mix: torch.Te
     return (norms - target).square() / target**2
 
 
+def r1_penalty(real_scores: torch.Tensor, reals: Images) -> torch.Tensor:
+    """Per-sample ‖∇_x D(x)‖² at the reals (Mescheder et al. 2018, eq. 9 without γ/2), the gradient of Σ D(real)
+    with respect to `reals`, which must require grad; at several scales (MSG-GAN) the squares are summed over the
+    scales D reads. Differentiable (create_graph), so that D's step descends it."""
+    inputs = [reals] if isinstance(reals, torch.Tensor) else list(reals)
+    gradients = [gradient for gradient in torch.autograd.grad(real_scores.sum(), inputs, create_graph=True,
+                                                              allow_unused=True) if gradient is not None]
+    return sum(_at_least_fp32(gradient).square().flatten(1).sum(dim=1) for gradient in gradients)
+
+
 def discriminator_loss(critic: Critic, reals: Images, fakes: Images, *, kind: str, mix: torch.Tensor,
-                       wgan_lambda: float = 10.0, wgan_target: float = 1.0,
-                       wgan_epsilon: float = 0.001) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                       wgan_lambda: float = 10.0, wgan_target: float = 1.0, wgan_epsilon: float = 0.001,
+                       r1_gamma: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """D's loss and its detached parts.
 
     wgangp: E[D(fake)] − E[D(real)] + λ·E[(‖∇D(x̂)‖ − γ)²/γ²] + ε_drift·E[D(real)²] (§A.1, reference loss.py).
-    logistic: E[softplus(D(fake))] + E[softplus(−D(real))] (Goodfellow et al. 2014), no penalty.
+    logistic: E[softplus(D(fake))] + E[softplus(−D(real))] (Goodfellow et al. 2014), + γ/2·E‖∇D(real)‖² with
+    r1_gamma = γ > 0 (R1, StyleGAN's reference D_logistic_simplegp).
     """
+    if r1_gamma > 0:
+        reals = (reals.detach().requires_grad_(True) if isinstance(reals, torch.Tensor)
+                 else [real.detach().requires_grad_(True) for real in reals])
     real_scores = _at_least_fp32(critic(reals))
     fake_scores = _at_least_fp32(critic(fakes))
     if kind == "logistic":
         loss = F.softplus(fake_scores).mean() + F.softplus(-real_scores).mean()
-        return loss, {"d_loss": loss.detach()}
+        if r1_gamma == 0:
+            return loss, {"d_loss": loss.detach()}
+        penalty = r1_penalty(real_scores, reals).mean()
+        loss = loss + 0.5 * r1_gamma * penalty
+        return loss, {"d_loss": loss.detach(), "r1_penalty": penalty.detach()}
     wasserstein = fake_scores.mean() - real_scores.mean()
     penalty = gradient_penalty(critic, reals, fakes, mix, wgan_target).mean()
     drift = real_scores.square().mean()

@@ -3,6 +3,8 @@ switched to MSG-GAN's multi-scale gradients (Karnewar & Wang 2020): G's image at
 
 Both networks hold every resolution's layers from the start; `forward` runs only the layers the current
 resolution needs, so growing is a change of arguments, not of modules (the optimiser sees fixed parameters).
+`build_networks` puts StyleGAN's generator (pggan.style) in G's place when the config has a mapping network; the
+widths and resampling both generators use are in pggan.layers.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pggan.config import D_ARCHITECTURES, TrainConfig, msg_scales
 from pggan.layers import (
     LEAKY_SLOPE,
+    BinomialBlur,
     EqualizedConv2d,
     EqualizedLinear,
     MinibatchDiscrimination,
@@ -24,36 +26,14 @@ from pggan.layers import (
     MultiScaleCombine,
     PixelNorm,
     ResidualBlock,
+    blurred_upsample2x,
+    downsample2x,
+    fading,
+    num_features,
+    resolution_log2,
+    upsample2x,
 )
-
-
-def num_features(stage: int, fmap_base: int, fmap_decay: float, fmap_max: int) -> int:
-    """Feature maps at `stage` (1 = 4×4, 2 = 8×8, …): min(int(fmap_base / 2**(stage·fmap_decay)), fmap_max)."""
-    return min(int(fmap_base / 2.0 ** (stage * fmap_decay)), fmap_max)
-
-
-def resolution_log2(resolution: int) -> int:
-    """log2 of a power-of-two resolution ≥ 4, else ValueError."""
-    log2 = int(round(math.log2(resolution))) if resolution > 0 else 0
-    if resolution < 4 or 2**log2 != resolution:
-        raise ValueError(f"resolution must be a power of two ≥ 4, got {resolution}")
-    return log2
-
-
-def upsample2x(x: torch.Tensor) -> torch.Tensor:
-    """Nearest-neighbour 2× upsampling (§A.1: 'upsampling ... replicate each pixel 2×2')."""
-    return F.interpolate(x, scale_factor=2.0, mode="nearest")
-
-
-def downsample2x(x: torch.Tensor) -> torch.Tensor:
-    """2×2 average pooling (§A.1)."""
-    return F.avg_pool2d(x, 2)
-
-
-def fading(alpha: float | torch.Tensor) -> bool:
-    """Whether the newest block is being faded in: α < 1, or α given as a tensor (not looked at, so that
-    torch.compile does not specialise the graph on its value)."""
-    return isinstance(alpha, torch.Tensor) or alpha < 1.0
+from pggan.style import StyleGenerator
 
 
 class Generator(nn.Module):
@@ -62,12 +42,14 @@ class Generator(nn.Module):
     def __init__(self, resolution: int, num_channels: int, *, latent_size: int = 512, fmap_base: int = 8192,
                  fmap_decay: float = 1.0, fmap_max: int = 512, normalize_latents: bool = True,
                  equalized_lr: bool = True, pixelnorm: bool = True, batchnorm: bool = False,
-                 activation: str = "lrelu", tanh_at_end: bool = False):
+                 activation: str = "lrelu", tanh_at_end: bool = False, blur_resample: bool = False):
         super().__init__()
         self.resolution_log2 = resolution_log2(resolution)
         self.latent_size = latent_size
         self.normalize_latents = normalize_latents
         self.tanh_at_end = tanh_at_end
+        # Between blocks; the fade-in's toRGB images are upsampled by nearest neighbour either way (as StyleGAN's).
+        self.upsample = blurred_upsample2x if blur_resample else upsample2x
 
         def nf(stage: int) -> int:
             return num_features(stage, fmap_base, fmap_decay, fmap_max)
@@ -113,7 +95,7 @@ class Generator(nn.Module):
         scales = []
         for index in range(res_log2 - 1):  # block 0 is 4×4, block k works at 2**(k+2)
             previous = x
-            x = self.blocks[index](x if index == 0 else upsample2x(x))
+            x = self.blocks[index](x if index == 0 else self.upsample(x))
             if all_scales:
                 image = self.to_rgb[index](x)
                 scales.append(torch.tanh(image) if self.tanh_at_end else image)
@@ -135,7 +117,7 @@ class Discriminator(nn.Module):
     def __init__(self, resolution: int, num_channels: int, *, fmap_base: int = 8192, fmap_decay: float = 1.0,
                  fmap_max: int = 512, equalized_lr: bool = True, layernorm: bool = False,
                  mbstd_group_size: int = 4, mbdisc_kernels: int = 0, msg: bool = False, msg_combine: str = "simple",
-                 msg_scales: Sequence[int] = (), architecture: str = "orig"):
+                 msg_scales: Sequence[int] = (), blur_resample: bool = False, architecture: str = "orig"):
         super().__init__()
         if architecture not in D_ARCHITECTURES:
             raise ValueError(f"unknown discriminator architecture {architecture!r}; choose one of "
@@ -174,8 +156,9 @@ class Discriminator(nn.Module):
         for res in range(3, self.resolution_log2 + 1):
             self.from_rgb.append(from_rgb(res - 1))
             width = block_input(2**res, nf(res - 1))
-            block = nn.Sequential(*conv(width, nf(res - 1), 3), *conv(nf(res - 1), nf(res - 2), 3), nn.AvgPool2d(2))
-            self.blocks.append(ResidualBlock(block, width, nf(res - 2), equalized=equalized_lr)
+            block = nn.Sequential(*conv(width, nf(res - 1), 3), *conv(nf(res - 1), nf(res - 2), 3),
+                                  *([BinomialBlur()] if blur_resample else []), nn.AvgPool2d(2))
+            self.blocks.append(ResidualBlock(block, width, nf(res - 2), blur=blur_resample, equalized=equalized_lr)
                                if architecture == "resnet" else block)
         if msg:  # D reads the lower scales through φ, never a fromRGB: only R's is kept (the others drawn all the same)
             for index in range(self.resolution_log2 - 2):
@@ -234,17 +217,30 @@ class Discriminator(nn.Module):
         return self.score(self.minibatch_discrimination(x)).squeeze(1)
 
 
-def build_networks(config: TrainConfig, num_channels: int) -> tuple[Generator, Discriminator]:
-    """The generator and discriminator a TrainConfig describes, for `num_channels`-channel images."""
+def build_networks(config: TrainConfig, num_channels: int) -> tuple[Generator | StyleGenerator, Discriminator]:
+    """The generator and discriminator a TrainConfig describes, for `num_channels`-channel images.
+
+    The generator is StyleGAN's (pggan.style) when the config has a mapping network (mapping_layers > 0): the
+    mapping network is what every other StyleGAN switch builds on, so its depth is the switch (0 = PGGAN's).
+    """
     shared = dict(fmap_base=config.fmap_base, fmap_decay=config.fmap_decay, fmap_max=config.fmap_max,
                   equalized_lr=config.equalized_lr)
-    generator = Generator(config.resolution, num_channels, latent_size=config.latent_size,
-                          normalize_latents=config.normalize_latents, pixelnorm=config.pixelnorm,
-                          batchnorm=config.g_batchnorm, activation=config.g_activation,
-                          tanh_at_end=config.tanh_at_end, **shared)
+    generator: Generator | StyleGenerator
+    if config.mapping_layers:
+        generator = StyleGenerator(config.resolution, num_channels, latent_size=config.latent_size,
+                                   normalize_latents=config.normalize_latents, pixelnorm=config.pixelnorm,
+                                   activation=config.g_activation, mapping_layers=config.mapping_layers,
+                                   mapping_lr_mul=config.mapping_lr_mul, const_input=config.const_input,
+                                   noise_inputs=config.noise_inputs, style_mixing_prob=config.style_mixing_prob,
+                                   blur_resample=config.blur_resample, **shared)
+    else:
+        generator = Generator(config.resolution, num_channels, latent_size=config.latent_size,
+                              normalize_latents=config.normalize_latents, pixelnorm=config.pixelnorm,
+                              batchnorm=config.g_batchnorm, activation=config.g_activation,
+                              tanh_at_end=config.tanh_at_end, blur_resample=config.blur_resample, **shared)
     discriminator = Discriminator(config.resolution, num_channels, layernorm=config.d_layernorm,
                                   mbstd_group_size=config.mbstd_group_size, mbdisc_kernels=config.mbdisc_kernels,
                                   msg=config.msg, msg_combine=config.msg_combine,
                                   msg_scales=msg_scales(config.msg_connections, config.resolution),
-                                  architecture=config.d_architecture, **shared)
+                                  blur_resample=config.blur_resample, architecture=config.d_architecture, **shared)
     return generator, discriminator

@@ -105,8 +105,14 @@ def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = 
             entry["train_minutes"] = round(statistics.fmean(row["train_seconds"] for row in runs) / 60, 1)
         if name in grid.paper:
             entry["paper_celeba_swd_x1e3_avg"], entry["paper_celeba_msssim"] = grid.paper[name][1:]
+        entry.update({paper_fid_key(data): fid for data, fid in grid.paper_fid.get(name, {}).items()})
         flat.append(entry)
     return flat
+
+
+def paper_fid_key(data: str) -> str:
+    """The table's key of the paper's FID on `data`, e.g. paper_fid_celebahq for CelebA-HQ."""
+    return "paper_fid_" + "".join(character for character in data.lower() if character.isalnum())
 
 
 def per_seed_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = TABLE1) -> list[dict[str, Any]]:
@@ -141,6 +147,9 @@ def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid 
         checks.append({"claim": claim, "measure": measure, "row": name, "reference": reference,
                        "difference": round(mean, 4), "standard_error": None if error is None else round(error, 4),
                        "num_seeds": len(differences), "verdict": verdict, "paper_celeba_difference": paper})
+        if name in grid.paper_fid and reference in grid.paper_fid:  # the paper's FID per data set, row − reference
+            checks[-1]["paper_fid_difference"] = {data: round(fid - grid.paper_fid[reference][data], 4)
+                                                  for data, fid in grid.paper_fid[name].items()}
     return checks
 
 
@@ -169,9 +178,11 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                           if rows[name].get("ppl_not_measured")})
     extra = [key for key in ("fid", "kid_mean") if key in columns] + (["ppl"] if "ppl" in columns or ppl_missing
                                                                        else [])
+    fid_sets = list(dict.fromkeys(data for figures in grid.paper_fid.values() for data in figures))
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
               + [key.upper().replace("_MEAN", "") for key in extra]
-              + ["kimg", "train min", "seeds"] + (["paper SWD avg", "paper MS-SSIM"] if grid.paper else []))
+              + ["kimg", "train min", "seeds"] + (["paper SWD avg", "paper MS-SSIM"] if grid.paper else [])
+              + [f"paper FID {data}" for data in fid_sets])
     seeds = sorted(rows_by_seed)
     lines = [f"# {grid.title} — {header['data']} at {header['resolution']}×{header['resolution']}", "",
              f"Budget `{header['budget']}`, {header['kimg_per_config']} kimg per configuration"
@@ -186,6 +197,8 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                 f"on {header['ppl_num_samples']} latent pairs" if "ppl" in extra else "")
              + (". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
                 "reading trends side by side, not for comparing values" if grid.paper else "")
+             + (f". The last {len(fid_sets)} columns are the paper's FID ({grid.paper_fid_source}), for reading trends "
+                "side by side, not for comparing values" if fid_sets else "")
              + f". Per seed, with the raw generator's SWD: {grid.stem}_per_seed.csv.", "",
              "| configuration | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
 
@@ -196,7 +209,8 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
 
     for entry in flat:
         keys = [*swd_columns, "swd_x1e3_avg", "msssim", *extra, "kimg", "train_minutes", "num_seeds",
-                *(["paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"] if grid.paper else [])]
+                *(["paper_celeba_swd_x1e3_avg", "paper_celeba_msssim"] if grid.paper else []),
+                *[paper_fid_key(data) for data in fid_sets]]
         lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
     if ppl_missing:
         lines += ["", "PPL —: not measured (" + "; ".join(ppl_missing) + ")."]
@@ -206,12 +220,14 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                   "the per-seed differences / √n); a trend is decided only where the difference exceeds twice its "
                   "standard error.", "",
                   "| trend | measure | row − reference | difference | standard error | seeds | verdict | "
-                  "paper (CelebA) |", "|---|---|---|---|---|---|---|---|"]
+                  f"{'paper FID' if grid.paper_fid else 'paper (CelebA)'} |", "|---|---|---|---|---|---|---|---|"]
         for check in checks:
+            paper = check["paper_celeba_difference"]
+            if "paper_fid_difference" in check:
+                paper = ", ".join(f"{data} {value}" for data, value in check["paper_fid_difference"].items())
             lines.append(f"| {check['claim']} | {check['measure']} | ({check['row']}) − ({check['reference']}) | "
                          f"{check['difference']} | {'' if check['standard_error'] is None else check['standard_error']}"
-                         f" | {check['num_seeds']} | {check['verdict']} | "
-                         f"{'' if check['paper_celeba_difference'] is None else check['paper_celeba_difference']} |")
+                         f" | {check['num_seeds']} | {check['verdict']} | {'' if paper is None else paper} |")
     text = "\n".join(lines) + "\n"
     write_atomically(out / f"{grid.stem}.md", lambda temporary: temporary.write_text(text))
 

@@ -49,6 +49,7 @@ from pggan.loader import Minibatches, TrainingImages
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleEta, ScheduleState, schedule
+from pggan.style import StyleGenerator
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -202,7 +203,7 @@ def write_tensorboard(board: Any, record: dict[str, Any], losses: list[str]) -> 
 # ---------------------------------------------------------------------------------------------------------------
 # Metrics at a tick and at the end.
 
-def evaluate(generator: Generator, reals: np.ndarray, state: ScheduleState, config: TrainConfig,
+def evaluate(generator: Generator | StyleGenerator, reals: np.ndarray, state: ScheduleState, config: TrainConfig,
              device: torch.device) -> dict[str, Any]:
     """SWD per Laplacian level (ganeval, needs ≥ 16 px) and MS-SSIM of EMA samples at the final resolution.
 
@@ -229,8 +230,8 @@ def evaluate(generator: Generator, reals: np.ndarray, state: ScheduleState, conf
     return result
 
 
-def sweep_scores(generator: Generator, ema_sweep: dict[float, Generator], reals: np.ndarray,
-                 state: ScheduleState, config: TrainConfig, device: torch.device) -> dict[str, Any]:
+def sweep_scores(generator: Generator | StyleGenerator, ema_sweep: dict[float, Generator | StyleGenerator],
+                 reals: np.ndarray, state: ScheduleState, config: TrainConfig, device: torch.device) -> dict[str, Any]:
     """With ema_sweep_kimg set: SWD avg ×10³ of raw G and of each swept average, as `evaluate` scores the EMA."""
     if not ema_sweep:
         return {}
@@ -310,8 +311,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     if config.compile:  # one graph per resolution × {stable, fading} × {grad, no grad}
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
     g_train = torch.compile(generator) if config.compile else generator
-    # The gradient penalty's double backward is not supported by torch.compile: D is compiled without it only.
-    d_train = torch.compile(discriminator) if config.compile and config.loss == "logistic" else discriminator
+    # The gradient penalties' double backward is not supported by torch.compile: D is compiled without them only.
+    d_train = (torch.compile(discriminator) if config.compile and config.loss == "logistic" and not config.r1_gamma
+               else discriminator)
 
     # Progress counters: all the loop's state besides weights, optimisers and RNG.
     counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0)
@@ -402,7 +404,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     d_loss, parts = discriminator_loss(
                         functools.partial(d_train, alpha=alpha), reals, fakes, kind=config.loss,
                         mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
-                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon)
+                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon, r1_gamma=config.r1_gamma)
                 stepped = _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
                 counters["num_images"] += state.minibatch
                 if not stepped:  # an fp16 overflow the scaler skipped: its losses are not the run's
