@@ -86,3 +86,21 @@ def test_msg_grid_learning_rate_rows_are_r4_at_other_rates():
         row = MSG.config(f"R7_lr{rate}", "quick").to_dict()
         assert {key for key in row if row[key] != r4[key]} == {"g_lr", "d_lr"}
         assert row["g_lr"] == row["d_lr"] == rate
+
+
+def test_a_trend_is_decided_by_a_two_sided_95_percent_t_test_on_the_seeds():
+    from pggan.grids import MSG
+    from pggan.report import trend_checks
+
+    # Three seeds with R4 − R1 = m + (−1, 0, 1): standard error 1/√3. A t table's 97.5 % quantile at 2 degrees of
+    # freedom is 4.3027, so m = 3 SE is "not resolved" (it would pass the 2-SE rule) and m = 4.5 SE is decided.
+    def check(mean: float) -> dict:
+        rows = {seed: {"R4": {"swd_x1e3_avg": 20.0 + mean + offset}, "R1": {"swd_x1e3_avg": 20.0}}
+                for seed, offset in zip((1, 2, 3), (-1.0, 0.0, 1.0), strict=True)}
+        return trend_checks(rows, MSG)[0]
+
+    standard_error = 1 / np.sqrt(3)
+    assert check(-3 * standard_error)["verdict"] == "not resolved"
+    assert check(-4.5 * standard_error)["verdict"] == "as the paper"
+    assert check(4.5 * standard_error)["verdict"] == "against the paper"
+    assert check(-3 * standard_error)["t_critical"] == 4.3027
