@@ -220,21 +220,25 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
         lines.append(f"| {entry['label']} | " + " | ".join(cell(entry, key) for key in keys) + " |")
     if ppl_missing:
         lines += ["", "PPL —: not measured (" + "; ".join(ppl_missing) + ")."]
+    # The paper's own difference beside each trend, where the grid carries the paper's figures (MSG-GAN's are of other
+    # networks and data, so its grid has none).
+    paper_column = "paper FID" if grid.paper_fid else "paper (CelebA)" if grid.paper else None
     if checks:
         lines += ["", "## The paper's trends, checked", "",
                   "Mean paired difference row − reference over the seeds that finished both (standard error = sd of "
                   "the per-seed differences / √n); a trend is decided only where a two-sided paired t-test rejects a "
                   "zero difference at 95 % confidence: |difference| > t(0.975, seeds − 1) standard errors (4.30 "
                   "with 3 seeds).", "",
-                  "| trend | measure | row − reference | difference | standard error | seeds | verdict | "
-                  f"{'paper FID' if grid.paper_fid else 'paper (CelebA)'} |", "|---|---|---|---|---|---|---|---|"]
+                  "| trend | measure | row − reference | difference | standard error | seeds | verdict |"
+                  + (f" {paper_column} |" if paper_column else ""), "|---" * (7 + bool(paper_column)) + "|"]
         for check in checks:
             paper = check["paper_celeba_difference"]
             if "paper_fid_difference" in check:
                 paper = ", ".join(f"{data} {value}" for data, value in check["paper_fid_difference"].items())
             lines.append(f"| {check['claim']} | {check['measure']} | ({check['row']}) − ({check['reference']}) | "
                          f"{check['difference']} | {'' if check['standard_error'] is None else check['standard_error']}"
-                         f" | {check['num_seeds']} | {check['verdict']} | {'' if paper is None else paper} |")
+                         f" | {check['num_seeds']} | {check['verdict']} |"
+                         + (f" {'' if paper is None else paper} |" if paper_column else ""))
     text = "\n".join(lines) + "\n"
     write_atomically(out / f"{grid.stem}.md", lambda temporary: temporary.write_text(text))
 

@@ -104,3 +104,18 @@ def test_a_trend_is_decided_by_a_two_sided_95_percent_t_test_on_the_seeds():
     assert check(-4.5 * standard_error)["verdict"] == "as the paper"
     assert check(4.5 * standard_error)["verdict"] == "against the paper"
     assert check(-3 * standard_error)["t_critical"] == 4.3027
+
+
+def test_the_trend_table_has_a_paper_column_only_where_the_grid_has_the_papers_figures(tmp_path):
+    from pggan.grids import MSG, TABLE1
+    from pggan.report import write_tables
+
+    header = dict(data="toy.npz", resolution=8, budget="quick", kimg_per_config=1.0, swd_num_images=16,
+                  msssim_num_pairs=8)
+    scores = {"resolutions": [8], "swd_x1e3": [1.0], "swd_x1e3_avg": 1.0, "msssim": 0.3, "kimg": 1.0,
+              "train_seconds": 60.0}
+    for grid, rows, column in ((MSG, ("R4", "R1"), None), (TABLE1, ("b", "a"), "paper (CelebA)")):
+        write_tables(tmp_path, {1: {name: dict(scores) for name in rows}}, header, grid)
+        trend_header = next(line for line in (tmp_path / f"{grid.stem}.md").read_text().splitlines()
+                            if line.startswith("| trend |"))
+        assert trend_header.endswith("| verdict |" if column is None else f"| verdict | {column} |"), trend_header
