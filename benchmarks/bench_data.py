@@ -13,8 +13,8 @@ pggan's own loader (`pggan.loader.TrainingImages.gather`, uniformly random indic
 * `reals_at` (the lower-resolution reals of each level, from the full-resolution minibatch) at 128² (minibatch 16)
   and 1024² (minibatch 4), to every level below.
 
-    python benchmarks/bench_data.py /work/bench-data --threads 1      # output recorded in benchmarks/RESULTS.md
-    rm -r /work/bench-data
+    python benchmarks/bench_data.py bench-data --threads 1      # output recorded in benchmarks/RESULTS.md
+    rm -r bench-data
 """
 
 from __future__ import annotations
