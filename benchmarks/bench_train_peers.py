@@ -5,11 +5,12 @@ at 32×32 with `--width` feature maps at every resolution and latent size, one g
 networks fully grown. pggan's step is built from the functions `pggan.train` runs (`reals_at`,
 `discriminator_loss`, `generator_loss`, `_optimizer_step`, `_update_ema`); pro-gan-pth's is its own
 `ProGAN.optimize_discriminator`, `update_average` and `ProGAN.optimize_generator`, called in its training loop's
-order. Each variant of pggan is one of the speed levers measured (`--amp`, `--compile`, channels_last
-memory format). Variants are timed in alternating rounds (A, B, C, …, A, B, C, …) so a change of load on a
-shared machine touches them alike, by the images shown to D per second of the process's CPU time (on one thread,
-the work done, however the scheduler shares the cores; wall-clock img/s beside it); the median round is printed,
-with the ratio against pro-gan-pth.
+order. Each variant of pggan is one of the speed levers measured (`--amp bf16`, `--compile`, channels_last
+memory format) or a combination of them joined by "+" (e.g. bf16+channels_last, bf16+compile); bf16 pays only on
+CPUs with bf16 arithmetic (AVX-512 BF16, AMX), whose flags are printed with the CPU. Variants are timed in
+alternating rounds (A, B, C, …, A, B, C, …) so a change of load on a shared machine touches them alike, by the images
+shown to D per second of the process's CPU time (on one thread, the work done, however the scheduler shares the
+cores; wall-clock img/s beside it); the median round is printed, with the ratio against pro-gan-pth.
 
 pro-gan-pth is a benchmark-only dependency; its pins (torch 1.10, tensorboard) do not install beside ours:
 
@@ -48,12 +49,14 @@ Step = Callable[[], int]  # one G step and its D step(s); returns the images sho
 
 
 def pggan_step(width: int, minibatch: int, lever: str) -> tuple[Step, int, int]:
-    """(step, G parameters, D parameters) of pggan's preset g; lever ∈ fp32, channels_last, bf16, compile."""
+    """(step, G parameters, D parameters) of pggan's preset g; `lever` is fp32 or a "+"-joined set of channels_last,
+    bf16 and compile."""
+    parts = set(lever.split("+"))
     config = make_config("g", "quick").replace(fmap_base=1 << 14, fmap_max=width, latent_size=width,
                                                resolution=RESOLUTION)
     torch.manual_seed(0)
     generator, discriminator = build_networks(config, 1)
-    memory_format = torch.channels_last if lever == "channels_last" else torch.contiguous_format
+    memory_format = torch.channels_last if "channels_last" in parts else torch.contiguous_format
     generator.to(memory_format=memory_format)
     discriminator.to(memory_format=memory_format)
     ema = build_networks(config, 1)[0].requires_grad_(False)
@@ -61,9 +64,9 @@ def pggan_step(width: int, minibatch: int, lever: str) -> tuple[Step, int, int]:
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, **adam)
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, **adam)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
-    g_train = torch.compile(generator) if lever == "compile" else generator  # D: GP's double backward (train.py)
+    g_train = torch.compile(generator) if "compile" in parts else generator  # D: GP's double backward (train.py)
     critic = functools.partial(discriminator, alpha=1.0)
-    autocast = (functools.partial(torch.autocast, "cpu", dtype=torch.bfloat16) if lever == "bf16"
+    autocast = (functools.partial(torch.autocast, "cpu", dtype=torch.bfloat16) if "bf16" in parts
                 else contextlib.nullcontext)
     images = torch.randint(0, 256, (4096, 1, RESOLUTION, RESOLUTION), dtype=torch.uint8)
 
@@ -150,12 +153,34 @@ def timed(step: Step, seconds: float) -> tuple[float, float]:
     return shown / (time.process_time() - start_cpu), shown / (time.perf_counter() - start_wall)
 
 
+LEVERS = ("channels_last", "bf16", "compile")
+# /proc/cpuinfo flags that decide whether bf16 autocast can be fast on a CPU.
+BF16_FLAGS = ("avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def lever_name(text: str) -> str:
+    """An --levers value: fp32, or LEVERS joined by "+"."""
+    if text != "fp32" and not (text and set(text.split("+")) <= set(LEVERS)):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected fp32 or a '+'-joined set of {', '.join(LEVERS)}")
+    return text
+
+
+def cpu_bf16_flags() -> str:
+    """Which of BF16_FLAGS this CPU has, as "avx512f yes, avx512_bf16 no, …"."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
+    except OSError:
+        return "unknown (no /proc/cpuinfo)"
+    return ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in BF16_FLAGS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=128, help="feature maps at every resolution, and latent size")
     parser.add_argument("--minibatch", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--levers", nargs="+", default=["fp32", "channels_last", "bf16", "compile"],
-                        choices=["fp32", "channels_last", "bf16", "compile"])
+    parser.add_argument("--levers", nargs="+", type=lever_name,
+                        default=["fp32", "channels_last", "compile", "bf16", "bf16+channels_last", "bf16+compile"],
+                        help='fp32, or "+"-joined channels_last, bf16, compile')
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; the median is printed")
     parser.add_argument("--seconds", type=float, default=4.0, help="timing window per variant per round")
     parser.add_argument("--threads", type=int, default=1)
@@ -164,7 +189,8 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True,
                 text=True).stdout.splitlines() if line.startswith("Model name")), platform.processor())
     print("# pggan against pro-gan-pth: training step, equal architecture\n")
-    print(f"- CPU: {cpu}, {args.threads} thread(s), torch {torch.__version__}, load average at start "
+    print(f"- CPU: {cpu} (bf16 flags: {cpu_bf16_flags()}), {args.threads} thread(s), torch {torch.__version__}, "
+          "load average at start "
           f"{open('/proc/loadavg').read().split()[0]}")
     print(f"- command: `python benchmarks/bench_train_peers.py --width {args.width} --minibatch "
           f"{' '.join(map(str, args.minibatch))} --levers {' '.join(args.levers)} --rounds {args.rounds} "
