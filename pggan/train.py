@@ -4,7 +4,8 @@ A run directory holds config.json, log.jsonl (one line per tick), samples/tick-N
 generator), the newest two checkpoint-*.pt, at the end metrics.json and, when the optional tensorboard package is
 importable, TensorBoard's event files (losses, SWD per level; step: real images shown). Every random draw of training
 (image indices, latents, GP mixing factors, mirror flips) comes from one CPU torch.Generator saved in each
-checkpoint, so a resumed run repeats an uninterrupted one bit for bit on the same machine. Under torchrun each
+checkpoint, and a StyleGenerator's (style mixing, noise inputs) from a second one, so a resumed run repeats an
+uninterrupted one bit for bit on the same machine. Under torchrun each
 rank draws the *whole* minibatch and keeps its slice, so N ranks compute the same step as one process. Sampling and
 `generate` live in pggan/generate.py.
 """
@@ -49,7 +50,7 @@ from pggan.loader import Minibatches, TrainingImages
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleEta, ScheduleState, schedule
-from pggan.style import StyleGenerator
+from pggan.style import StyleDraws, StyleGenerator
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -131,6 +132,16 @@ def _non_finite_state(parts: dict[str, tuple[torch.nn.Module, torch.optim.Optimi
             if not all(bool(torch.isfinite(value).all()) for value in values):
                 found.append(f"{name}'s {label}")
     return found
+
+
+def style_draws(generator: torch.nn.Module, sampler: torch.Generator, minibatch: int, resolution: int, rank: int,
+                world_size: int, device: torch.device) -> dict[str, StyleDraws]:
+    """A StyleGenerator's training draws for one forward as keyword arguments ({"draws": …}; this rank's slice of
+    the whole minibatch's, from `sampler`); {} for PGGAN's generator, which draws nothing."""
+    if not isinstance(generator, StyleGenerator):
+        return {}
+    return {"draws": generator.draw(sampler, minibatch, resolution, rank=rank, world_size=world_size,
+                                    device=device)}
 
 
 # Settings that `pggan resume --kimg` changes (the length, and the record of the earlier ones).
@@ -304,6 +315,10 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, **adam)
     d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, **adam)
     sampler = torch.Generator().manual_seed(config.seed)
+    # A StyleGenerator's draws (mixing, noise): a sampler of their own, so the minibatch draws are those of PGGAN.
+    style_sampler = torch.Generator().manual_seed(config.seed + 3)
+    draw_styles = functools.partial(style_draws, generator, style_sampler, rank=rank, world_size=world_size,
+                                    device=device)
     fixed_latents = torch.randn(config.grid_size**2, config.latent_size,
                                 generator=torch.Generator().manual_seed(config.seed + 1)).to(device)
     amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[config.amp]
@@ -333,6 +348,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             scaler.load_state_dict(saved["grad_scaler"])
             sampler.set_state(saved["rng"]["sampler"])
             torch.set_rng_state(saved["rng"]["torch"])
+            if isinstance(generator, StyleGenerator):
+                style_sampler.set_state(saved["rng"]["style"])
         except (RuntimeError, ValueError, KeyError, TypeError) as error:
             raise GanevalInputError(f"{saved_path}: damaged checkpoint ({describe(error)})") from None
         counters.update(saved["counters"])
@@ -399,7 +416,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     reals = real_pyramid(reals)
                 with autocast:
                     with torch.no_grad():
-                        fakes = g_train(draws["latents"], state.resolution, alpha, all_scales=config.msg)
+                        fakes = g_train(draws["latents"], state.resolution, alpha, all_scales=config.msg,
+                                        **draw_styles(state.minibatch, state.resolution))
                     fakes = [fake.to(dtype) for fake in fakes] if config.msg else fakes.to(reals.dtype)
                     d_loss, parts = discriminator_loss(
                         functools.partial(d_train, alpha=alpha), reals, fakes, kind=config.loss,
@@ -418,7 +436,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             latents = minibatches.next(state.minibatch, with_reals=False)["latents"]
             with autocast:
                 g_loss = generator_loss(functools.partial(d_train, alpha=alpha),
-                                        g_train(latents, state.resolution, alpha, all_scales=config.msg),
+                                        g_train(latents, state.resolution, alpha, all_scales=config.msg,
+                                                **draw_styles(state.minibatch, state.resolution)),
                                         kind=config.loss)
             if _optimizer_step(g_loss, generator, g_optimizer, scaler, world_size):
                 tick_losses.setdefault("g_loss", []).append(g_loss.detach())
@@ -487,7 +506,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     **({"ema_sweep": {str(half_life): network.state_dict() for half_life, network in ema_sweep.items()}}
                        if ema_sweep else {}),
                     "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
-                    "rng": {"sampler": minibatches.sampler_state(), "torch": torch.get_rng_state()}})
+                    "rng": {"sampler": minibatches.sampler_state(), "torch": torch.get_rng_state(),
+                            **({"style": style_sampler.get_state()} if isinstance(generator, StyleGenerator) else {})}})
         bar.milestone()
         tick_losses, skipped_steps = {}, 0
         tick_start_time = time.monotonic()
