@@ -1,12 +1,12 @@
 """Data parallelism: 2 gloo ranks (CPU, torch.multiprocessing spawn) make the same update as 1 process.
 
 What makes it exact up to rounding: every rank draws the whole minibatch and keeps its slice (same reals,
-latents, GP mixing factors, and StyleGAN's mixing decisions, crossovers, second latents and noise images); w̄ moves
-by the whole minibatch's mean w (all-reduced); minibatch-stddev groups are consecutive samples, so with 8 samples per rank and
-group size 4 no group straddles ranks; no batch norm (configs d–h; a–c's BN would see per-rank statistics);
-gradients are averaged, matching the full-batch mean loss. Left: the summation order of the all-reduce and of
-the per-rank means — rounding only, so the test runs in float64 and allows 1e-9 (observed: ~1e-14 after
-16 Adam steps of each network).
+latents, GP mixing factors, and StyleGAN's mixing decisions, crossovers, second latents and noise images); w̄
+moves by the whole minibatch's mean w (all-reduced); minibatch-stddev groups are consecutive samples, so with 8
+samples per rank and group size 4 no group straddles ranks; no batch norm (configs d–h; a–c's BN would see per-rank
+statistics); gradients are averaged, matching the full-batch mean loss. Left: the summation order of the
+all-reduce and of the per-rank means — rounding only, so the test runs in float64 and allows 1e-9 (observed:
+~1e-14 after 16 Adam steps of each network).
 """
 
 import json
