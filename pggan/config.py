@@ -440,11 +440,31 @@ PRESET_STYLEGAN_E: dict[str, Any] = {**PRESET_STYLEGAN_D, "noise_inputs": True}
 # (F) "+ Mixing regularization": 90% of the minibatches mix two latents' styles (§3.1, Table 2).
 PRESET_STYLEGAN_F: dict[str, Any] = {**PRESET_STYLEGAN_E, "style_mixing_prob": 0.9}
 
+# StyleGAN2's Table 1 (Karras et al. 2020), configs A–F, cumulative as the table. (A) "Baseline StyleGAN" is
+# StyleGAN's row F. (B) "+ Weight demodulation" (§2.2): the modulated, demodulated conv replaces AdaIN, noise and
+# bias move outside the style block.
+PRESET_STYLEGAN2_A: dict[str, Any] = dict(PRESET_STYLEGAN_F)
+PRESET_STYLEGAN2_B: dict[str, Any] = {**PRESET_STYLEGAN2_A, "style_block": "modulated"}
+# (C) "+ Lazy regularization" (§3.1): R1 every 16 D minibatches, in a step of its own, scaled by 16.
+PRESET_STYLEGAN2_C: dict[str, Any] = {**PRESET_STYLEGAN2_B, "r1_interval": 16}
+# (D) "+ Path length regularization" (§3.2): weight 2, every 4 G minibatches, decay 0.01, half the minibatch.
+PRESET_STYLEGAN2_D: dict[str, Any] = {**PRESET_STYLEGAN2_C, "pl_weight": 2.0}
+# (E) "+ No growing, new G & D arch." (§4.1): trained at the final resolution, output skips in G (Figure 7b),
+# residual D (Figure 7c).
+PRESET_STYLEGAN2_E: dict[str, Any] = {**PRESET_STYLEGAN2_D, "progressive": False, "g_architecture": "skip",
+                                      "d_architecture": "resnet"}
+# (F) "+ Large networks" (§4.2): the reference doubles fmap_base (16384 → 32768, fmap_max 512 kept), which doubles
+# the maps at the high resolutions only; here fmap_base_factor 2 does the same on any budget (quick: 16 → 32 maps at
+# 32×32, the lower resolutions already at fmap_max 32).
+PRESET_STYLEGAN2_F: dict[str, Any] = {**PRESET_STYLEGAN2_E, "fmap_base_factor": 2}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "a": PRESET_A, "b": PRESET_B, "c": PRESET_C, "d": PRESET_D, "e_star": PRESET_E_STAR, "e": PRESET_E,
     "f": PRESET_F, "g": PRESET_G, "h": PRESET_H, "msg": PRESET_MSG, "stylegan_b": PRESET_STYLEGAN_B,
     "stylegan_c": PRESET_STYLEGAN_C, "stylegan_d": PRESET_STYLEGAN_D, "stylegan_e": PRESET_STYLEGAN_E,
-    "stylegan_f": PRESET_STYLEGAN_F,
+    "stylegan_f": PRESET_STYLEGAN_F, "stylegan2_a": PRESET_STYLEGAN2_A, "stylegan2_b": PRESET_STYLEGAN2_B,
+    "stylegan2_c": PRESET_STYLEGAN2_C, "stylegan2_d": PRESET_STYLEGAN2_D, "stylegan2_e": PRESET_STYLEGAN2_E,
+    "stylegan2_f": PRESET_STYLEGAN2_F,
 }
 # Table 1's rows in the paper's order ((e*) before (e)): tables, figures and `pggan ablation --configs`.
 CONFIG_ORDER = ("a", "b", "c", "d", "e_star", "e", "f", "g", "h")

@@ -53,6 +53,16 @@ def r1_penalty(real_scores: torch.Tensor, reals: Images) -> torch.Tensor:
     return sum(_at_least_fp32(gradient).square().flatten(1).sum(dim=1) for gradient in gradients)
 
 
+def lazy_r1_loss(critic: Critic, reals: Images, *, gamma: float, interval: int
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Lazy R1 (StyleGAN2 §3.1, Appendix B): interval·γ/2·E‖∇_x D(x)‖² at the reals, D's loss in a step of its own
+    every `interval` minibatches (the logistic loss then carries no R1), and its detached penalty."""
+    reals = (reals.detach().requires_grad_(True) if isinstance(reals, torch.Tensor)
+             else [real.detach().requires_grad_(True) for real in reals])
+    penalty = r1_penalty(_at_least_fp32(critic(reals)), reals).mean()
+    return interval * 0.5 * gamma * penalty, {"r1_penalty": penalty.detach()}
+
+
 def discriminator_loss(critic: Critic, reals: Images, fakes: Images, *, kind: str, mix: torch.Tensor,
                        wgan_lambda: float = 10.0, wgan_target: float = 1.0, wgan_epsilon: float = 0.001,
                        r1_gamma: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

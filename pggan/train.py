@@ -46,8 +46,18 @@ from pggan.config import TrainConfig
 from pggan.data import identity_difference, real_pyramid, reals_at
 from pggan.errors import ConfigError, TrainingDivergedError
 from pggan.generate import sample_images, save_grid
+from pggan.layers import resolution_log2
 from pggan.loader import Minibatches, TrainingImages
-from pggan.losses import discriminator_loss, generator_loss
+from pggan.losses import (
+    PathLengthMean,
+    discriminator_loss,
+    generator_loss,
+    lazy_adam_hyperparameters,
+    lazy_interval_due,
+    lazy_r1_loss,
+    path_length_loss,
+    path_length_minibatch,
+)
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleEta, ScheduleState, schedule
 from pggan.style import StyleDraws, StyleGenerator
@@ -142,6 +152,32 @@ def style_draws(generator: torch.nn.Module, sampler: torch.Generator, minibatch:
         return {}
     return {"draws": generator.draw(sampler, minibatch, resolution, rank=rank, world_size=world_size,
                                     device=device)}
+
+
+def lazy_adam(lr: float, betas: tuple[float, float], interval: int) -> tuple[float, tuple[float, float]]:
+    """Adam's lr and betas for a network regularised in steps of their own every `interval` minibatches
+    (StyleGAN2 Appendix B: lr·c, β^c, c = interval/(interval + 1)); unchanged for interval 1, where the
+    regulariser is in every step's loss (R1) or takes no adjustment (path length)."""
+    return lazy_adam_hyperparameters(lr, betas, interval) if interval > 1 else (lr, betas)
+
+
+def path_length_step(generator: StyleGenerator, sampler: torch.Generator, running_mean: PathLengthMean,
+                     config: TrainConfig, minibatch: int, resolution: int, alpha: float | torch.Tensor, rank: int,
+                     world_size: int, device: torch.device) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """G's lazy path length loss (StyleGAN2 §3.2): on minibatch // pl_batch_shrink fresh latents with their style
+    draws, then the projection y, all drawn for the whole pass from `sampler` (each rank keeps its slice)."""
+    pl_minibatch = path_length_minibatch(minibatch, config.pl_batch_shrink)
+    if pl_minibatch % world_size:
+        raise GanevalInputError(f"the path length pass's {pl_minibatch} samples (minibatch {minibatch} // "
+                                f"pl_batch_shrink {config.pl_batch_shrink}) do not split over {world_size} ranks")
+    local = slice(rank * pl_minibatch // world_size, (rank + 1) * pl_minibatch // world_size)
+    latents = torch.randn(pl_minibatch, generator.latent_size, generator=sampler)[local].to(device)
+    draws = generator.draw(sampler, pl_minibatch, resolution, rank=rank, world_size=world_size, device=device)
+    styles = generator.styles(latents, 2 * (resolution_log2(resolution) - 1), draws=draws)
+    images = generator.synthesis(styles, alpha, noise=draws.noise)
+    projection = torch.randn(pl_minibatch, *images.shape[1:], generator=sampler)[local].to(device, images.dtype)
+    return path_length_loss(images, styles, running_mean, weight=config.pl_weight, interval=config.pl_interval,
+                            noise=projection)
 
 
 # Settings that `pggan resume --kimg` changes (the length, and the record of the earlier ones).
@@ -311,9 +347,15 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     # ema_sweep_kimg: more averages of G (half-life in kimg → network), scored beside the EMA at metrics ticks.
     ema_sweep = {half_life: copy.deepcopy(generator).eval().requires_grad_(False)
                  for half_life in config.ema_sweep_kimg}
-    adam = dict(betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon)
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, **adam)
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, **adam)
+    # Lazy regularisation (StyleGAN2 Appendix B): a network regularised every k minibatches in a step of its own
+    # gets Adam's lr·c and β^c, c = k/(k + 1): D with r1_interval > 1, G with path length every pl_interval > 1.
+    betas = (config.adam_beta1, config.adam_beta2)
+    g_interval = config.pl_interval if config.pl_weight else 1
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, eps=config.adam_epsilon,
+                                   betas=lazy_adam(config.g_lr, betas, g_interval)[1])
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, eps=config.adam_epsilon,
+                                   betas=lazy_adam(config.d_lr, betas, config.r1_interval)[1])
+    path_length_mean = PathLengthMean(config.pl_decay)
     sampler = torch.Generator().manual_seed(config.seed)
     # A StyleGenerator's draws (mixing, noise): a sampler of their own, so the minibatch draws are those of PGGAN.
     style_sampler = torch.Generator().manual_seed(config.seed + 3)
@@ -331,7 +373,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                else discriminator)
 
     # Progress counters: all the loop's state besides weights, optimisers and RNG.
-    counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0)
+    counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0, d_steps=0,
+                    g_steps=0)
     extending = False  # resumed with a length that `pggan resume --kimg` changed since the checkpoint
     if resume:
         saved, saved_path = load_newest_checkpoint(run_dir, TRAINING_KEYS)
@@ -350,6 +393,8 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             torch.set_rng_state(saved["rng"]["torch"])
             if isinstance(generator, StyleGenerator):
                 style_sampler.set_state(saved["rng"]["style"])
+            if config.pl_weight:
+                path_length_mean.load_state_dict(saved["path_length_mean"])
         except (RuntimeError, ValueError, KeyError, TypeError) as error:
             raise GanevalInputError(f"{saved_path}: damaged checkpoint ({describe(error)})") from None
         counters.update(saved["counters"])
@@ -398,9 +443,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             d_optimizer.state.clear()
         counters["previous_lod"] = state.lod
         for group in g_optimizer.param_groups:
-            group["lr"] = state.g_lr
+            group["lr"] = lazy_adam(state.g_lr, betas, g_interval)[0]
         for group in d_optimizer.param_groups:
-            group["lr"] = state.d_lr
+            group["lr"] = lazy_adam(state.d_lr, betas, config.r1_interval)[0]
         # Compiled networks get a fade-in's α as a tensor, so the graph is not specialised on each value of α.
         alpha = torch.tensor(state.alpha, device=device) if config.compile and state.alpha < 1 else state.alpha
 
@@ -422,14 +467,25 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     d_loss, parts = discriminator_loss(
                         functools.partial(d_train, alpha=alpha), reals, fakes, kind=config.loss,
                         mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
-                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon, r1_gamma=config.r1_gamma)
+                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon,
+                        r1_gamma=config.r1_gamma if config.r1_interval == 1 else 0.0)
                 stepped = _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
                 counters["num_images"] += state.minibatch
-                if not stepped:  # an fp16 overflow the scaler skipped: its losses are not the run's
+                if stepped:
+                    for name, value in parts.items():
+                        tick_losses.setdefault(name, []).append(value)
+                else:  # an fp16 overflow the scaler skipped: its losses are not the run's
                     skipped_steps += 1
-                    continue
-                for name, value in parts.items():
-                    tick_losses.setdefault(name, []).append(value)
+                # Lazy R1 (StyleGAN2 §3.1): a D step of its own on the same reals every r1_interval minibatches.
+                if config.r1_interval > 1 and lazy_interval_due(counters["d_steps"], config.r1_interval):
+                    with autocast:
+                        r1_loss, r1_parts = lazy_r1_loss(functools.partial(d_train, alpha=alpha), reals,
+                                                         gamma=config.r1_gamma, interval=config.r1_interval)
+                    if _optimizer_step(r1_loss, discriminator, d_optimizer, scaler, world_size):
+                        tick_losses.setdefault("r1_penalty", []).append(r1_parts["r1_penalty"])
+                    else:
+                        skipped_steps += 1
+                counters["d_steps"] += 1
 
             # Generator: one step, then the moving average of its weights.
             discriminator.requires_grad_(False)
@@ -443,6 +499,18 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                 tick_losses.setdefault("g_loss", []).append(g_loss.detach())
             else:
                 skipped_steps += 1
+            # Path length regularisation (StyleGAN2 §3.2): a G step of its own every pl_interval minibatches.
+            if config.pl_weight and lazy_interval_due(counters["g_steps"], config.pl_interval):
+                with autocast:
+                    pl_loss, pl_parts = path_length_step(generator, style_sampler, path_length_mean, config,
+                                                         state.minibatch, state.resolution, alpha, rank, world_size,
+                                                         device)
+                if _optimizer_step(pl_loss, generator, g_optimizer, scaler, world_size):
+                    for name, value in pl_parts.items():
+                        tick_losses.setdefault(name, []).append(value)
+                else:
+                    skipped_steps += 1
+            counters["g_steps"] += 1
             _update_ema(generator_ema, generator,
                         ema_beta(config, state.minibatch * config.n_critic, counters["num_images"]))
             for half_life, network in ema_sweep.items():
@@ -505,6 +573,7 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     "generator_ema": generator_ema.state_dict(), "g_optimizer": g_optimizer.state_dict(),
                     **({"ema_sweep": {str(half_life): network.state_dict() for half_life, network in ema_sweep.items()}}
                        if ema_sweep else {}),
+                    **({"path_length_mean": path_length_mean.state_dict()} if config.pl_weight else {}),
                     "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
                     "rng": {"sampler": minibatches.sampler_state(), "torch": torch.get_rng_state(),
                             **({"style": style_sampler.get_state()} if isinstance(generator, StyleGenerator) else {})}})
