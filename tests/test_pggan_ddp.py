@@ -31,10 +31,13 @@ pytestmark = pytest.mark.slow  # two ranks: spawned processes
 
 # Per preset, the settings that make its tiny run read every part of the networks: (g) grows 4×4 → 8×8; MSG-GAN
 # trains at 8×8 from the start, its D reading the 4×4 image through φ_lin_cat's 1×1 conv; StyleGAN's row F grows
-# 4×4 → 8×8 with a 2-layer mapping network, the constant input, noise inputs and style mixing (probability 0.9).
-PRESET_SETTINGS = {"g": {}, "msg": {"msg_combine": "lin_cat"}, "stylegan_f": {"mapping_layers": 2}}
+# 4×4 → 8×8 with a 2-layer mapping network, the constant input, noise inputs and style mixing (probability 0.9);
+# StyleGAN2's config C adds the modulated style block and lazy R1 (here every 4 D minibatches).
+PRESET_SETTINGS = {"g": {}, "msg": {"msg_combine": "lin_cat"}, "stylegan_f": {"mapping_layers": 2},
+                   "stylegan2_c": {"mapping_layers": 2, "r1_interval": 4}}
 # Per preset, a weight of the 8×8 block, which must have trained.
-BLOCK_8_WEIGHT = {"g": "blocks.1.0.weight", "msg": "blocks.1.0.weight", "stylegan_f": "convs.1.weight"}
+BLOCK_8_WEIGHT = {"g": "blocks.1.0.weight", "msg": "blocks.1.0.weight", "stylegan_f": "convs.1.weight",
+                  "stylegan2_c": "layers.1.conv.weight"}
 
 
 def tiny_config(data: str, preset: str):
