@@ -19,6 +19,7 @@ from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import D_ARCHITECTURES, PRESETS, TrainConfig, make_config
 from pggan.errors import ConfigError
+from pggan.generate import generate
 from pggan.grids import PAPER_STYLEGAN2_FID, STYLEGAN2
 from pggan.layers import LEAKY_SLOPE, ModulatedConv2d, ResidualBlock, upsample2x
 from pggan.losses import (
@@ -417,6 +418,9 @@ def test_lazy_r1_steps_d_every_interval_and_pl_state_is_checkpointed(data8, tmp_
     assert state["decay"] == 0.01 and float(state["value"]) > 0
     log = [line for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert all('"path_length_penalty"' in line and '"r1_penalty"' in line for line in log)
+    images = generate(tmp_path / "run", 3, seed=1, device="cpu", truncation_psi=0.7)  # sampling the modulated G
+    assert images.shape == (3, 1, 8, 8) and np.array_equal(images, generate(tmp_path / "run", 3, seed=1, device="cpu",
+                                                                            truncation_psi=0.7))
 
 
 @pytest.mark.parametrize("preset", ["stylegan_f", "g"])
