@@ -404,6 +404,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
         saved, saved_path = load_newest_checkpoint(run_dir, TRAINING_KEYS)
         _check_same_settings(saved["config"], saved_path, config, run_dir)
         extending = config.total_kimg_history != saved["config"].get("total_kimg_history", [])
+        if isinstance(generator, StyleGenerator) and "style" not in saved.get("rng", {}):
+            raise GanevalInputError(f"{saved_path}: written by an earlier pggan, which did not save the style "
+                                    "generator's random draws; this style run cannot resume: start it again")
         try:
             generator.load_state_dict(saved["generator"])
             discriminator.load_state_dict(saved["discriminator"])

@@ -397,3 +397,19 @@ def test_training_draws_come_from_the_sampler_and_ranks_take_slices_of_the_whole
         w1, w2 = generator.mapping(z), generator.mapping(whole.mix_latents.double())
         styles = generator.styles(z, 6, draws=whole)
     assert torch.equal(styles[:, crossover - 1], w1) and torch.equal(styles[:, crossover], w2)
+
+
+def test_a_style_checkpoint_without_its_draws_sampler_is_refused_on_resume(dataset, tmp_path):
+    settings = dict(data=str(dataset), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.064,
+                    lod_training_kimg=0.032, lod_transition_kimg=0.032, kimg_per_tick=0.032, minibatch_repeats=1,
+                    metrics_num_images=0, grid_size=2, mapping_layers=2)
+    config = make_config("stylegan_f", **settings)
+    train(config, tmp_path, progress=False)
+    path = list_checkpoints(tmp_path)[0]  # at 0.032 kimg
+    list_checkpoints(tmp_path)[-1].unlink()
+    state = load_checkpoint(path)
+    assert "style" in state["rng"]
+    del state["rng"]["style"]  # as an earlier version wrote it
+    torch.save(state, path)
+    with pytest.raises(GanevalInputError, match="earlier pggan"):
+        train(config, tmp_path, resume=True, progress=False)
