@@ -218,7 +218,10 @@ def mean_over_ranks(values: torch.Tensor) -> torch.Tensor:
 
 class StyleGenerator(nn.Module):
     """Figure 1b: mapping network, then 4×4 (constant or dense input, 3×3 conv) → [2× upsample, 3×3 conv, 3×3 conv]*
-    → 1×1 toRGB, one style per conv (two per resolution), at the widths nf(stage) of PGGAN's generator."""
+    → 1×1 toRGB, one style per conv (two per resolution), at the widths nf(stage) of PGGAN's generator.
+
+    `style_block="modulated"`: StyleGAN2's layers (Karras et al. 2020, Figure 2d) instead of conv + AdaIN;
+    `architecture="skip"`: its output skips (Figure 7b), the image the sum of every resolution's upsampled toRGB."""
 
     def __init__(self, resolution: int, num_channels: int, *, latent_size: int = 512, fmap_base: int = 8192,
                  fmap_decay: float = 1.0, fmap_max: int = 512, normalize_latents: bool = True,
