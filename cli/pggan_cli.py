@@ -202,7 +202,8 @@ def _add_switches(function: Callable) -> Callable:
 @click.option("--config", "preset", type=click.Choice(list(PRESETS)), default="g", show_default=True,
               help="Table 1 row: a baseline (Gulrajani et al.) … g full method, h = g trained longer; msg = g with "
                    "MSG-GAN's multi-scale gradients instead of growing; stylegan_b … stylegan_f = StyleGAN's "
-                   "Table 1 rows B–F (docs: StyleGAN).")
+                   "Table 1 rows B–F (docs: StyleGAN); stylegan2_a … stylegan2_f = StyleGAN2's Table 1 configs "
+                   "A–F (docs: StyleGAN2).")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default=None,
               help="quick = Fashion-MNIST 32×32 on a CPU, 64 kimg (5–18 min a row); paper = 128×128, 10M images (GPU). "
                    "Default: none, i.e. the full-size defaults for 10000 kimg — refused on a CPU unless --kimg is "
@@ -331,7 +332,8 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
               help="Folder for the runs (one per configuration), tables and figures.")
 @click.option("--grid", type=click.Choice(list(GRIDS)), default="table1", show_default=True, is_eager=True,
               help="table1 = Table 1's rows (a)–(h), (e*); msg = MSG-GAN's rows R0 (g) … R6 (docs: MSG-GAN); "
-                   "stylegan = StyleGAN's Table 1 rows A (g) … F (docs: StyleGAN).")
+                   "stylegan = StyleGAN's Table 1 rows A (g) … F (docs: StyleGAN); stylegan2 = StyleGAN2's "
+                   "Table 1 configs A (stylegan_f) … F (docs: StyleGAN2).")
 @click.option("--configs", default=None, callback=_table_rows,
               help="Comma-separated rows of the grid to train and evaluate (default: all of them).")
 @click.option("--budget", type=click.Choice(list(BUDGETS)), default="quick", show_default=True,
@@ -383,7 +385,7 @@ def ablation(data: str, out: str, grid: str, configs: list[str], budget: str, ki
              progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each (--grid
     msg: MSG-GAN's rows instead, into OUT/msg_grid.{md,csv,json}; --grid stylegan: StyleGAN's Table 1 rows A–F,
-    into OUT/stylegan_table1.{md,csv,json}).
+    into OUT/stylegan_table1.{md,csv,json}; --grid stylegan2: StyleGAN2's, into OUT/stylegan2_table1.{md,csv,json}).
 
     Every row trains with the same data and image budget, once per seed; each final EMA generator is scored with
     ganeval (SWD per pyramid level against the real set, MS-SSIM over consecutive generated pairs, FID/KID when

@@ -47,6 +47,8 @@ def _at_least(low: int) -> Callable[[int], bool]:
 MSG_CONNECTIONS = ("all", "coarse", "middle", "fine", "none")
 MSG_COMBINES = ("simple", "lin_cat", "cat_lin")
 D_ARCHITECTURES = ("orig", "resnet")
+G_ARCHITECTURES = ("orig", "skip")
+STYLE_BLOCKS = ("adain", "modulated")
 
 
 def msg_scales(connections: str, resolution: int) -> tuple[int, ...]:
@@ -104,6 +106,9 @@ class TrainConfig:
     fmap_base: int = setting(8192, _at_least(1), "≥ 1")
     fmap_decay: float = setting(1.0, _finite(0), "a finite number ≥ 0")
     fmap_max: int = setting(512, _at_least(1), "≥ 1")
+    # Multiplies fmap_base in both networks (StyleGAN2's config F, "large networks": 2 — twice the maps wherever
+    # fmap_max does not cap them, i.e. at the high resolutions).
+    fmap_base_factor: int = setting(1, _at_least(1), "an integer ≥ 1")
     # "lrelu" (0.2) or "relu" (configs a–c, as Gulrajani et al.).
     g_activation: str = setting("lrelu", lambda value: value in ("lrelu", "relu"), "'lrelu' or 'relu'")
     tanh_at_end: bool = False  # tanh on G's output (configs a–c, as Gulrajani et al.)
@@ -134,6 +139,15 @@ class TrainConfig:
     style_mixing_prob: float = setting(0.0, _finite(0, 1, high_open=False), "in [0, 1]")
     # The binomial [1, 2, 1] filter after G's upsampling and before D's downsampling (StyleGAN's "bilinear" resampling).
     blur_resample: bool = False
+    # StyleGAN2 (Karras et al. 2020) §2.2: what each conv of the style generator is. "adain" = StyleGAN's conv →
+    # noise → activation → AdaIN; "modulated" = a modulated, demodulated conv (pggan.layers.ModulatedConv2d) with
+    # the style as its input scales, then noise, bias and activation outside the style block (Figure 2d).
+    style_block: str = setting("adain", lambda value: value in STYLE_BLOCKS,
+                               "one of " + ", ".join(f"'{name}'" for name in STYLE_BLOCKS))
+    # G's outputs (StyleGAN2 Figure 7b): "orig" = the last block's toRGB (faded in by PGGAN's growing); "skip" = each
+    # resolution's toRGB added to the upsampled sum of the lower ones' (no growing).
+    g_architecture: str = setting("orig", lambda value: value in G_ARCHITECTURES,
+                                  "one of " + ", ".join(f"'{name}'" for name in G_ARCHITECTURES))
     # D's blocks (StyleGAN2, Karras et al. 2020, Figure 7c): "orig" = Table 2's; "resnet" = each block's convolutions
     # plus a 1×1 skip of its downsampled input, summed and scaled by 1/√2 (pggan.layers.ResidualBlock); no growing.
     d_architecture: str = setting("orig", lambda value: value in D_ARCHITECTURES,
@@ -182,6 +196,16 @@ class TrainConfig:
     wgan_epsilon: float = setting(0.001, _finite(0), "a finite number ≥ 0")
     # R1 (Mescheder et al. 2018) with the logistic loss: γ/2 · E‖∇D(real)‖² (StyleGAN's rows B–F: γ = 10); 0 = off.
     r1_gamma: float = setting(0.0, _finite(0), "a finite number ≥ 0 (0 = off)")
+    # StyleGAN2 §3.1 lazy regularisation: R1 in a step of its own every r1_interval D minibatches (the paper's 16),
+    # scaled by the interval, D's Adam lr·c and β^c, c = interval/(interval + 1); 1 = R1 in every D step's loss.
+    r1_interval: int = setting(1, _at_least(1), "an integer ≥ 1 (1 = R1 in every D step)")
+    # StyleGAN2 §3.2 path length regularisation of G: weight (the paper's 2; 0 = off), run every pl_interval G
+    # minibatches (4, lazy as R1: scaled by it, G's Adam adjusted), the running mean's decay (0.01), on
+    # minibatch // pl_batch_shrink samples (2).
+    pl_weight: float = setting(0.0, _finite(0), "a finite number ≥ 0 (0 = off)")
+    pl_interval: int = setting(4, _at_least(1), "an integer ≥ 1")
+    pl_decay: float = setting(0.01, _finite(0, 1, low_open=True, high_open=False), "in (0, 1]")
+    pl_batch_shrink: int = setting(2, _at_least(1), "an integer ≥ 1")
 
     # Bookkeeping.
     # Log line, sample grid and (every snapshot_ticks) checkpoint per tick.
@@ -228,6 +252,26 @@ class TrainConfig:
             if getattr(self, name) and not self.mapping_layers:
                 raise ConfigError(name, f"{name} is a feature of StyleGAN's generator, which needs its mapping "
                                         "network; set mapping_layers (8 in the paper) too")
+        if self.style_block == "modulated" and not self.mapping_layers:
+            raise ConfigError("style_block", "style_block=modulated is a block of StyleGAN's generator, which needs "
+                                             "its mapping network; set mapping_layers (8 in the paper) too")
+        if self.style_block == "modulated" and not self.equalized_lr:
+            raise ConfigError("equalized_lr", "the modulated style block has the equalized learning rate built in "
+                                              "(pggan.layers.ModulatedConv2d); set equalized_lr=true")
+        if self.style_block == "modulated" and self.pixelnorm:
+            raise ConfigError("pixelnorm", "pixelnorm has no place in the modulated style block (demodulation "
+                                           "normalises); set pixelnorm=false")
+        if self.g_architecture == "skip" and (not self.mapping_layers or self.progressive or self.msg):
+            raise ConfigError("g_architecture", "the skip generator (g_architecture=skip) is StyleGAN's generator "
+                                                "trained at the final resolution: set mapping_layers, add "
+                                                "--no-progressive and leave msg off")
+        if self.pl_weight and (not self.mapping_layers or self.msg):
+            raise ConfigError("pl_weight", "path length regularisation differentiates G by w, which needs StyleGAN's "
+                                           "mapping network and one image per sample: set mapping_layers and leave "
+                                           "msg off")
+        if self.r1_interval > 1 and not self.r1_gamma:
+            raise ConfigError("r1_interval", f"r1_interval={self.r1_interval} makes R1 lazy, but R1 is off: set "
+                                             "r1_gamma (10 in StyleGAN), or r1_interval=1")
         for name in ("g_batchnorm", "tanh_at_end"):
             if getattr(self, name) and self.mapping_layers:
                 raise ConfigError(name, f"{name} is a setting of PGGAN's generator; StyleGAN's (mapping_layers > 0) "
@@ -396,11 +440,31 @@ PRESET_STYLEGAN_E: dict[str, Any] = {**PRESET_STYLEGAN_D, "noise_inputs": True}
 # (F) "+ Mixing regularization": 90% of the minibatches mix two latents' styles (§3.1, Table 2).
 PRESET_STYLEGAN_F: dict[str, Any] = {**PRESET_STYLEGAN_E, "style_mixing_prob": 0.9}
 
+# StyleGAN2's Table 1 (Karras et al. 2020), configs A–F, cumulative as the table. (A) "Baseline StyleGAN" is
+# StyleGAN's row F. (B) "+ Weight demodulation" (§2.2): the modulated, demodulated conv replaces AdaIN, noise and
+# bias move outside the style block.
+PRESET_STYLEGAN2_A: dict[str, Any] = dict(PRESET_STYLEGAN_F)
+PRESET_STYLEGAN2_B: dict[str, Any] = {**PRESET_STYLEGAN2_A, "style_block": "modulated"}
+# (C) "+ Lazy regularization" (§3.1): R1 every 16 D minibatches, in a step of its own, scaled by 16.
+PRESET_STYLEGAN2_C: dict[str, Any] = {**PRESET_STYLEGAN2_B, "r1_interval": 16}
+# (D) "+ Path length regularization" (§3.2): weight 2, every 4 G minibatches, decay 0.01, half the minibatch.
+PRESET_STYLEGAN2_D: dict[str, Any] = {**PRESET_STYLEGAN2_C, "pl_weight": 2.0}
+# (E) "+ No growing, new G & D arch." (§4.1): trained at the final resolution, output skips in G (Figure 7b),
+# residual D (Figure 7c).
+PRESET_STYLEGAN2_E: dict[str, Any] = {**PRESET_STYLEGAN2_D, "progressive": False, "g_architecture": "skip",
+                                      "d_architecture": "resnet"}
+# (F) "+ Large networks" (§4.2): the reference doubles fmap_base (16384 → 32768, fmap_max 512 kept), which doubles
+# the maps at the high resolutions only; here fmap_base_factor 2 does the same on any budget (quick: 16 → 32 maps at
+# 32×32, the lower resolutions already at fmap_max 32).
+PRESET_STYLEGAN2_F: dict[str, Any] = {**PRESET_STYLEGAN2_E, "fmap_base_factor": 2}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "a": PRESET_A, "b": PRESET_B, "c": PRESET_C, "d": PRESET_D, "e_star": PRESET_E_STAR, "e": PRESET_E,
     "f": PRESET_F, "g": PRESET_G, "h": PRESET_H, "msg": PRESET_MSG, "stylegan_b": PRESET_STYLEGAN_B,
     "stylegan_c": PRESET_STYLEGAN_C, "stylegan_d": PRESET_STYLEGAN_D, "stylegan_e": PRESET_STYLEGAN_E,
-    "stylegan_f": PRESET_STYLEGAN_F,
+    "stylegan_f": PRESET_STYLEGAN_F, "stylegan2_a": PRESET_STYLEGAN2_A, "stylegan2_b": PRESET_STYLEGAN2_B,
+    "stylegan2_c": PRESET_STYLEGAN2_C, "stylegan2_d": PRESET_STYLEGAN2_D, "stylegan2_e": PRESET_STYLEGAN2_E,
+    "stylegan2_f": PRESET_STYLEGAN2_F,
 }
 # Table 1's rows in the paper's order ((e*) before (e)): tables, figures and `pggan ablation --configs`.
 CONFIG_ORDER = ("a", "b", "c", "d", "e_star", "e", "f", "g", "h")

@@ -1,7 +1,7 @@
 """The grids `pggan ablation` trains and tabulates: Table 1 of Karras et al. (2018), MSG-GAN's switches (Karnewar & Wang
-2020) and Table 1 of StyleGAN (Karras et al. 2019). A grid's row is a preset and the settings that make it that row,
-with its label; a grid may carry the trends its paper states and the paper's own figures, read beside the measured
-table."""
+2020), Table 1 of StyleGAN (Karras et al. 2019) and Table 1 of StyleGAN2 (Karras et al. 2020). A grid's row is a
+preset and the settings that make it that row, with its label; a grid may carry the trends its paper states and the
+paper's own figures, read beside the measured table."""
 
 from __future__ import annotations
 
@@ -137,4 +137,33 @@ STYLEGAN = Grid("stylegan", "StyleGAN Table 1", "stylegan_table1", {
 }, STYLEGAN_LABELS, STYLEGAN_TRENDS, paper_fid=PAPER_STYLEGAN_FID,
     paper_fid_source="Karras et al. 2019, Table 1, at 1024×1024")
 
-GRIDS = {grid.name: grid for grid in (TABLE1, MSG, STYLEGAN)}
+# StyleGAN2's Table 1 (Karras et al. 2020): StyleGAN (row F of its Table 1), then the changes one at a time,
+# cumulative (presets stylegan2_a … stylegan2_f of pggan/config.py).
+STYLEGAN2_LABELS = {
+    "A": "(A) Baseline StyleGAN", "B": "(B) + Weight demodulation", "C": "(C) + Lazy regularization",
+    "D": "(D) + Path length regularization", "E": "(E) + No growing, new G & D arch.", "F": "(F) + Large networks",
+}
+# Its FID per row on FFHQ at 1024×1024, for reading trends side by side (not ours). F's 2.84 is the published
+# headline figure; A–E are from memory of the table, unverified (docs/pggan/stylegan2.md says so, with the path
+# lengths).
+PAPER_STYLEGAN2_FID = {
+    "A": {"FFHQ": 4.40}, "B": {"FFHQ": 4.39}, "C": {"FFHQ": 4.38}, "D": {"FFHQ": 4.34}, "E": {"FFHQ": 3.31},
+    "F": {"FFHQ": 2.84},
+}
+# The trends its Table 1 and §2–4 state, on our SWD. Path length regularisation's own effect — a lower perceptual
+# path length (D below C) — is not among them: PPL is measured only where LPIPS's VGG-16 weights are at hand, and a
+# trend must be checkable on every run.
+STYLEGAN2_TRENDS = [
+    ("weight demodulation does not hurt", "swd_x1e3_avg", "B", "A", -1),
+    ("lazy regularisation does not hurt", "swd_x1e3_avg", "C", "B", -1),
+    ("path length regularisation does not hurt", "swd_x1e3_avg", "D", "C", -1),
+    ("no growing with the skip G and residual D improves", "swd_x1e3_avg", "E", "D", -1),
+    ("large networks improve", "swd_x1e3_avg", "F", "E", -1),
+    ("StyleGAN2 (F) beats StyleGAN (A)", "swd_x1e3_avg", "F", "A", -1),
+]
+STYLEGAN2 = Grid("stylegan2", "StyleGAN2 Table 1", "stylegan2_table1", {
+    row: (f"stylegan2_{row.lower()}", {}) for row in STYLEGAN2_LABELS
+}, STYLEGAN2_LABELS, STYLEGAN2_TRENDS, paper_fid=PAPER_STYLEGAN2_FID,
+    paper_fid_source="Karras et al. 2020, Table 1, FFHQ at 1024×1024; A–E unverified")
+
+GRIDS = {grid.name: grid for grid in (TABLE1, MSG, STYLEGAN, STYLEGAN2)}

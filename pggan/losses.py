@@ -53,6 +53,16 @@ def r1_penalty(real_scores: torch.Tensor, reals: Images) -> torch.Tensor:
     return sum(_at_least_fp32(gradient).square().flatten(1).sum(dim=1) for gradient in gradients)
 
 
+def lazy_r1_loss(critic: Critic, reals: Images, *, gamma: float, interval: int
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Lazy R1 (StyleGAN2 §3.1, Appendix B): interval·γ/2·E‖∇_x D(x)‖² at the reals, D's loss in a step of its own
+    every `interval` minibatches (the logistic loss then carries no R1), and its detached penalty."""
+    reals = (reals.detach().requires_grad_(True) if isinstance(reals, torch.Tensor)
+             else [real.detach().requires_grad_(True) for real in reals])
+    penalty = r1_penalty(_at_least_fp32(critic(reals)), reals).mean()
+    return interval * 0.5 * gamma * penalty, {"r1_penalty": penalty.detach()}
+
+
 def discriminator_loss(critic: Critic, reals: Images, fakes: Images, *, kind: str, mix: torch.Tensor,
                        wgan_lambda: float = 10.0, wgan_target: float = 1.0, wgan_epsilon: float = 0.001,
                        r1_gamma: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -113,9 +123,12 @@ class PathLengthMean:
         self.decay = _checked_decay(decay)
         self.value = torch.zeros([])
 
-    def update(self, lengths: torch.Tensor) -> torch.Tensor:
-        """The new a for this batch's `lengths`; a is stored detached, the returned one keeps the batch's graph."""
-        updated = self.value.to(lengths.device, lengths.dtype).lerp(lengths.mean(), self.decay)
+    def update(self, lengths: torch.Tensor, batch_mean: torch.Tensor | None = None) -> torch.Tensor:
+        """The new a for this batch's `lengths`; a is stored detached, the returned one keeps the batch's graph.
+        `batch_mean`: the mean length of the whole batch where `lengths` are one rank's slice of it (default:
+        their own mean)."""
+        batch_mean = lengths.mean() if batch_mean is None else batch_mean
+        updated = self.value.to(lengths.device, lengths.dtype).lerp(batch_mean, self.decay)
         self.value = updated.detach()
         return updated
 
@@ -137,16 +150,18 @@ def _checked_decay(decay: float) -> float:
 
 
 def path_length_loss(images: torch.Tensor, latents: torch.Tensor, running_mean: PathLengthMean, *,
-                     weight: float = 2.0, interval: int = 1, noise: torch.Tensor | None = None
+                     weight: float = 2.0, interval: int = 1, noise: torch.Tensor | None = None,
+                     batch_mean: Callable[[torch.Tensor], torch.Tensor] = torch.mean
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """G's path length regulariser weight·interval·E[(‖J_wᵀ y‖₂ − a)²] and its detached parts (StyleGAN2 §3.2).
 
     weight 2 and running-mean decay 0.01 are the reference's; `interval` is the lazy interval (4 in the paper):
     applied every `interval` minibatches, the penalty is scaled by it (Appendix B). The reference runs it on
-    minibatch // 2 samples (`path_length_minibatch`). Updates `running_mean`.
+    minibatch // 2 samples (`path_length_minibatch`). Updates `running_mean` by `batch_mean` of the lengths (under
+    torchrun: the differentiable mean over every rank's, so that N ranks compute one process's loss).
     """
     lengths = path_lengths(images, latents, noise)
-    mean = running_mean.update(lengths)
+    mean = running_mean.update(lengths, batch_mean(lengths))
     penalty = (lengths - mean).square().mean()
     return weight * interval * penalty, {"path_length": lengths.mean().detach(), "path_length_mean": mean.detach(),
                                          "path_length_penalty": penalty.detach()}

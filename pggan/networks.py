@@ -223,8 +223,8 @@ def build_networks(config: TrainConfig, num_channels: int) -> tuple[Generator | 
     The generator is StyleGAN's (pggan.style) when the config has a mapping network (mapping_layers > 0): the
     mapping network is what every other StyleGAN switch builds on, so its depth is the switch (0 = PGGAN's).
     """
-    shared = dict(fmap_base=config.fmap_base, fmap_decay=config.fmap_decay, fmap_max=config.fmap_max,
-                  equalized_lr=config.equalized_lr)
+    shared = dict(fmap_base=config.fmap_base * config.fmap_base_factor, fmap_decay=config.fmap_decay,
+                  fmap_max=config.fmap_max, equalized_lr=config.equalized_lr)
     generator: Generator | StyleGenerator
     if config.mapping_layers:
         generator = StyleGenerator(config.resolution, num_channels, latent_size=config.latent_size,
@@ -232,7 +232,8 @@ def build_networks(config: TrainConfig, num_channels: int) -> tuple[Generator | 
                                    activation=config.g_activation, mapping_layers=config.mapping_layers,
                                    mapping_lr_mul=config.mapping_lr_mul, const_input=config.const_input,
                                    noise_inputs=config.noise_inputs, style_mixing_prob=config.style_mixing_prob,
-                                   blur_resample=config.blur_resample, **shared)
+                                   blur_resample=config.blur_resample, style_block=config.style_block,
+                                   architecture=config.g_architecture, **shared)
     else:
         generator = Generator(config.resolution, num_channels, latent_size=config.latent_size,
                               normalize_latents=config.normalize_latents, pixelnorm=config.pixelnorm,

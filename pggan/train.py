@@ -4,7 +4,8 @@ A run directory holds config.json, log.jsonl (one line per tick), samples/tick-N
 generator), the newest two checkpoint-*.pt, at the end metrics.json and, when the optional tensorboard package is
 importable, TensorBoard's event files (losses, SWD per level; step: real images shown). Every random draw of training
 (image indices, latents, GP mixing factors, mirror flips) comes from one CPU torch.Generator saved in each
-checkpoint, so a resumed run repeats an uninterrupted one bit for bit on the same machine. Under torchrun each
+checkpoint, and a StyleGenerator's (style mixing, noise inputs) from a second one, so a resumed run repeats an
+uninterrupted one bit for bit on the same machine. Under torchrun each
 rank draws the *whole* minibatch and keeps its slice, so N ranks compute the same step as one process. Sampling and
 `generate` live in pggan/generate.py.
 """
@@ -45,11 +46,21 @@ from pggan.config import TrainConfig
 from pggan.data import identity_difference, real_pyramid, reals_at
 from pggan.errors import ConfigError, TrainingDivergedError
 from pggan.generate import sample_images, save_grid
+from pggan.layers import resolution_log2
 from pggan.loader import Minibatches, TrainingImages
-from pggan.losses import discriminator_loss, generator_loss
+from pggan.losses import (
+    PathLengthMean,
+    discriminator_loss,
+    generator_loss,
+    lazy_adam_hyperparameters,
+    lazy_interval_due,
+    lazy_r1_loss,
+    path_length_loss,
+    path_length_minibatch,
+)
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleEta, ScheduleState, schedule
-from pggan.style import StyleGenerator
+from pggan.style import StyleDraws, StyleGenerator
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -131,6 +142,66 @@ def _non_finite_state(parts: dict[str, tuple[torch.nn.Module, torch.optim.Optimi
             if not all(bool(torch.isfinite(value).all()) for value in values):
                 found.append(f"{name}'s {label}")
     return found
+
+
+def style_draws(generator: torch.nn.Module, sampler: torch.Generator, minibatch: int, resolution: int, rank: int,
+                world_size: int, device: torch.device) -> dict[str, StyleDraws]:
+    """A StyleGenerator's training draws for one forward as keyword arguments ({"draws": …}; this rank's slice of
+    the whole minibatch's, from `sampler`); {} for PGGAN's generator, which draws nothing."""
+    if not isinstance(generator, StyleGenerator):
+        return {}
+    return {"draws": generator.draw(sampler, minibatch, resolution, rank=rank, world_size=world_size,
+                                    device=device)}
+
+
+def lazy_adam(lr: float, betas: tuple[float, float], interval: int) -> tuple[float, tuple[float, float]]:
+    """Adam's lr and betas for a network regularised in steps of their own every `interval` minibatches
+    (StyleGAN2 Appendix B: lr·c, β^c, c = interval/(interval + 1)); unchanged for interval 1, where the
+    regulariser is in every step's loss (R1) or takes no adjustment (path length)."""
+    return lazy_adam_hyperparameters(lr, betas, interval) if interval > 1 else (lr, betas)
+
+
+def path_length_step(generator: StyleGenerator, sampler: torch.Generator, running_mean: PathLengthMean,
+                     config: TrainConfig, minibatch: int, resolution: int, alpha: float | torch.Tensor, rank: int,
+                     world_size: int, device: torch.device) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """G's lazy path length loss (StyleGAN2 §3.2): on minibatch // pl_batch_shrink fresh latents with their style
+    draws, then the projection y, all drawn for the whole pass from `sampler` (each rank keeps its slice)."""
+    pl_minibatch = path_length_minibatch(minibatch, config.pl_batch_shrink)
+    if pl_minibatch % world_size:
+        raise GanevalInputError(f"the path length pass's {pl_minibatch} samples (minibatch {minibatch} // "
+                                f"pl_batch_shrink {config.pl_batch_shrink}) do not split over {world_size} ranks")
+    local = slice(rank * pl_minibatch // world_size, (rank + 1) * pl_minibatch // world_size)
+    latents = torch.randn(pl_minibatch, generator.latent_size, generator=sampler)[local].to(device)
+    draws = generator.draw(sampler, pl_minibatch, resolution, rank=rank, world_size=world_size, device=device)
+    styles = generator.styles(latents, 2 * (resolution_log2(resolution) - 1), draws=draws)
+    images = generator.synthesis(styles, alpha, noise=draws.noise)
+    projection = torch.randn(pl_minibatch, *images.shape[1:], generator=sampler)[local].to(device, images.dtype)
+    return path_length_loss(images, styles, running_mean, weight=config.pl_weight, interval=config.pl_interval,
+                            noise=projection, batch_mean=functools.partial(_mean_over_ranks, world_size=world_size))
+
+
+class _SumOverRanks(torch.autograd.Function):
+    """Σ over the ranks of a tensor, differentiable: the gradient of every rank's copy of the sum is summed too."""
+
+    @staticmethod
+    def forward(ctx: Any, values: torch.Tensor) -> torch.Tensor:
+        summed = values.clone()
+        dist.all_reduce(summed)
+        return summed
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> torch.Tensor:
+        summed = gradient.clone()
+        dist.all_reduce(summed)
+        return summed
+
+
+def _mean_over_ranks(values: torch.Tensor, world_size: int) -> torch.Tensor:
+    """The mean of `values` over every rank's (equal slices), differentiable: its backward sums the ranks'
+    gradients, which `_average_gradients` then averages as for any loss, so N ranks step as one process."""
+    if world_size == 1:
+        return values.mean()
+    return _SumOverRanks.apply(values.mean()) / world_size
 
 
 # Settings that `pggan resume --kimg` changes (the length, and the record of the earlier ones).
@@ -300,10 +371,20 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
     # ema_sweep_kimg: more averages of G (half-life in kimg → network), scored beside the EMA at metrics ticks.
     ema_sweep = {half_life: copy.deepcopy(generator).eval().requires_grad_(False)
                  for half_life in config.ema_sweep_kimg}
-    adam = dict(betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon)
-    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, **adam)
-    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, **adam)
+    # Lazy regularisation (StyleGAN2 Appendix B): a network regularised every k minibatches in a step of its own
+    # gets Adam's lr·c and β^c, c = k/(k + 1): D with r1_interval > 1, G with path length every pl_interval > 1.
+    betas = (config.adam_beta1, config.adam_beta2)
+    g_interval = config.pl_interval if config.pl_weight else 1
+    g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.g_lr, eps=config.adam_epsilon,
+                                   betas=lazy_adam(config.g_lr, betas, g_interval)[1])
+    d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.d_lr, eps=config.adam_epsilon,
+                                   betas=lazy_adam(config.d_lr, betas, config.r1_interval)[1])
+    path_length_mean = PathLengthMean(config.pl_decay)
     sampler = torch.Generator().manual_seed(config.seed)
+    # A StyleGenerator's draws (mixing, noise): a sampler of their own, so the minibatch draws are those of PGGAN.
+    style_sampler = torch.Generator().manual_seed(config.seed + 3)
+    draw_styles = functools.partial(style_draws, generator, style_sampler, rank=rank, world_size=world_size,
+                                    device=device)
     fixed_latents = torch.randn(config.grid_size**2, config.latent_size,
                                 generator=torch.Generator().manual_seed(config.seed + 1)).to(device)
     amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[config.amp]
@@ -316,12 +397,16 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                else discriminator)
 
     # Progress counters: all the loop's state besides weights, optimisers and RNG.
-    counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0)
+    counters = dict(num_images=0, tick=0, tick_start_images=0, previous_lod=-1.0, train_seconds=0.0, d_steps=0,
+                    g_steps=0)
     extending = False  # resumed with a length that `pggan resume --kimg` changed since the checkpoint
     if resume:
         saved, saved_path = load_newest_checkpoint(run_dir, TRAINING_KEYS)
         _check_same_settings(saved["config"], saved_path, config, run_dir)
         extending = config.total_kimg_history != saved["config"].get("total_kimg_history", [])
+        if isinstance(generator, StyleGenerator) and "style" not in saved.get("rng", {}):
+            raise GanevalInputError(f"{saved_path}: written by an earlier pggan, which did not save the style "
+                                    "generator's random draws; this style run cannot resume: start it again")
         try:
             generator.load_state_dict(saved["generator"])
             discriminator.load_state_dict(saved["discriminator"])
@@ -333,6 +418,10 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             scaler.load_state_dict(saved["grad_scaler"])
             sampler.set_state(saved["rng"]["sampler"])
             torch.set_rng_state(saved["rng"]["torch"])
+            if isinstance(generator, StyleGenerator):
+                style_sampler.set_state(saved["rng"]["style"])
+            if config.pl_weight:
+                path_length_mean.load_state_dict(saved["path_length_mean"])
         except (RuntimeError, ValueError, KeyError, TypeError) as error:
             raise GanevalInputError(f"{saved_path}: damaged checkpoint ({describe(error)})") from None
         counters.update(saved["counters"])
@@ -381,9 +470,9 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
             d_optimizer.state.clear()
         counters["previous_lod"] = state.lod
         for group in g_optimizer.param_groups:
-            group["lr"] = state.g_lr
+            group["lr"] = lazy_adam(state.g_lr, betas, g_interval)[0]
         for group in d_optimizer.param_groups:
-            group["lr"] = state.d_lr
+            group["lr"] = lazy_adam(state.d_lr, betas, config.r1_interval)[0]
         # Compiled networks get a fade-in's α as a tensor, so the graph is not specialised on each value of α.
         alpha = torch.tensor(state.alpha, device=device) if config.compile and state.alpha < 1 else state.alpha
 
@@ -399,31 +488,56 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     reals = real_pyramid(reals)
                 with autocast:
                     with torch.no_grad():
-                        fakes = g_train(draws["latents"], state.resolution, alpha, all_scales=config.msg)
+                        fakes = g_train(draws["latents"], state.resolution, alpha, all_scales=config.msg,
+                                        **draw_styles(state.minibatch, state.resolution))
                     fakes = [fake.to(dtype) for fake in fakes] if config.msg else fakes.to(reals.dtype)
                     d_loss, parts = discriminator_loss(
                         functools.partial(d_train, alpha=alpha), reals, fakes, kind=config.loss,
                         mix=draws["mix"].to(dtype), wgan_lambda=config.wgan_lambda,
-                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon, r1_gamma=config.r1_gamma)
+                        wgan_target=config.wgan_target, wgan_epsilon=config.wgan_epsilon,
+                        r1_gamma=config.r1_gamma if config.r1_interval == 1 else 0.0)
                 stepped = _optimizer_step(d_loss, discriminator, d_optimizer, scaler, world_size)
                 counters["num_images"] += state.minibatch
-                if not stepped:  # an fp16 overflow the scaler skipped: its losses are not the run's
+                if stepped:
+                    for name, value in parts.items():
+                        tick_losses.setdefault(name, []).append(value)
+                else:  # an fp16 overflow the scaler skipped: its losses are not the run's
                     skipped_steps += 1
-                    continue
-                for name, value in parts.items():
-                    tick_losses.setdefault(name, []).append(value)
+                # Lazy R1 (StyleGAN2 §3.1): a D step of its own on the same reals every r1_interval minibatches.
+                if config.r1_interval > 1 and lazy_interval_due(counters["d_steps"], config.r1_interval):
+                    with autocast:
+                        r1_loss, r1_parts = lazy_r1_loss(functools.partial(d_train, alpha=alpha), reals,
+                                                         gamma=config.r1_gamma, interval=config.r1_interval)
+                    if _optimizer_step(r1_loss, discriminator, d_optimizer, scaler, world_size):
+                        tick_losses.setdefault("r1_penalty", []).append(r1_parts["r1_penalty"])
+                    else:
+                        skipped_steps += 1
+                counters["d_steps"] += 1
 
             # Generator: one step, then the moving average of its weights.
             discriminator.requires_grad_(False)
             latents = minibatches.next(state.minibatch, with_reals=False)["latents"]
             with autocast:
                 g_loss = generator_loss(functools.partial(d_train, alpha=alpha),
-                                        g_train(latents, state.resolution, alpha, all_scales=config.msg),
+                                        g_train(latents, state.resolution, alpha, all_scales=config.msg,
+                                                **draw_styles(state.minibatch, state.resolution)),
                                         kind=config.loss)
             if _optimizer_step(g_loss, generator, g_optimizer, scaler, world_size):
                 tick_losses.setdefault("g_loss", []).append(g_loss.detach())
             else:
                 skipped_steps += 1
+            # Path length regularisation (StyleGAN2 §3.2): a G step of its own every pl_interval minibatches.
+            if config.pl_weight and lazy_interval_due(counters["g_steps"], config.pl_interval):
+                with autocast:
+                    pl_loss, pl_parts = path_length_step(generator, style_sampler, path_length_mean, config,
+                                                         state.minibatch, state.resolution, alpha, rank, world_size,
+                                                         device)
+                if _optimizer_step(pl_loss, generator, g_optimizer, scaler, world_size):
+                    for name, value in pl_parts.items():
+                        tick_losses.setdefault(name, []).append(value)
+                else:
+                    skipped_steps += 1
+            counters["g_steps"] += 1
             _update_ema(generator_ema, generator,
                         ema_beta(config, state.minibatch * config.n_critic, counters["num_images"]))
             for half_life, network in ema_sweep.items():
@@ -486,8 +600,10 @@ def _train_locked(config: TrainConfig, run_dir: Path, rank: int, world_size: int
                     "generator_ema": generator_ema.state_dict(), "g_optimizer": g_optimizer.state_dict(),
                     **({"ema_sweep": {str(half_life): network.state_dict() for half_life, network in ema_sweep.items()}}
                        if ema_sweep else {}),
+                    **({"path_length_mean": path_length_mean.state_dict()} if config.pl_weight else {}),
                     "d_optimizer": d_optimizer.state_dict(), "grad_scaler": scaler.state_dict(),
-                    "rng": {"sampler": minibatches.sampler_state(), "torch": torch.get_rng_state()}})
+                    "rng": {"sampler": minibatches.sampler_state(), "torch": torch.get_rng_state(),
+                            **({"style": style_sampler.get_state()} if isinstance(generator, StyleGenerator) else {})}})
         bar.milestone()
         tick_losses, skipped_steps = {}, 0
         tick_start_time = time.monotonic()

@@ -1,11 +1,12 @@
 """Data parallelism: 2 gloo ranks (CPU, torch.multiprocessing spawn) make the same update as 1 process.
 
 What makes it exact up to rounding: every rank draws the whole minibatch and keeps its slice (same reals,
-latents, GP mixing factors); minibatch-stddev groups are consecutive samples, so with 8 samples per rank and
-group size 4 no group straddles ranks; no batch norm (configs d–h; a–c's BN would see per-rank statistics);
-gradients are averaged, matching the full-batch mean loss. Left: the summation order of the all-reduce and of
-the per-rank means — rounding only, so the test runs in float64 and allows 1e-9 (observed: ~1e-14 after
-16 Adam steps of each network).
+latents, GP mixing factors, and StyleGAN's mixing decisions, crossovers, second latents and noise images); w̄
+moves by the whole minibatch's mean w (all-reduced); minibatch-stddev groups are consecutive samples, so with 8
+samples per rank and group size 4 no group straddles ranks; no batch norm (configs d–h; a–c's BN would see per-rank
+statistics); gradients are averaged, matching the full-batch mean loss. Left: the summation order of the
+all-reduce and of the per-rank means — rounding only, so the test runs in float64 and allows 1e-9 (observed:
+~1e-14 after 16 Adam steps of each network).
 """
 
 import json
@@ -29,8 +30,16 @@ pytestmark = pytest.mark.slow  # two ranks: spawned processes
 
 
 # Per preset, the settings that make its tiny run read every part of the networks: (g) grows 4×4 → 8×8; MSG-GAN
-# trains at 8×8 from the start, its D reading the 4×4 image through φ_lin_cat's 1×1 conv.
-PRESET_SETTINGS = {"g": {}, "msg": {"msg_combine": "lin_cat"}}
+# trains at 8×8 from the start, its D reading the 4×4 image through φ_lin_cat's 1×1 conv; StyleGAN's row F grows
+# 4×4 → 8×8 with a 2-layer mapping network, the constant input, noise inputs and style mixing (probability 0.9);
+# StyleGAN2's config D adds the modulated style block, lazy R1 (here every 4 D minibatches) and path length
+# regularisation (every 2 G minibatches, 8 samples: 4 per rank); E trains the skip G and the residual D at 8×8.
+PRESET_SETTINGS = {"g": {}, "msg": {"msg_combine": "lin_cat"}, "stylegan_f": {"mapping_layers": 2},
+                   "stylegan2_d": {"mapping_layers": 2, "r1_interval": 4, "pl_interval": 2},
+                   "stylegan2_e": {"mapping_layers": 2, "r1_interval": 4, "pl_interval": 2}}
+# Per preset, a weight of the 8×8 block, which must have trained.
+BLOCK_8_WEIGHT = {"g": "blocks.1.0.weight", "msg": "blocks.1.0.weight", "stylegan_f": "convs.1.weight",
+                  "stylegan2_d": "layers.1.conv.weight", "stylegan2_e": "layers.1.conv.weight"}
 
 
 def tiny_config(data: str, preset: str):
@@ -76,11 +85,14 @@ def test_two_gloo_ranks_equal_one_process(tmp_path, float64_one_thread, preset):
         for name, value in single[net].items():
             assert value.dtype == torch.float64
             worst = max(worst, (value - parallel[net][name]).abs().max().item())
+    if config.pl_weight:  # the path length running mean moves by the whole pass's mean length
+        worst = max(worst, abs(single["path_length_mean"]["value"] - parallel["path_length_mean"]["value"]).item())
     print(f'largest weight difference: {worst:.2e}')
     assert worst < 1e-9, worst
     torch.manual_seed(config.seed)  # the initial weights, to show the 8×8 block (and MSG's φ) did train
     initial_g, initial_d = build_networks(config, 1)
-    assert (single["generator"]["blocks.1.0.weight"] - initial_g.blocks[1][0].weight).abs().max() > 1e-3
+    name = BLOCK_8_WEIGHT[preset]
+    assert (single["generator"][name] - initial_g.state_dict()[name]).abs().max() > 1e-3
     if config.msg:
         trained = single["discriminator"]["combine.4.conv.weight"]
         assert (trained - initial_d.combine["4"].conv.weight).abs().max() > 1e-3

@@ -368,8 +368,48 @@ def test_a_tiny_style_run_through_the_cli_resumes_bit_identically(dataset, tmp_p
             for field, value in slot.items():
                 assert torch.equal(value, again[net]["state"][key][field]), (net, key, field)
     assert torch.equal(whole["rng"]["sampler"], again["rng"]["sampler"])
-    assert torch.equal(whole["rng"]["torch"], again["rng"]["torch"])  # mixing and noise draws
+    assert torch.equal(whole["rng"]["style"], again["rng"]["style"])  # mixing and noise draws
+    assert torch.equal(whole["rng"]["torch"], again["rng"]["torch"])
     timing = {"tick_seconds", "images_per_second", "train_seconds"}
     logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
              for line in (run / "log.jsonl").read_text().splitlines()] for run in (whole_dir, killed_dir)]
     assert logs[0] == logs[1] and len(logs[0]) == 4
+
+
+def test_training_draws_come_from_the_sampler_and_ranks_take_slices_of_the_whole_minibatch():
+    generator = style_generator(noise_inputs=True, style_mixing_prob=1.0).train()
+    whole = generator.draw(torch.Generator().manual_seed(5), 6, 16)
+    halves = [generator.draw(torch.Generator().manual_seed(5), 6, 16, rank=rank, world_size=2) for rank in (0, 1)]
+    assert 1 <= whole.crossover < 6 and all(half.crossover == whole.crossover for half in halves)
+    assert torch.equal(torch.cat([half.mix_latents for half in halves]), whole.mix_latents)
+    assert [tuple(image.shape) for image in whole.noise] == [(6, 1, size, size) for size in (4, 4, 8, 8, 16, 16)]
+    for layer, image in enumerate(whole.noise):
+        assert torch.equal(torch.cat([half.noise[layer] for half in halves]), image)
+    z = torch.randn(6, 12, dtype=torch.float64)
+    with torch.no_grad():  # the same draws give the same images, whatever the default generators hold
+        for epilogue in generator.epilogues:
+            epilogue.noise.weight.fill_(0.5)
+        torch.manual_seed(1)
+        first = generator(z, 16, draws=whole)
+        torch.manual_seed(2)
+        assert torch.equal(generator(z, 16, draws=whole), first)
+        crossover = whole.crossover
+        w1, w2 = generator.mapping(z), generator.mapping(whole.mix_latents.double())
+        styles = generator.styles(z, 6, draws=whole)
+    assert torch.equal(styles[:, crossover - 1], w1) and torch.equal(styles[:, crossover], w2)
+
+
+def test_a_style_checkpoint_without_its_draws_sampler_is_refused_on_resume(dataset, tmp_path):
+    settings = dict(data=str(dataset), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.064,
+                    lod_training_kimg=0.032, lod_transition_kimg=0.032, kimg_per_tick=0.032, minibatch_repeats=1,
+                    metrics_num_images=0, grid_size=2, mapping_layers=2)
+    config = make_config("stylegan_f", **settings)
+    train(config, tmp_path, progress=False)
+    path = list_checkpoints(tmp_path)[0]  # at 0.032 kimg
+    list_checkpoints(tmp_path)[-1].unlink()
+    state = load_checkpoint(path)
+    assert "style" in state["rng"]
+    del state["rng"]["style"]  # as an earlier version wrote it
+    torch.save(state, path)
+    with pytest.raises(GanevalInputError, match="earlier pggan"):
+        train(config, tmp_path, resume=True, progress=False)

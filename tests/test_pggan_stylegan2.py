@@ -1,8 +1,13 @@
 """StyleGAN2's building blocks (Karras et al. 2020) against oracles: the modulated convolution, path length
 regularisation with its running mean and lazy scaling, lazy regularisation's Adam settings, and the residual
-discriminator as a switch of the PGGAN discriminator (its block by hand, 'orig' unchanged, a CLI run)."""
+discriminator as a switch of the PGGAN discriminator (its block by hand, 'orig' unchanged, a CLI run); then the
+switches wired into training: the modulated style block and the skip generator against their definitions, lazy R1,
+the path length state in the checkpoint, every switch off unchanged, the presets and grid, resume."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +17,26 @@ from click.testing import CliRunner
 
 from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
-from pggan.config import D_ARCHITECTURES, TrainConfig, make_config
+from pggan.config import D_ARCHITECTURES, PRESETS, TrainConfig, make_config
 from pggan.errors import ConfigError
-from pggan.layers import LEAKY_SLOPE, ModulatedConv2d, ResidualBlock
+from pggan.generate import generate
+from pggan.grids import PAPER_STYLEGAN2_FID, STYLEGAN2
+from pggan.layers import LEAKY_SLOPE, ModulatedConv2d, ResidualBlock, upsample2x
 from pggan.losses import (
     PathLengthMean,
+    discriminator_loss,
     lazy_adam_hyperparameters,
     lazy_interval_due,
+    lazy_r1_loss,
     path_length_loss,
     path_length_minibatch,
     path_lengths,
+    r1_penalty,
 )
 from pggan.networks import Discriminator, build_networks
+from pggan.style import StyleGenerator
+from pggan.train import train
+from tests.helpers import assert_same_training_state, train_whole_and_killed
 
 TINY = dict(fmap_base=64, fmap_max=16, latent_size=12)
 
@@ -295,3 +308,199 @@ def test_a_resnet_discriminator_run_trains_through_the_cli(tmp_path):
     torch.manual_seed(config.seed)  # the trainer's draw of the initial weights
     _, initial = build_networks(config, 1)
     assert not torch.equal(state["discriminator"]["blocks.1.skip.weight"], initial.state_dict()["blocks.1.skip.weight"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The switches in training.
+
+
+def style_generator2(**switches) -> StyleGenerator:
+    torch.manual_seed(0)
+    settings = dict(mapping_layers=2, const_input=True, noise_inputs=True, style_mixing_prob=0.0, blur_resample=True,
+                    latent_size=12, fmap_base=64, fmap_max=16, style_block="modulated")
+    return StyleGenerator(16, 3, **{**settings, **switches}).double().eval()
+
+
+def test_the_modulated_style_block_is_its_definition():
+    """Figure 2d: s = A(w) with bias 1, demodulated conv, + noise·B, + bias, leaky ReLU × √2; toRGB undemodulated
+    with the next layer's w; one noise per conv (4, 8, 8, 16, 16)."""
+    generator = style_generator2()
+    assert generator.noise_resolutions(6) == [4, 8, 8, 16, 16]
+    layer = generator.layers[1]
+    assert torch.equal(layer.affine.bias, torch.ones(16))
+    with torch.no_grad():
+        for parameter in (layer.noise.weight, layer.bias):
+            parameter.normal_()
+        x, w = torch.randn(2, 16, 8, 8, dtype=torch.float64), torch.randn(2, 12, dtype=torch.float64)
+        noise = torch.randn(2, 1, 8, 8, dtype=torch.float64)
+        styles = w @ (layer.affine.weight / math.sqrt(12)).T + layer.affine.bias
+        weight = layer.conv.weight.unsqueeze(0) / math.sqrt(16 * 9) * styles.reshape(2, 1, -1, 1, 1)
+        weight = weight / (weight.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8).sqrt()
+        convolved = torch.cat([F.conv2d(x[i:i + 1], weight[i], padding=1) for i in range(2)])
+        pre = convolved + noise * layer.noise.weight.reshape(1, -1, 1, 1) + layer.bias.reshape(1, -1, 1, 1)
+        expected = F.leaky_relu(pre, LEAKY_SLOPE) * math.sqrt(2)
+        torch.testing.assert_close(layer(x, w, noise), expected, rtol=1e-12, atol=1e-12)
+        to_rgb = generator.to_rgb[1]
+        rgb_styles = w @ (to_rgb.affine.weight / math.sqrt(12)).T + to_rgb.affine.bias
+        rgb_weight = to_rgb.conv.weight.unsqueeze(0) / math.sqrt(16) * rgb_styles.reshape(2, 1, -1, 1, 1)
+        rgb = torch.cat([F.conv2d(x[i:i + 1], rgb_weight[i]) for i in range(2)]) + to_rgb.conv.bias.reshape(1, -1, 1, 1)
+        torch.testing.assert_close(to_rgb(x, w), rgb, rtol=1e-12, atol=1e-12)
+        # The synthesis: layer 0 at 4×4, layers 2k − 1, 2k at block k, toRGB with w 2k + 1.
+        all_styles = torch.randn(2, 6, 12, dtype=torch.float64)
+        noises = [torch.randn(2, 1, size, size, dtype=torch.float64) for size in generator.noise_resolutions(6)]
+        h = generator.layers[0](generator.const.expand(2, -1, -1, -1), all_styles[:, 0], noises[0])
+        for block in (1, 2):
+            h = generator.upsample(h)
+            h = generator.layers[2 * block - 1](h, all_styles[:, 2 * block - 1], noises[2 * block - 1])
+            h = generator.layers[2 * block](h, all_styles[:, 2 * block], noises[2 * block])
+        torch.testing.assert_close(generator.synthesis(all_styles, noise=noises),
+                                   generator.to_rgb[2](h, all_styles[:, 5]), rtol=0, atol=0)
+
+
+def test_the_skip_generator_sums_the_upsampled_torgbs():
+    """Figure 7b: y₄ = toRGB₄, y₂ᵣ = upsample(yᵣ) + toRGB₂ᵣ, for AdaIN and modulated blocks alike."""
+    for block in ("adain", "modulated"):
+        skip = style_generator2(style_block=block, architecture="skip")
+        all_scales = style_generator2(style_block=block)  # the same weights: every toRGB's own image
+        assert all(torch.equal(value, all_scales.state_dict()[name]) for name, value in skip.state_dict().items())
+        z = torch.randn(3, 12, dtype=torch.float64)
+        draws = skip.draw(torch.Generator().manual_seed(0), 3, 16)
+        with torch.no_grad():
+            rgbs = all_scales(z, 16, all_scales=True, draws=draws)
+            expected = skip.upsample(skip.upsample(rgbs[0]) + rgbs[1]) + rgbs[2]
+            torch.testing.assert_close(skip(z, 16, draws=draws), expected, rtol=0, atol=0)
+        assert skip.upsample is not upsample2x  # blur_resample: the binomial-filtered upsampling
+
+
+def test_lazy_r1_is_interval_times_r1_on_its_steps():
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 1)).double()
+    reals = torch.randn(4, 3, 2, 2, dtype=torch.float64)
+    loss, parts = lazy_r1_loss(lambda images: critic(images).squeeze(1), reals, gamma=10.0, interval=16)
+    leaf = reals.clone().requires_grad_(True)
+    penalty = r1_penalty(critic(leaf).squeeze(1), leaf).mean()
+    torch.testing.assert_close(loss, 16 * 5.0 * penalty)
+    torch.testing.assert_close(parts["r1_penalty"], penalty)
+    # Without laziness R1 is in every D loss; the lazy D loss carries none.
+    with_r1, _ = discriminator_loss(lambda images: critic(images).squeeze(1), reals, reals * 0.5, kind="logistic",
+                                    mix=torch.zeros(4), r1_gamma=10.0)
+    without, _ = discriminator_loss(lambda images: critic(images).squeeze(1), reals, reals * 0.5, kind="logistic",
+                                    mix=torch.zeros(4), r1_gamma=0.0)
+    torch.testing.assert_close(with_r1 - without, 5.0 * penalty)
+
+
+def tiny_style2(data: Path, preset: str, **overrides) -> TrainConfig:
+    settings = dict(data=str(data), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.128,
+                    lod_training_kimg=0.032, lod_transition_kimg=0.032, minibatch_repeats=1, kimg_per_tick=0.064,
+                    metrics_num_images=0, grid_size=2, mapping_layers=2)
+    return make_config(preset, **{**settings, **overrides})
+
+
+@pytest.fixture
+def data8(tmp_path) -> Path:
+    path = tmp_path / "data8.npz"
+    np.savez(path, images=np.random.default_rng(0).integers(0, 256, (64, 1, 8, 8), dtype=np.uint8))
+    return path
+
+
+def test_lazy_r1_steps_d_every_interval_and_pl_state_is_checkpointed(data8, tmp_path):
+    """8 D minibatches at r1_interval 4: 8 main steps + R1 steps at 0 and 4 (Adam's step count 10), lr·4/5 and β^(4/5);
+    path length every 4 G minibatches (8 + 2 G steps), its running mean saved."""
+    train(tiny_style2(data8, "stylegan2_d", r1_interval=4, progressive=False), tmp_path / "run", progress=False)
+    saved = load_checkpoint(list_checkpoints(tmp_path / "run")[-1])
+    assert saved["counters"]["d_steps"] == saved["counters"]["g_steps"] == 8
+    d_state, g_state = (next(iter(saved[name]["state"].values())) for name in ("d_optimizer", "g_optimizer"))
+    assert float(d_state["step"]) == 8 + 2
+    group = saved["d_optimizer"]["param_groups"][0]
+    assert group["lr"] == pytest.approx(0.001 * 4 / 5) and group["betas"][1] == pytest.approx(0.99 ** (4 / 5))
+    assert float(g_state["step"]) == 8 + 2
+    state = saved["path_length_mean"]
+    assert state["decay"] == 0.01 and float(state["value"]) > 0
+    log = [line for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert all('"path_length_penalty"' in line and '"r1_penalty"' in line for line in log)
+    images = generate(tmp_path / "run", 3, seed=1, device="cpu", truncation_psi=0.7)  # sampling the modulated G
+    assert images.shape == (3, 1, 8, 8) and np.array_equal(images, generate(tmp_path / "run", 3, seed=1, device="cpu",
+                                                                            truncation_psi=0.7))
+
+
+@pytest.mark.parametrize("preset", ["stylegan_f", "g"])
+def test_with_every_stylegan2_switch_off_the_networks_are_unchanged(preset):
+    config = make_config(preset, **TINY, resolution=16)
+    assert (config.style_block, config.g_architecture, config.r1_interval, config.pl_weight,
+            config.fmap_base_factor) == ("adain", "orig", 1, 0.0, 1)
+    torch.manual_seed(0)
+    generator, discriminator = build_networks(config, 1)
+    assert not any(name.startswith(("layers.", "to_rgb.0.affine")) for name in generator.state_dict())
+    if preset == "stylegan_f":
+        torch.manual_seed(0)
+        plain = StyleGenerator(16, 1, latent_size=12, fmap_base=64, fmap_max=16, mapping_layers=8, const_input=True,
+                               noise_inputs=True, style_mixing_prob=0.9, blur_resample=True, pixelnorm=False)
+        assert all(torch.equal(value, plain.state_dict()[name]) for name, value in generator.state_dict().items())
+
+
+def test_the_stylegan2_presets_and_grid_add_one_row_of_table_1_at_a_time():
+    rows = {name: make_config(f"stylegan2_{name.lower()}", budget="quick") for name in "ABCDEF"}
+    assert rows["A"] == make_config("stylegan_f", budget="quick")
+    changes = {name: {key for key, value in rows[name].to_dict().items() if value != rows[before].to_dict()[key]}
+               for before, name in zip("ABCDE", "BCDEF")}
+    assert changes == {"B": {"style_block"}, "C": {"r1_interval"}, "D": {"pl_weight"},
+                       "E": {"progressive", "g_architecture", "d_architecture"}, "F": {"fmap_base_factor"}}
+    assert rows["C"].r1_interval == 16 and rows["D"].pl_interval == 4 and rows["F"].fmap_base_factor == 2
+    torch.manual_seed(0)
+    large = build_networks(rows["F"], 1)[0]
+    torch.manual_seed(0)
+    normal = build_networks(rows["E"], 1)[0]
+    widths = [[layer.conv.weight.shape[0] for layer in net.layers] for net in (normal, large)]
+    assert widths == [[32, 32, 32, 32, 32, 16, 16], [32] * 7]  # quick: doubled at 32×32 only, capped below
+    assert list(STYLEGAN2.rows) == list("ABCDEF") and set(PAPER_STYLEGAN2_FID) == set("ABCDEF")
+    assert all(f"stylegan2_{row.lower()}" in PRESETS for row in "ABCDEF")
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    (dict(style_block="modulated"), "style_block"),
+    (dict(mapping_layers=8, pixelnorm=False, style_block="styled"), "style_block"),
+    (dict(mapping_layers=8, style_block="modulated"), "pixelnorm"),
+    (dict(mapping_layers=8, pixelnorm=False, equalized_lr=False, style_block="modulated"), "equalized_lr"),
+    (dict(mapping_layers=8, g_architecture="skip"), "g_architecture"),
+    (dict(g_architecture="skip", progressive=False), "g_architecture"),
+    (dict(pl_weight=2.0), "pl_weight"),
+    (dict(r1_interval=16), "r1_interval"),
+    (dict(r1_interval=0), "r1_interval"),
+    (dict(mapping_layers=8, pl_weight=2.0, pl_decay=0.0), "pl_decay"),
+    (dict(pl_batch_shrink=0), "pl_batch_shrink"),
+    (dict(fmap_base_factor=0), "fmap_base_factor"),
+])
+def test_bad_stylegan2_settings_are_refused(overrides, field):
+    with pytest.raises(ConfigError) as caught:
+        make_config("g", **overrides)
+    assert caught.value.field == field
+
+
+@pytest.mark.slow  # spawns processes
+def test_a_tiny_stylegan2_e_run_through_the_cli_resumes_bit_identically(data8, tmp_path):
+    args = ["--data", str(data8), "--config", "stylegan2_e", "--fmap-base", "16", "--fmap-max", "8",
+            "--latent-size", "8", "--kimg", "0.256", "--kimg-per-tick", "0.064", "--snapshot-ticks", "1",
+            "--metrics-images", "0", "--minibatch-repeats", "1", "--no-progress", "--set", "mapping_layers=2",
+            "--set", "r1_interval=4", "--set", "resolution=8", "--set", "grid_size=2"]
+    train_whole_and_killed(args, tmp_path / "whole", tmp_path / "killed")
+    whole, log = assert_same_training_state(tmp_path / "whole", tmp_path / "killed", rng=("sampler", "style", "torch"))
+    again = load_checkpoint(list_checkpoints(tmp_path / "killed")[-1])
+    assert whole["path_length_mean"]["value"].item() == again["path_length_mean"]["value"].item() > 0
+    assert whole["counters"]["num_images"] == 256 and len(log) == 4
+
+
+@pytest.mark.slow  # spawns a process, six runs
+def test_a_stylegan2_grid_runs_every_row_through_the_cli(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "data16.npz"
+    np.savez(data, images=rng.integers(0, 256, (64, 1, 16, 16), dtype=np.uint8))
+    command = [sys.executable, "-m", "pggan", "ablation", "--grid", "stylegan2", "--data", str(data), "--out",
+               str(tmp_path / "grid"), "--kimg", "0.2", "--configs", "A,B,C,D,E,F", "--seeds", "1000", "--device",
+               "cpu", "--no-progress", "--set", "fmap_base=32", "--set", "fmap_max=8", "--set", "latent_size=16",
+               "--set", "mapping_layers=2", "--set", "lod_training_kimg=0.05", "--set", "lod_transition_kimg=0.05",
+               "--set", "resolution=16"]
+    done = subprocess.run(command, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    table = (tmp_path / "grid" / "stylegan2_table1.md").read_text()
+    assert all(label in table for label in STYLEGAN2.labels.values()) and "paper FID FFHQ" in table
