@@ -49,3 +49,25 @@ def test_wgangp_loss_is_the_sum_of_its_terms():
     expected = fake_scores.mean() - real_scores.mean() + 10.0 * penalty + 0.001 * real_scores.square().mean()
     torch.testing.assert_close(loss.detach(), expected.detach(), rtol=1e-5, atol=1e-6)  # float32 rounding
     torch.testing.assert_close(parts["drift"], real_scores.square().mean())
+
+
+def test_penalty_and_drift_are_squared_and_averaged_in_float32_under_bf16_autocast():
+    """A linear critic reading one pixel with weight 255: under bf16 autocast its score on a pixel of 1 is 255 and its
+    gradient there 255, both exact in bf16 (8 significant bits). Their squares need 16 bits: the drift 255² = 65025 and
+    the penalty (‖∇‖ − 1)² = 254² = 64516, which bf16 arithmetic would round to 65024 and 64512. Exact values show
+    both are formed in float32 from the bf16 scores and gradients."""
+    linear = torch.nn.Linear(16, 1, bias=False)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.weight[0, 0] = 255.0
+
+    def critic(images: torch.Tensor) -> torch.Tensor:
+        return linear(images.flatten(1)).squeeze(1)
+
+    reals = torch.zeros(2, 1, 4, 4)
+    reals[:, 0, 0, 0] = 1.0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert critic(reals).dtype == torch.bfloat16  # the critic does run in bf16
+        _, parts = discriminator_loss(critic, reals, reals.clone(), kind="wgangp", mix=torch.rand(2))
+    assert parts["drift"].dtype == parts["gradient_penalty"].dtype == torch.float32
+    assert parts["drift"].item() == 65025.0 and parts["gradient_penalty"].item() == 64516.0
