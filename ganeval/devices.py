@@ -8,6 +8,18 @@ import torch
 from ganeval.errors import GanevalInputError
 
 SUPPORTED_DEVICE_TYPES = ("cpu", "cuda")
+# /proc/cpuinfo flags of x86 CPUs with bf16 arithmetic (AVX-512 BF16, AMX); without them oneDNN emulates bf16.
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_bf16_arithmetic(cpuinfo_path: str = "/proc/cpuinfo") -> bool | None:
+    """Whether this CPU computes in bf16 natively (an x86 CPU listing a CPU_BF16_FLAGS flag), None where unknown."""
+    try:
+        with open(cpuinfo_path) as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), None)
+    except OSError:
+        return None
+    return None if flags is None else any(flag in flags for flag in CPU_BF16_FLAGS)
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:

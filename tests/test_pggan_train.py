@@ -5,6 +5,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -375,3 +376,22 @@ def test_without_tensorboard_a_run_writes_no_event_file(dataset, tmp_path, monke
     assert pggan.train.open_tensorboard(tmp_path, None) is None
     train(tiny("g", dataset), tmp_path, progress=False)
     assert not list(tmp_path.glob("events.out.tfevents.*")) and (tmp_path / "log.jsonl").is_file()
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_bf16_arithmetic_says_so(dataset, tmp_path, monkeypatch, native):
+    monkeypatch.setattr(pggan.train, "cpu_has_bf16_arithmetic", lambda: native)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(tiny("g", dataset, amp="bf16", total_kimg=0.064, device="cpu"), tmp_path / "run", progress=False)
+    notes = [str(warning.message) for warning in caught if "bf16 arithmetic" in str(warning.message)]
+    assert len(notes) == (0 if native else 1), notes
+
+
+def test_bf16_arithmetic_is_read_from_the_cpu_flags(tmp_path):
+    zen3 = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
+    sapphire_rapids = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile amx_bf16\n"
+    for text, expected in ((zen3, False), (sapphire_rapids, True), ("processor\t: 0\n", None)):
+        (tmp_path / "cpuinfo").write_text(text)
+        assert ganeval.devices.cpu_has_bf16_arithmetic(str(tmp_path / "cpuinfo")) is expected
+    assert ganeval.devices.cpu_has_bf16_arithmetic(str(tmp_path / "absent")) is None
