@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from tests.helpers import make_images, random_lpips_linear, random_state_dict, random_vgg16_features, write_folder
 
@@ -87,3 +89,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def smooth16(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A prepared set of 128 smooth 16×16 grey images (blurred noise), for tiny pggan runs."""
+    noise = torch.from_numpy(np.random.default_rng(0).standard_normal((128, 1, 16, 16)))
+    smooth = F.avg_pool2d(F.pad(noise, (2, 2, 2, 2), mode="circular"), 5, 1)
+    images = ((smooth / smooth.std() * 60 + 128).clamp(0, 255)).to(torch.uint8).numpy()
+    path = tmp_path_factory.mktemp("data") / "tiny16.npz"
+    np.savez(path, images=images)
+    return path

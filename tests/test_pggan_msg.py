@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import (
@@ -36,18 +35,6 @@ ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 TINY = dict(fmap_base=64, fmap_max=16, latent_size=12)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    """128 smooth 16×16 grey images (blurred noise)."""
-    rng = np.random.default_rng(0)
-    noise = torch.from_numpy(rng.standard_normal((128, 1, 16, 16)))
-    smooth = F.avg_pool2d(F.pad(noise, (2, 2, 2, 2), mode="circular"), 5, 1)
-    images = ((smooth / smooth.std() * 60 + 128).clamp(0, 255)).to(torch.uint8).numpy()
-    path = tmp_path_factory.mktemp("data") / "tiny16.npz"
-    np.savez(path, images=images)
-    return path
 
 
 def networks(preset: str, resolution: int, channels: int = 3, **overrides):
@@ -218,8 +205,8 @@ def test_gradient_penalty_over_scales_is_the_mean_of_each_scales_squared_norm():
     torch.testing.assert_close(only_fine, plain, rtol=1e-12, atol=0)
 
 
-def test_without_connections_training_is_pggans_bit_for_bit(dataset, tmp_path):
-    settings = dict(data=str(dataset), resolution=16, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.128,
+def test_without_connections_training_is_pggans_bit_for_bit(smooth16, tmp_path):
+    settings = dict(data=str(smooth16), resolution=16, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.128,
                     kimg_per_tick=0.064, minibatch_repeats=1, metrics_num_images=0, grid_size=2)
     train(make_config("g", progressive=False, **settings), tmp_path / "g", progress=False)
     train(make_config("msg", msg_connections="none", **settings), tmp_path / "msg", progress=False)
@@ -235,8 +222,8 @@ def test_without_connections_training_is_pggans_bit_for_bit(dataset, tmp_path):
 
 
 @pytest.mark.slow  # spawns processes
-def test_a_tiny_msg_run_through_the_cli_resumes_bit_identically(dataset, tmp_path):
-    args = ["--data", str(dataset), "--no-progressive", "--fmap-base", "16", "--fmap-max", "8",
+def test_a_tiny_msg_run_through_the_cli_resumes_bit_identically(smooth16, tmp_path):
+    args = ["--data", str(smooth16), "--no-progressive", "--fmap-base", "16", "--fmap-max", "8",
             "--latent-size", "8", "--kimg", "0.4", "--kimg-per-tick", "0.1", "--snapshot-ticks", "1",
             "--metrics-images", "0", "--minibatch-repeats", "1", "--no-progress", "--set", "msg=true",
             "--set", "msg_connections=all", "--set", "msg_combine=lin_cat", "--set", "grid_size=2"]

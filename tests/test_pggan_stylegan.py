@@ -5,10 +5,6 @@ noise inputs, R1; PGGAN's networks untouched with every switch off; the presets 
 import functools
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,25 +24,13 @@ from pggan.networks import Discriminator, Generator, build_networks
 from pggan.report import table_rows, trend_checks
 from pggan.style import W_AVG_BETA, AdaIN, MappingLinear, NoiseInput, StyleGenerator, mix_styles, truncate
 from pggan.train import train
-from tests.helpers import weights
+from tests.helpers import assert_same_training_state, train_whole_and_killed
 
 REPO = Path(__file__).resolve().parents[1]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 TINY = dict(fmap_base=64, fmap_max=16, latent_size=12)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    """128 smooth 16×16 grey images (blurred noise)."""
-    rng = np.random.default_rng(0)
-    noise = torch.from_numpy(rng.standard_normal((128, 1, 16, 16)))
-    smooth = F.avg_pool2d(F.pad(noise, (2, 2, 2, 2), mode="circular"), 5, 1)
-    images = ((smooth / smooth.std() * 60 + 128).clamp(0, 255)).to(torch.uint8).numpy()
-    path = tmp_path_factory.mktemp("data") / "tiny16.npz"
-    np.savez(path, images=images)
-    return path
 
 
 def style_generator(resolution: int = 16, **switches) -> StyleGenerator:
@@ -309,8 +293,8 @@ def test_bad_stylegan_settings_are_refused(overrides, field):
     assert caught.value.field == field
 
 
-def test_a_style_run_trains_grows_samples_and_truncates(dataset, tmp_path):
-    settings = dict(data=str(dataset), resolution=16, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.4,
+def test_a_style_run_trains_grows_samples_and_truncates(smooth16, tmp_path):
+    settings = dict(data=str(smooth16), resolution=16, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.4,
                     lod_training_kimg=0.1, lod_transition_kimg=0.05, kimg_per_tick=0.2, minibatch_repeats=1,
                     metrics_num_images=0, grid_size=2)
     train(make_config("stylegan_f", **settings), tmp_path / "f", progress=False)
@@ -332,48 +316,17 @@ def test_a_style_run_trains_grows_samples_and_truncates(dataset, tmp_path):
 
 
 @pytest.mark.slow  # spawns processes
-def test_a_tiny_style_run_through_the_cli_resumes_bit_identically(dataset, tmp_path):
-    args = ["--data", str(dataset), "--config", "stylegan_f", "--fmap-base", "16", "--fmap-max", "8",
+def test_a_tiny_style_run_through_the_cli_resumes_bit_identically(smooth16, tmp_path):
+    args = ["--data", str(smooth16), "--config", "stylegan_f", "--fmap-base", "16", "--fmap-max", "8",
             "--latent-size", "8", "--kimg", "0.4", "--kimg-per-tick", "0.1", "--snapshot-ticks", "1",
             "--metrics-images", "0", "--minibatch-repeats", "1", "--no-progress", "--set", "lod_training_kimg=0.1",
             "--set", "lod_transition_kimg=0.05", "--set", "resolution=16", "--set", "grid_size=2"]
-    command = [sys.executable, "-m", "pggan"]
-    whole_dir, killed_dir = tmp_path / "whole", tmp_path / "killed"
-    uninterrupted = subprocess.run([*command, "train", *args, "--out", str(whole_dir)], cwd=REPO, env=ONE_THREAD,
-                                   capture_output=True, text=True, timeout=300)
-    assert uninterrupted.returncode == 0, uninterrupted.stderr
-
-    process = subprocess.Popen([*command, "train", *args, "--out", str(killed_dir)], cwd=REPO, env=ONE_THREAD,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not list_checkpoints(killed_dir) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()
-    assert not (killed_dir / "metrics.json").exists()
-    resumed = subprocess.run([*command, "resume", str(killed_dir), "--no-progress"], cwd=REPO, env=ONE_THREAD,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-
-    whole = load_checkpoint(list_checkpoints(whole_dir)[-1])
-    again = load_checkpoint(list_checkpoints(killed_dir)[-1])
-    assert whole["counters"]["num_images"] == again["counters"]["num_images"] == 400
+    train_whole_and_killed(args, tmp_path / "whole", tmp_path / "killed")
+    # The w̄ buffers and noise scales are among the weights compared; "style" holds the mixing and noise draws.
+    whole, log = assert_same_training_state(tmp_path / "whole", tmp_path / "killed", rng=("sampler", "style", "torch"))
+    assert whole["counters"]["num_images"] == 400 and len(log) == 4
     config = TrainConfig.from_dict(whole["config"])
     assert config.mapping_layers == 8 and config.noise_inputs and config.style_mixing_prob == 0.9
-    for name, value in weights(whole).items():  # the w̄ buffers and the noise scales among them
-        assert torch.equal(value, weights(again)[name]), name
-    for net in ("g_optimizer", "d_optimizer"):
-        for key, slot in whole[net]["state"].items():
-            for field, value in slot.items():
-                assert torch.equal(value, again[net]["state"][key][field]), (net, key, field)
-    assert torch.equal(whole["rng"]["sampler"], again["rng"]["sampler"])
-    assert torch.equal(whole["rng"]["style"], again["rng"]["style"])  # mixing and noise draws
-    assert torch.equal(whole["rng"]["torch"], again["rng"]["torch"])
-    timing = {"tick_seconds", "images_per_second", "train_seconds"}
-    logs = [[{k: v for k, v in json.loads(line).items() if k not in timing}
-             for line in (run / "log.jsonl").read_text().splitlines()] for run in (whole_dir, killed_dir)]
-    assert logs[0] == logs[1] and len(logs[0]) == 4
 
 
 def test_training_draws_come_from_the_sampler_and_ranks_take_slices_of_the_whole_minibatch():
@@ -399,8 +352,8 @@ def test_training_draws_come_from_the_sampler_and_ranks_take_slices_of_the_whole
     assert torch.equal(styles[:, crossover - 1], w1) and torch.equal(styles[:, crossover], w2)
 
 
-def test_a_style_checkpoint_without_its_draws_sampler_is_refused_on_resume(dataset, tmp_path):
-    settings = dict(data=str(dataset), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.064,
+def test_a_style_checkpoint_without_its_draws_sampler_is_refused_on_resume(smooth16, tmp_path):
+    settings = dict(data=str(smooth16), resolution=8, fmap_base=16, fmap_max=8, latent_size=8, total_kimg=0.064,
                     lod_training_kimg=0.032, lod_transition_kimg=0.032, kimg_per_tick=0.032, minibatch_repeats=1,
                     metrics_num_images=0, grid_size=2, mapping_layers=2)
     config = make_config("stylegan_f", **settings)
