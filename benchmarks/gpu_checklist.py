@@ -3,7 +3,8 @@
 1. The CUDA tests (`pytest -m cuda`: the ones that skip without a GPU).
 2. Training throughput of the trainer itself (`pggan.train.train`, fp32 unless said): preset g with the paper
    budget's networks at 128² in fp32, `--amp bf16`, `--amp fp16` and `--compile`; preset a; preset g with the
-   full-width networks (fmap_base 8192). Each is a short run at the final resolution (progressive=False: the step
+   full-width networks (fmap_base 8192); MSG-GAN (preset msg, fp32 and bf16), StyleGAN's row F and StyleGAN2's
+   row E (fp32 and bf16). Each is a short run at the final resolution (progressive=False: the step
    of a grown network at lod 0) on smooth random images; img/s is the mean of the log's ticks after the first
    (warm-up, compilation).
 3. A growth run through every stage at 128² (4×4 to 128×128, 1 + 1 kimg phases) on the device, then
@@ -48,6 +49,13 @@ THROUGHPUT_ROWS = [
     ("g, paper nets, --compile", "g", {"compile": True}),
     ("a, paper nets, fp32", "a", {}),
     ("g, full-width nets (fmap_base 8192), fp32", "g", {"fmap_base": 8192}),
+    # The later papers' switches on the same networks: MSG-GAN's R4 against (g) above (its R0), StyleGAN's F and
+    # StyleGAN2's E (skip G, residual D, modulated convolutions, lazy R1 and path length regularisation).
+    ("msg (R4), paper nets, fp32", "msg", {}),
+    ("msg (R4), paper nets, bf16", "msg", {"amp": "bf16"}),
+    ("stylegan_f, paper nets, fp32", "stylegan_f", {}),
+    ("stylegan2_e, paper nets, fp32", "stylegan2_e", {}),
+    ("stylegan2_e, paper nets, bf16", "stylegan2_e", {"amp": "bf16"}),
 ]
 
 
