@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -206,14 +207,29 @@ class StyleDraws:
     noise: list[torch.Tensor]
 
 
+class _SumOverRanks(torch.autograd.Function):
+    """Σ over the ranks of a tensor, differentiable: the gradient of every rank's copy of the sum is summed too."""
+
+    @staticmethod
+    def forward(ctx: Any, values: torch.Tensor) -> torch.Tensor:
+        summed = values.clone()
+        dist.all_reduce(summed)
+        return summed
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> torch.Tensor:
+        summed = gradient.clone()
+        dist.all_reduce(summed)
+        return summed
+
+
 def mean_over_ranks(values: torch.Tensor) -> torch.Tensor:
     """The mean of the ranks' `values` under torch.distributed (equal slices: the whole minibatch's mean), else
-    `values`."""
+    `values`; differentiable, its backward sums the ranks' gradients (which training then averages as for any
+    loss, so N ranks step as one process)."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return values
-    values = values.clone()
-    dist.all_reduce(values)
-    return values / dist.get_world_size()
+    return _SumOverRanks.apply(values) / dist.get_world_size()
 
 
 class StyleGenerator(nn.Module):

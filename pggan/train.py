@@ -60,7 +60,7 @@ from pggan.losses import (
 )
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleEta, ScheduleState, schedule
-from pggan.style import StyleDraws, StyleGenerator
+from pggan.style import StyleDraws, StyleGenerator, mean_over_ranks
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small pieces the loop uses.
@@ -177,31 +177,7 @@ def path_length_step(generator: StyleGenerator, sampler: torch.Generator, runnin
     images = generator.synthesis(styles, alpha, noise=draws.noise)
     projection = torch.randn(pl_minibatch, *images.shape[1:], generator=sampler)[local].to(device, images.dtype)
     return path_length_loss(images, styles, running_mean, weight=config.pl_weight, interval=config.pl_interval,
-                            noise=projection, batch_mean=functools.partial(_mean_over_ranks, world_size=world_size))
-
-
-class _SumOverRanks(torch.autograd.Function):
-    """Σ over the ranks of a tensor, differentiable: the gradient of every rank's copy of the sum is summed too."""
-
-    @staticmethod
-    def forward(ctx: Any, values: torch.Tensor) -> torch.Tensor:
-        summed = values.clone()
-        dist.all_reduce(summed)
-        return summed
-
-    @staticmethod
-    def backward(ctx: Any, gradient: torch.Tensor) -> torch.Tensor:
-        summed = gradient.clone()
-        dist.all_reduce(summed)
-        return summed
-
-
-def _mean_over_ranks(values: torch.Tensor, world_size: int) -> torch.Tensor:
-    """The mean of `values` over every rank's (equal slices), differentiable: its backward sums the ranks'
-    gradients, which `_average_gradients` then averages as for any loss, so N ranks step as one process."""
-    if world_size == 1:
-        return values.mean()
-    return _SumOverRanks.apply(values.mean()) / world_size
+                            noise=projection, batch_mean=lambda lengths: mean_over_ranks(lengths.mean()))
 
 
 # Settings that `pggan resume --kimg` changes (the length, and the record of the earlier ones).
