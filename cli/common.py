@@ -65,7 +65,20 @@ def fail(message: str, exit_code: int, error: BaseException | None = None) -> No
         click.echo(f"error: {prefix}" + " ".join(str(message).split()), err=True)
     else:  # torchrun stops every process when the first one ends: leave the reporting one time to print
         time.sleep(TORCHRUN_REPORT_SECONDS)
+    leave_process_group()
     sys.exit(exit_code)
+
+
+def leave_process_group() -> None:
+    """Destroy this process's torch.distributed group, if it joined one, before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's worker threads can be torn down while joinable, and C++ aborts the process
+    ("terminate called without an active exception", SIGABRT) in place of its exit code: seen on a busy machine
+    when rank 0 reported an error while rank 1 still waited to exit.
+    """
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        distributed.destroy_process_group()
 
 
 TORCHRUN_REPORT_SECONDS = 2.0  # how long a process that leaves its error to another waits before it exits
@@ -130,6 +143,7 @@ class CommandGroup(click.Group):
             except tuple(self.exit_codes) as error:
                 code = next(code for kind, code in self.exit_codes.items() if isinstance(error, kind))
                 fail(str(error), code, error)
+        leave_process_group()
         sys.exit(result if isinstance(result, int) else 0)
 
 

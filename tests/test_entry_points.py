@@ -192,3 +192,24 @@ def test_openmp_threads_sleep_sooner_only_on_a_busy_machine(monkeypatch, others,
     monkeypatch.setattr(common, "other_work_on_this_machine", lambda: others)
     common.sleep_sooner_when_shared()
     assert os.environ.get("GOMP_SPINCOUNT") == expected
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["success", "bad input"])
+def test_a_command_leaves_its_process_group_before_it_exits(fails):
+    # Left to interpreter shutdown, gloo's threads were torn down joinable and C++ aborted rank 0 (SIGABRT in place
+    # of exit code 2) on a busy machine; the commands destroy the group themselves, on success and on error.
+    import torch.distributed as dist
+
+    from ganeval_cli.common import CommandGroup
+
+    group = CommandGroup(name="program")
+
+    @group.command()
+    def work() -> None:
+        dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+        if fails:
+            raise GanevalInputError("FAKE: missing does not exist")
+
+    with pytest.raises(SystemExit) as exited:
+        group.main(["work"], prog_name="program")
+    assert exited.value.code == (2 if fails else 0) and not dist.is_initialized()
