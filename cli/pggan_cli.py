@@ -368,12 +368,14 @@ def echo_metrics(metrics: dict[str, Any]) -> None:
                    "with room); the CPU threads are shared out between them, and one progress line shows the "
                    "whole grid's kimg and ETA.")
 @click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
-@click.option("--seeds", type=SeedList(), default="1000", show_default=True,
+@click.option("--seeds", type=SeedList(), default=None,
               help="Comma-separated seeds: every row is trained and evaluated once per seed (OUT/seed-S/ROW), and "
-                   "the table gives mean ± standard deviation, e.g. --seeds 1000,1001,1002.")
+                   "the table gives mean ± standard deviation, e.g. --seeds 1000,1001,1002.  [default: 1000; with "
+                   "--tables-only, every seed with a folder in OUT]")
 @click.option("--tables-only", is_flag=True,
               help="Train nothing: rebuild the tables and figures from the runs that have finished (e.g. to commit "
-                   "the seeds done so far while the rest still run elsewhere).")
+                   "the seeds done so far while the rest still run elsewhere), over every seed in OUT unless "
+                   "--seeds names some.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any TrainConfig field, for every row.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress lines on stderr.")
 def ablation(data: str, out: str, grid: str, configs: list[str], budget: str, kimg: float | None,
@@ -381,7 +383,7 @@ def ablation(data: str, out: str, grid: str, configs: list[str], budget: str, ki
              metrics_ticks: int, metrics_images: int | None, swd_images: int | None, msssim_pairs: int | None,
              fid_images: int | None, inception_weights: str | None, ppl_samples: int | None,
              vgg16_weights: str | None, lpips_weights: str | None, allow_unverified_weights: bool, jobs: int,
-             device: str | None, seeds: list[int], tables_only: bool, settings: tuple[str, ...],
+             device: str | None, seeds: list[int] | None, tables_only: bool, settings: tuple[str, ...],
              progress: bool) -> None:
     """Reproduce Table 1 of Progressive Growing of GANs: train rows (a)–(h) and (e*) on DATA, score each (--grid
     msg: MSG-GAN's rows instead, into OUT/msg_grid.{md,csv,json}; --grid stylegan: StyleGAN's Table 1 rows A–F,
@@ -400,7 +402,10 @@ def ablation(data: str, out: str, grid: str, configs: list[str], budget: str, ki
       pggan prepare --download fashion-mnist data/raw data/fmnist32.npz
       pggan ablation --data data/fmnist32.npz --out runs/ablation --budget quick --jobs 2 --seeds 1000,1001,1002
     """
-    from pggan.ablation import run_ablation
+    from pggan.ablation import run_ablation, seeds_in
+
+    if seeds is None:
+        seeds = (seeds_in(out) or [1000]) if tables_only else [1000]
 
     options = {"lod_training_kimg": "--lod-training-kimg", "lod_transition_kimg": "--lod-transition-kimg",
                "kimg_per_tick": "--kimg-per-tick", "metrics_num_images": "--metrics-images", "total_kimg": "--kimg"}

@@ -265,6 +265,12 @@ def seed_dir(out: Path, seed: int) -> Path:
     return out / f"seed-{seed}"
 
 
+def seeds_in(out: str | Path) -> list[int]:
+    """The seeds that have a folder in `out` (OUT/seed-S), in increasing order."""
+    found = (path.name.removeprefix("seed-") for path in Path(out).glob("seed-*") if path.is_dir())
+    return sorted(int(seed) for seed in found if seed.isdigit())
+
+
 def run_ablation(data: str | Path, out: str | Path, *, grid: str = "table1", configs: Sequence[str] | None = None,
                  budget: str = "quick", kimg: float | None = None, device: str | None = None,
                  seeds: Sequence[int] = (1000,), swd_num_images: int | None = None,

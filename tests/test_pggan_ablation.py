@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import scipy.ndimage
 import torch
+from click.testing import CliRunner
 
 import ganeval
 from pggan import ablation
-from pggan.ablation import run_ablation
+from pggan.ablation import run_ablation, seeds_in
 from pggan.generate import generate, run_generator
 from tests.helpers import random_state_dict
 
@@ -231,6 +232,31 @@ def test_a_row_fewer_seeds_finished_says_so(two_seed_grid, tiny_data, tmp_path):
     cells = [cell.strip() for cell in next(line for line in lines if line.startswith("| (e) ")).strip("|").split("|")]
     assert cells[titles.index("seeds")] == "1"
     assert {check["verdict"] for check in table["trends"] if check["row"] == "e"} == {"one seed"}
+
+
+def test_tables_only_without_seeds_reads_every_seed_folder(two_seed_grid, tiny_data, tmp_path):
+    """`pggan ablation --tables-only` with no --seeds rebuilds over every OUT/seed-S (it took seed 1000 alone, and a
+    committed 3-seed table was silently rewritten as one seed's)."""
+    from ganeval_cli.pggan_cli import main as pggan_main
+
+    out, table = two_seed_grid
+    copy = tmp_path / "committed"
+    for path in out.glob("seed-*/**/*evaluation.json"):
+        target = copy / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    (copy / "seed-notes").mkdir()  # not a seed
+    assert seeds_in(copy) == [7, 8]
+    settings = [f"--set={name}={TINY[name]}" for name in ("resolution", "fmap_base", "fmap_max", "latent_size")]
+    result = CliRunner().invoke(pggan_main, [
+        "ablation", "--data", str(tiny_data), "--out", str(copy), "--configs", "d,e", "--tables-only", "--kimg", "0.6",
+        "--device", "cpu", "--swd-images", "128", "--msssim-pairs", "64", "--lod-training-kimg", "0.1",
+        "--lod-transition-kimg", "0.1", "--kimg-per-tick", "0.1", "--metrics-ticks", "0", "--metrics-images", "64",
+        "--no-progress", *settings])
+    assert result.exit_code == 0, result.output
+    rebuilt = json.loads((copy / "table1.json").read_text())
+    assert rebuilt["rows"] == table["rows"]
+    assert {row["num_seeds"] for row in rebuilt["rows"] if row["config"] != "real"} == {2}
 
 
 def test_resolution_zero_scores_at_the_data_resolution(tiny_data, tmp_path):
