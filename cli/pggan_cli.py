@@ -234,6 +234,10 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
     echo_metrics(run_training(config, out, progress=progress))
 
 
+TRUNCATION_PSI_HELP = "StyleGAN runs: the truncation trick's ψ (1 = none, 0 = the average w; StyleGAN §3.1)."
+TRUNCATION_CUTOFF_HELP = "StyleGAN runs: truncate only the styles of the layers before this one (default: all)."
+
+
 @main.command()
 @click.argument("checkpoint", type=click.Path())
 @click.option("-n", "--num-images", type=at_least(1), default=10000, show_default=True, help="How many images.")
@@ -242,10 +246,8 @@ def train(data: str, out: str, preset: str, budget: str | None, settings: tuple[
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the latents.")
 @click.option("--batch-size", type=at_least(1), default=64, show_default=True)
 @click.option("--device", type=DeviceType(), default=None, help="cpu, cuda, … (default: cuda when available).")
-@click.option("--truncation-psi", type=float, default=None,
-              help="StyleGAN runs: the truncation trick's ψ (1 = none, 0 = the average w; StyleGAN §3.1).")
-@click.option("--truncation-cutoff", type=at_least(1), default=None,
-              help="StyleGAN runs: truncate only the styles of the layers before this one (default: all).")
+@click.option("--truncation-psi", type=float, default=None, help=TRUNCATION_PSI_HELP)
+@click.option("--truncation-cutoff", type=at_least(1), default=None, help=TRUNCATION_CUTOFF_HELP)
 def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: int, device: str | None,
              truncation_psi: float | None, truncation_cutoff: int | None) -> None:
     """Sample NUM_IMAGES from the EMA generator of CHECKPOINT (a checkpoint-*.pt or a run directory, whose newest
@@ -259,43 +261,48 @@ def generate(checkpoint: str, num_images: int, out: str, seed: int, batch_size: 
 
 def ppl_command() -> click.Command:
     """`pggan ppl RUN_DIR`: ganeval's perceptual path length of a run's EMA generator, with the metric's options
-    (less the W space, which a pggan generator lacks, and the latent length, which the run knows)."""
+    (less the latent length, which the run knows) and StyleGAN's truncation."""
     from ganeval import registry
     from ganeval_cli.common import common_parameters, emit
     from ganeval_cli.metric_commands import option_parameters
 
     metric = registry.metric_class("ppl")
-    specs = {name: spec for name, spec in metric.all_options().items() if name not in ("space", "latent_dim")}
+    specs = {name: spec for name, spec in metric.all_options().items() if name != "latent_dim"}
 
-    def run(run_dir: str, as_json: bool, **options: Any) -> None:
+    def run(run_dir: str, as_json: bool, truncation_psi: float | None, truncation_cutoff: int | None,
+            **options: Any) -> None:
         from ganeval.api import evaluate_sets
         from ganeval.metrics.base import GENERATOR
         from ganeval_cli.metric_commands import distributed_device
         from pggan.generate import run_generator
 
         options["device"], prints = distributed_device(options["device"])
-        generator = run_generator(run_dir, device=options["device"])
+        generator = run_generator(run_dir, device=options["device"], truncation_psi=truncation_psi,
+                                  truncation_cutoff=truncation_cutoff)
         result = evaluate_sets({GENERATOR: generator}, ("ppl",), {GENERATOR: f"{run_dir} (EMA generator)"},
                                value_range=(-1.0, 1.0), **options)["ppl"]
         if prints:
             emit(result, as_json, metric().rows(result))
 
     common = [parameter for parameter in common_parameters() if parameter.name not in ("num_images", "value_range")]
+    truncation = [click.Option(["--truncation-psi"], type=float, default=None, help=TRUNCATION_PSI_HELP),
+                  click.Option(["--truncation-cutoff"], type=at_least(1), default=None, help=TRUNCATION_CUTOFF_HELP)]
     return click.Command(
         "ppl", callback=run, params=[click.Argument(["run_dir"], type=click.Path()), *common,
-                                     *option_parameters(specs)],
+                                     *option_parameters(specs), *truncation],
         short_help="perceptual path length of a run's EMA generator (ganeval's ppl)", epilog=metric.epilog,
         help=inspect.cleandoc("""
         Perceptual path length (StyleGAN §3) of RUN_DIR's EMA generator: its newest checkpoint that loads (or the
         checkpoint-*.pt given), at the resolution/α it was training at, as `pggan generate` samples it.
 
-        The numbers of `ganeval ppl` on that generator: latent pairs from --seed, StyleGAN's slerp in Z (a pggan
-        generator has no mapping network, so no W), --sampling end (t = 0) by default, LPIPS-VGG16 of the images at
-        t and t + ε over ε², the 1st–99th percentiles averaged. Outputs in [-1, 1] are taken as they are (no uint8
-        rounding).
+        The numbers of `ganeval ppl` on that generator: latent pairs from --seed, StyleGAN's slerp in Z, or with
+        --space w (StyleGAN runs, whose mapping network gives W) the lerp between mapping(z) of them, --sampling end
+        (t = 0) by default, LPIPS-VGG16 of the images at t and t + ε over ε², the 1st–99th percentiles averaged.
+        Both ends of a step share their noise inputs. Outputs in [-1, 1] are taken as they are (no uint8 rounding).
 
         \b
         Example:  pggan ppl runs/g/ --num-samples 10000 --json
+                  pggan ppl runs/stylegan2_e/ --space w --sampling end --json   # StyleGAN2's path length
         """))
 
 

@@ -108,12 +108,13 @@ def lpips_weights_at_hand(vgg16_weights: str | Path | None, lpips_weights: str |
 def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, msssim_num_pairs: int,
                        fid_num_images: int, ppl_num_samples: int, seed: int, device: str | None,
                        inception: dict[str, Any] | None = None, lpips: dict[str, Any] | None = None,
-                       ppl_missing: str | None = None) -> dict[str, Any]:
+                       ppl_missing: str | None = None, ppl_space: str = "z", ppl_sampling: str = "full"
+                       ) -> dict[str, Any]:
     """SWD (against the real set's stats file) and MS-SSIM (consecutive pairs) of a run's final EMA generator,
     plus FID and KID when `inception` (the extractor's options) is given: one ganeval.evaluate pass over the
     generated images, each metric taking its own number of them. With `lpips` (the LPIPS weights' options), the
-    EMA generator's PPL (Z, full, no crop) on `ppl_num_samples` latent pairs; without, the row records
-    `ppl_missing`, why not."""
+    EMA generator's PPL (in `ppl_space` with `ppl_sampling`, no crop) on `ppl_num_samples` latent pairs; without,
+    the row records `ppl_missing`, why not."""
     fakes = generate(run_dir, max(swd_num_images, 2 * msssim_num_pairs, fid_num_images if inception else 0),
                      seed=seed, device=device)
     metrics = ["swd", "msssim", *(["fid", "kid"] if inception else [])]
@@ -130,8 +131,9 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
                    fid_num_images=fid_num_images, comparable_to_published=scores["fid"]["comparable_to_published"])
     if lpips:
         ppl = ganeval.ppl(run_generator(run_dir, device=device), value_range=(-1.0, 1.0), num_samples=ppl_num_samples,
-                          space="z", sampling="full", crop=False, seed=seed, device=device, **lpips)
-        row.update(ppl=ppl["ppl"], ppl_std=ppl["ppl_std"], ppl_num_samples=ppl_num_samples,
+                          space=ppl_space, sampling=ppl_sampling, crop=False, seed=seed, device=device, **lpips)
+        row.update(ppl=ppl["ppl"], ppl_std=ppl["ppl_std"], ppl_num_samples=ppl_num_samples, ppl_space=ppl_space,
+                   ppl_sampling=ppl_sampling,
                    ppl_comparable_to_published=ppl["comparable_to_published"])
     else:
         row.update(ppl_not_measured=ppl_missing)
@@ -180,8 +182,10 @@ def train_and_evaluate(name: str, *, out: Path, data: str, budget: str, seed: in
         config = GRIDS[grid].config(name, budget, data=data, seed=seed, metrics_ticks=metrics_ticks,
                                     device=device or "auto", **overrides)
         metrics = train(config, run_dir, progress=progress)
+    spec = GRIDS[grid]
     row = evaluate_generator(run_dir, real_stats, seed=seed, device=device, inception=inception, lpips=lpips,
-                             ppl_missing=ppl_missing, **evaluation)
+                             ppl_missing=ppl_missing, ppl_space=spec.ppl_space, ppl_sampling=spec.ppl_sampling,
+                             **evaluation)
     row.update(kimg=metrics["kimg"], train_seconds=metrics["train_seconds"],
                wall_seconds_this_session=time.monotonic() - started)
     write_json(run_dir / "evaluation.json", row)

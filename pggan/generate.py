@@ -23,9 +23,10 @@ from pggan.checkpoint import load_checkpoint, load_newest_checkpoint
 from pggan.config import TrainConfig
 from pggan.data import to_uint8
 from pggan.errors import ConfigError, TrainingDivergedError
+from pggan.layers import resolution_log2
 from pggan.networks import Generator, build_networks
 from pggan.schedule import ScheduleState, schedule
-from pggan.style import StyleGenerator
+from pggan.style import StyleGenerator, truncate
 
 
 @torch.no_grad()
@@ -90,17 +91,76 @@ class RunGenerator(torch.nn.Module):
         self.latent_size = generator.latent_size
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
-        images = self.generator(latents, self.state.resolution, self.state.alpha)
+        return self._at_out_resolution(self.generator(latents, self.state.resolution, self.state.alpha))
+
+    def _at_out_resolution(self, images: torch.Tensor) -> torch.Tensor:
         factor = self.out_resolution // self.state.resolution
         if factor > 1:
             images = images.repeat_interleave(factor, dim=2).repeat_interleave(factor, dim=3)
         return images
 
 
-def run_generator(checkpoint: str | os.PathLike, *, device: str | torch.device | None = None, ema: bool = True
-                  ) -> RunGenerator:
-    """`RunGenerator` of the EMA generator of `checkpoint` (or a run dir's newest checkpoint that loads)."""
-    generator, config, state, _ = load_run_generator(checkpoint, device=device, ema=ema)
+class StyleRunGenerator(RunGenerator):
+    """A StyleGAN run's generator for ganeval's generator metrics: as `RunGenerator`, with the truncation trick
+    (ψ at the layers before the cutoff; ψ = 1: none) and StyleGAN's two halves for the W-space metrics (§3.2 PPL in
+    W, `space="w"`): `mapping(z)` → w [N, w_size] (untruncated), `synthesis(w)` → the images of w ([N, w_size] for
+    every layer, or [N, layers, w_size]), truncated as `forward`, so synthesis(mapping(z)) = forward(z)."""
+
+    generator: StyleGenerator
+
+    def __init__(self, generator: StyleGenerator, state: ScheduleState, out_resolution: int, *,
+                 truncation_psi: float = 1.0, truncation_cutoff: int | None = None) -> None:
+        super().__init__(generator, state, out_resolution)
+        self.truncation_psi, self.truncation_cutoff = truncation_psi, truncation_cutoff
+        self.num_layers = 2 * (resolution_log2(state.resolution) - 1)
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        return self._at_out_resolution(self.generator(
+            latents, self.state.resolution, self.state.alpha, truncation_psi=self.truncation_psi,
+            truncation_cutoff=self.truncation_cutoff))
+
+    def mapping(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.generator.mapping(latents)
+
+    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+        styles = w.unsqueeze(1).expand(-1, self.num_layers, -1) if w.ndim == 2 else w
+        if styles.ndim != 3 or styles.shape[1] != self.num_layers:
+            raise ValueError(f"synthesis takes w as [N, {self.generator.latent_size}] or [N, {self.num_layers}, "
+                             f"{self.generator.latent_size}], got {tuple(w.shape)}")
+        if self.truncation_psi != 1.0:
+            styles = truncate(styles, self.generator.w_avg, self.truncation_psi, self.truncation_cutoff)
+        return self._at_out_resolution(self.generator.synthesis(styles, self.state.alpha))
+
+
+def check_truncation_values(truncation_psi: float | None, truncation_cutoff: int | None) -> None:
+    """Refuse a ψ that is not finite and a cutoff below 1."""
+    if truncation_psi is not None and not math.isfinite(truncation_psi):
+        raise GanevalInputError(f"--truncation-psi must be a finite number, got {truncation_psi}")
+    if truncation_cutoff is not None and truncation_cutoff < 1:
+        raise GanevalInputError(f"--truncation-cutoff must be ≥ 1, got {truncation_cutoff}")
+
+
+def truncation_settings(generator: Generator | StyleGenerator, path: Path, truncation_psi: float | None,
+                        truncation_cutoff: int | None) -> dict[str, Any]:
+    """The truncation_psi and truncation_cutoff a StyleGAN generator is sampled with ({} when neither is given),
+    checked: ψ finite, cutoff ≥ 1, and a generator with an average w to truncate towards."""
+    check_truncation_values(truncation_psi, truncation_cutoff)
+    if truncation_psi is None and truncation_cutoff is None:
+        return {}
+    if not isinstance(generator, StyleGenerator):
+        raise GanevalInputError(f"{path}: a Progressive GAN generator has no average w to truncate towards; "
+                                "--truncation-psi and --truncation-cutoff are for StyleGAN runs (mapping_layers > 0)")
+    return dict(truncation_psi=1.0 if truncation_psi is None else truncation_psi, truncation_cutoff=truncation_cutoff)
+
+
+def run_generator(checkpoint: str | os.PathLike, *, device: str | torch.device | None = None, ema: bool = True,
+                  truncation_psi: float | None = None, truncation_cutoff: int | None = None) -> RunGenerator:
+    """`RunGenerator` of the EMA generator of `checkpoint` (or a run dir's newest checkpoint that loads); for a
+    StyleGAN run a `StyleRunGenerator` (mapping and synthesis for W-space metrics), truncated by ψ when given."""
+    generator, config, state, path = load_run_generator(checkpoint, device=device, ema=ema)
+    truncation = truncation_settings(generator, path, truncation_psi, truncation_cutoff)
+    if isinstance(generator, StyleGenerator):
+        return StyleRunGenerator(generator, state, config.resolution, **truncation).eval()
     return RunGenerator(generator, state, config.resolution).eval()
 
 
@@ -118,22 +178,12 @@ def generate(checkpoint: str | os.PathLike, num_images: int, out: str | os.PathL
     path = Path(checkpoint)
     if num_images < 1:
         raise GanevalInputError(f"num_images must be ≥ 1, got {num_images}")
-    if truncation_psi is not None and not math.isfinite(truncation_psi):
-        raise GanevalInputError(f"--truncation-psi must be a finite number, got {truncation_psi}")
-    if truncation_cutoff is not None and truncation_cutoff < 1:
-        raise GanevalInputError(f"--truncation-cutoff must be ≥ 1, got {truncation_cutoff}")
+    check_truncation_values(truncation_psi, truncation_cutoff)
     if out is not None:
         _check_output(Path(out))
     target = resolve_device(device)
     generator, config, state, path = load_run_generator(path, device=target, ema=ema)
-    truncation: dict[str, Any] = {}
-    if truncation_psi is not None or truncation_cutoff is not None:
-        if not isinstance(generator, StyleGenerator):
-            raise GanevalInputError(f"{path}: a Progressive GAN generator has no average w to truncate towards; "
-                                    "--truncation-psi and --truncation-cutoff are for StyleGAN runs (mapping_layers "
-                                    "> 0)")
-        truncation = dict(truncation_psi=1.0 if truncation_psi is None else truncation_psi,
-                          truncation_cutoff=truncation_cutoff)
+    truncation = truncation_settings(generator, path, truncation_psi, truncation_cutoff)
     if out is not None:
         refuse_overwriting_input(out, [("the checkpoint", path), ("the run's data", config.data)])
     latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))

@@ -28,6 +28,10 @@ class Grid:
     # Row → {data set: FID} as the paper reports them, and where (for a paper that reports FID, not SWD).
     paper_fid: dict[str, dict[str, float]] = field(default_factory=dict)
     paper_fid_source: str = ""
+    # The PPL column's space and sampling (StyleGAN §3.2): Z with t ~ U(0, 1) wherever a row has no mapping network;
+    # StyleGAN2's Table 1 measures its "path length" in W between path endpoints.
+    ppl_space: str = "z"
+    ppl_sampling: str = "full"
 
     def config(self, row: str, budget: str | None, **settings: Any) -> TrainConfig:
         """Row `row`'s TrainConfig: its preset with `budget` and `settings` (shared by every row), then the row's
@@ -164,6 +168,7 @@ STYLEGAN2_TRENDS = [
 STYLEGAN2 = Grid("stylegan2", "StyleGAN2 Table 1", "stylegan2_table1", {
     row: (f"stylegan2_{row.lower()}", {}) for row in STYLEGAN2_LABELS
 }, STYLEGAN2_LABELS, STYLEGAN2_TRENDS, paper_fid=PAPER_STYLEGAN2_FID,
-    paper_fid_source="Karras et al. 2020, Table 1, FFHQ at 1024×1024; A–E unverified")
+    paper_fid_source="Karras et al. 2020, Table 1, FFHQ at 1024×1024; A–E unverified", ppl_space="w",
+    ppl_sampling="end")
 
 GRIDS = {grid.name: grid for grid in (TABLE1, MSG, STYLEGAN, STYLEGAN2)}

@@ -30,6 +30,9 @@ from pggan.checkpoint import write_json
 from pggan.generate import generate
 from pggan.grids import TABLE1, Grid
 
+# How the table's header names the PPL column's latent space and sampling (`Grid.ppl_space`, `Grid.ppl_sampling`).
+PPL_SETTINGS = {("z", "full"): "Z space, t ~ U(0, 1)", ("z", "end"): "Z space, path endpoints (t = 0)",
+                ("w", "full"): "W space, t ~ U(0, 1)", ("w", "end"): "W space, path endpoints (t = 0)"}
 TREND_CONFIDENCE = 0.975  # the t quantile of a two-sided 95 % test of each trend's mean paired difference
 
 # figure_swd.png: a marker and line style per configuration. (h) is (g) trained longer, so their curves coincide
@@ -199,8 +202,9 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
              + f". EMA generators. SWD on {header['swd_num_images']} generated vs real images, MS-SSIM over "
              f"{header['msssim_num_pairs']} consecutive pairs"
              + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
-             + (f", PPL (StyleGAN's perceptual path length: Z space, t ~ U(0, 1), ε = 1e-4, LPIPS-VGG16, no crop) "
-                f"on {header['ppl_num_samples']} latent pairs" if "ppl" in extra else "")
+             + (f", PPL (StyleGAN's perceptual path length: {PPL_SETTINGS[grid.ppl_space, grid.ppl_sampling]}, "
+                f"ε = 1e-4, LPIPS-VGG16, no crop) on {header['ppl_num_samples']} latent pairs" if "ppl" in extra
+                else "")
              + (". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
                 "reading trends side by side, not for comparing values" if grid.paper else "")
              + (f". The last {len(fid_sets)} columns are the paper's FID ({grid.paper_fid_source}), for reading trends "

@@ -778,6 +778,12 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
      "no checkpoint"),
     ("pggan-ppl-run-too-small-for-lpips", P, lambda w: ["ppl", w.path("run"), *lpips_files(w)], 2,
      "LPIPS needs at least 16×16"),
+    ("pggan-ppl-space-w-of-pggan", P, lambda w: ["ppl", w.path("run"), *lpips_files(w), "--space", "w"], 2,
+     "needs a generator exposing mapping(z) and synthesis(w)"),
+    ("pggan-ppl-truncation-of-pggan", P, lambda w: ["ppl", w.path("run"), *lpips_files(w), "--truncation-psi",
+                                                    "0.5"], 2, "no average w"),
+    ("pggan-ppl-truncation-psi-nan", P, lambda w: ["ppl", w.path("run"), *lpips_files(w), "--truncation-psi",
+                                                   "nan"], 2, "finite"),
     # --- pggan, round two: an output that is an input, a results folder of another grid, damaged files under
     # --tables-only, sets too small for the run, a checkpoint write that fails, a step that overflows
     ("prepare-out-is-source", P, lambda w: ["prepare", w.path("data8.npz"), w.path("data8.npz")], 2,

@@ -141,6 +141,23 @@ def test_ppl_column_is_ganeval_ppl_of_the_ema_generator(tiny_data, tmp_path, vgg
     assert "| PPL |" in text and "on 128 latent pairs" in text and "not measured" not in text
 
 
+def test_stylegan2_grids_ppl_is_its_path_length_in_w_between_endpoints(tiny_data, tmp_path, vgg16_weights,
+                                                                          lpips_linear):
+    """StyleGAN2's Table 1 measures its path length in W at path endpoints: the grid's PPL column does too."""
+    out = tmp_path / "grid"
+    table = run_ablation(tiny_data, out, grid="stylegan2", configs=["B"], ppl_num_samples=128,
+                         vgg16_weights=vgg16_weights, lpips_weights=lpips_linear, allow_unverified_weights=True,
+                         **{**TINY, "kimg": 0.2, "metrics_ticks": 0, "mapping_layers": 2})
+    row = next(row for row in table["rows"] if row["config"] == "B")
+    by_hand = ganeval.ppl(run_generator(out / "seed-1000" / "B"), value_range=(-1, 1), num_samples=128, space="w",
+                          sampling="end", crop=False, seed=1000, device="cpu", vgg16_weights=vgg16_weights,
+                          lpips_weights=lpips_linear, allow_unverified_weights=True)
+    assert row["ppl"] == round(by_hand["ppl"], 3)
+    evaluation = json.loads((out / "seed-1000" / "B" / "evaluation.json").read_text())
+    assert (evaluation["ppl_space"], evaluation["ppl_sampling"]) == ("w", "end")
+    assert "W space, path endpoints (t = 0)" in (out / "stylegan2_table1.md").read_text()
+
+
 def test_ppl_column_says_why_it_is_empty_without_weights(finished_grid):
     out, _ = finished_grid
     evaluation = json.loads((out / "seed-1000" / "g" / "evaluation.json").read_text())

@@ -32,6 +32,7 @@ from ganeval.metrics.base import GENERATOR
 from ganeval_cli.ganeval_cli import main as ganeval_main
 from ganeval_cli.pggan_cli import main as pggan_main
 from pggan.config import make_config
+from pggan.generate import run_generator
 from pggan.networks import build_networks
 from tests import oracle_ppl as oracle
 from tests.helpers import TinyGenerator, free_port, full_vgg16_state_dict, random_vgg16_features
@@ -243,6 +244,92 @@ def test_pggan_ppl_is_ganeval_ppl_of_the_runs_ema_generator(ppl_options, tmp_pat
                               "lpips_weights": str(ppl_options["lpips_weights"])})
     assert json.loads(outcome.stdout) == json.loads(json.dumps(expected))
     assert expected["resolution"] == [32, 32]
+
+
+def style_run(tmp_path: Path, preset: str) -> tuple[Path, torch.nn.Module]:
+    """A StyleGAN checkpoint written by hand (16×16, latent 8, 2 mapping layers, noise inputs, random weights and a
+    random w̄), trained to its end; its folder and EMA generator."""
+    config = make_config(preset, data="unused.npz", resolution=16, fmap_base=32, fmap_max=8, latent_size=8,
+                         mapping_layers=2, lod_training_kimg=0.064, lod_transition_kimg=0.064, total_kimg=1)
+    generator, _ = build_networks(config, 1)
+    torch.manual_seed(0)
+    for parameter in generator.parameters():
+        parameter.data.normal_(0, 0.5)
+    for parameter in generator.mapping.parameters():  # undo the lr multiplier 0.01, so that w varies with z
+        parameter.data.mul_(100)
+    generator.w_avg.normal_()
+    run = tmp_path / preset
+    run.mkdir()
+    torch.save({"config": config.to_dict(), "num_channels": 1, "counters": {"num_images": 1000},
+                "generator_ema": generator.state_dict()}, run / "checkpoint-0000001000.pt")
+    return run, generator.eval()
+
+
+@pytest.mark.parametrize("preset", ["stylegan_f", "stylegan2_e"])
+def test_a_style_runs_synthesis_of_its_mapping_is_the_generator(preset, tmp_path):
+    """run_generator of a StyleGAN run exposes StyleGAN's two halves: synthesis(mapping(z)) = G(z) with the same
+    noise, truncated alike; w given per layer equals w broadcast to every layer."""
+    run, _ = style_run(tmp_path, preset)
+    for truncation in ({}, {"truncation_psi": 0.7, "truncation_cutoff": 2}):
+        halves = run_generator(run, device="cpu", **truncation)
+        z = torch.randn(3, 8, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            torch.manual_seed(5)
+            whole = halves(z)
+            w = halves.mapping(z)
+            torch.manual_seed(5)
+            assert torch.equal(halves.synthesis(w), whole)
+            torch.manual_seed(5)
+            assert torch.equal(halves.synthesis(w[:, None].expand(-1, halves.num_layers, -1)), whole)
+        assert w.shape == (3, 8) and whole.shape == (3, 1, 16, 16)
+    with pytest.raises(ValueError, match="synthesis takes w"):
+        halves.synthesis(torch.zeros(3, 2, 8))
+
+
+def test_pggan_ppl_in_w_is_the_lerp_of_a_style_runs_mapping(ppl_options, tmp_path):
+    """`pggan ppl RUN --space w --truncation-psi 0.7` on a StyleGAN2 run equals `ganeval.ppl` in W of its EMA
+    generator's mapping and synthesis written out here: w = mapping(z), truncated towards w̄ by ψ at every layer."""
+    run, generator = style_run(tmp_path, "stylegan2_e")
+    weights = ["--vgg16-weights", str(ppl_options["vgg16_weights"]), "--lpips-weights",
+               str(ppl_options["lpips_weights"]), "--allow-unverified-weights"]
+    outcome = CliRunner().invoke(pggan_main, ["ppl", str(run), "--space", "w", "--sampling", "full",
+                                              "--truncation-psi", "0.7", "--epsilon", "0.05", "--num-samples", "4",
+                                              *KEEP_ALL_FLAGS,
+                                              "--device", "cpu", "--json", *weights])
+    assert outcome.exit_code == 0, outcome.output
+
+    class ByHand:
+        latent_size = 8
+
+        def __call__(self, z: torch.Tensor) -> torch.Tensor:
+            return self.synthesis(self.mapping(z))
+
+        def mapping(self, z: torch.Tensor) -> torch.Tensor:
+            return generator.mapping(z)
+
+        def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+            truncated = torch.lerp(generator.w_avg, w, 0.7)  # w̄ + ψ (w − w̄)
+            return generator.synthesis(truncated[:, None].expand(-1, generator.num_layers, -1))
+
+    expected = ganeval.ppl(ByHand(), num_samples=4, space="w", sampling="full", epsilon=0.05, **KEEP_ALL,
+                           **{**ppl_options, "vgg16_weights": str(ppl_options["vgg16_weights"]),
+                              "lpips_weights": str(ppl_options["lpips_weights"])})
+    result = json.loads(outcome.stdout)
+    assert result["space"] == "w" and result["num_samples"] == 4
+    assert min(expected["distances"]) > 1e-6  # the images move with w: a comparison of lengths, not of zeros
+    np.testing.assert_allclose(result["distances"], expected["distances"], rtol=1e-5)
+    # A Progressive GAN run has no mapping network: refused in one line.
+    pggan_run = tmp_path / "g"
+    config = make_config("g", data="unused.npz", resolution=16, fmap_base=32, fmap_max=8, latent_size=8,
+                         lod_training_kimg=0.064, lod_transition_kimg=0.064, total_kimg=1)
+    pggan_run.mkdir()
+    torch.save({"config": config.to_dict(), "num_channels": 1, "counters": {"num_images": 1000},
+                "generator_ema": build_networks(config, 1)[0].state_dict()}, pggan_run / "checkpoint-0000001000.pt")
+    for extra in (["--space", "w"], ["--truncation-psi", "0.5"]):
+        refused = CliRunner().invoke(pggan_main, ["ppl", str(pggan_run), *extra, "--num-samples", "4",
+                                                  *KEEP_ALL_FLAGS, "--device", "cpu", *weights])
+        assert refused.exit_code == 2 and refused.output.count("\n") == 1, refused.output
+        assert "mapping" in refused.output or "average w" in refused.output
 
 
 def test_misuse_is_refused_with_the_argument_named(ppl_options):
