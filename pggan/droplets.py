@@ -122,6 +122,28 @@ def style_features(generator: StyleGenerator, record: Callable[[str, torch.Tenso
 
 
 @torch.no_grad()
+def generator_peak_ratios(generator: StyleGenerator, latents: torch.Tensor, resolution: int, alpha: float = 1.0, *,
+                          batch_size: int = 64) -> list[dict[str, Any]]:
+    """The per-resolution summaries (`summarise_peak_ratios`, with the layers pooled) of `generator`'s maps at every
+    style layer's measuring point for the images of `latents` at `resolution`/`alpha` (§2.1); noise inputs drawn
+    from the default generators. FloatingPointError if a map holds NaN/inf."""
+    collected: dict[int, list[torch.Tensor]] = {}
+    layers_at: dict[int, set[str]] = {}
+
+    def record(name: str, features: torch.Tensor) -> None:
+        if not torch.isfinite(features).all():
+            raise FloatingPointError(f"the generator's feature maps at {name} hold NaN/inf (a diverged run)")
+        layers_at.setdefault(features.shape[-1], set()).add(name)
+        collected.setdefault(features.shape[-1], []).append(peak_ratios(features).flatten())
+
+    with style_features(generator, record):
+        for start in range(0, len(latents), batch_size):
+            generator(latents[start:start + batch_size], resolution, alpha)
+    return [{"resolution": size, "layers": sorted(layers_at[size], key=lambda name: int(name.split(".")[1])),
+             **summarise_peak_ratios(torch.cat(collected[size]).numpy(), size * size)} for size in sorted(collected)]
+
+
+@torch.no_grad()
 def droplet_statistics(checkpoint: str | os.PathLike, *, num_images: int = 256, seed: int = 0,
                        batch_size: int = 64, device: str | torch.device | None = None) -> dict[str, Any]:
     """StyleGAN2 §2.1's droplet statistic of the EMA generator of `checkpoint` (a run dir's newest that loads):
@@ -136,24 +158,14 @@ def droplet_statistics(checkpoint: str | os.PathLike, *, num_images: int = 256, 
         raise GanevalInputError(f"{checkpoint}: a Progressive GAN run (mapping_layers 0) has no style layers; the "
                                 "droplet statistic measures AdaIN's or the modulated conv's feature maps (StyleGAN "
                                 "and StyleGAN2 presets)")
-    collected: dict[int, list[torch.Tensor]] = {}
-    layers_at: dict[int, set[str]] = {}
-
-    def record(name: str, features: torch.Tensor) -> None:
-        if not torch.isfinite(features).all():
-            raise GanevalInputError(f"{path}: the generator's feature maps hold NaN/inf (a diverged run)")
-        layers_at.setdefault(features.shape[-1], set()).add(name)
-        collected.setdefault(features.shape[-1], []).append(peak_ratios(features).flatten())
-
     latents = torch.randn(num_images, config.latent_size, generator=torch.Generator().manual_seed(seed))
     with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []):
         torch.manual_seed(seed)  # the noise inputs' draws, as `generate`
-        with style_features(generator, record):
-            for start in range(0, num_images, batch_size):
-                generator(latents[start:start + batch_size].to(target), state.resolution, state.alpha)
-    resolutions = [{"resolution": size, "layers": sorted(layers_at[size], key=lambda n: int(n.split(".")[1])),
-                    **summarise_peak_ratios(torch.cat(collected[size]).numpy(), size * size)}
-                   for size in sorted(collected)]
+        try:
+            resolutions = generator_peak_ratios(generator, latents.to(target), state.resolution, state.alpha,
+                                                batch_size=batch_size)
+        except FloatingPointError as error:
+            raise GanevalInputError(f"{path}: {error}") from None
     return {"run": str(checkpoint), "checkpoint": str(path), "preset": preset_name(config),
             "style_block": generator.style_block,
             "measured_at": "modulated conv output" if generator.style_block == "modulated" else "AdaIN input",

@@ -17,6 +17,7 @@ from ganeval_cli.pggan_cli import main
 from pggan.config import make_config
 from pggan.droplets import (
     droplet_statistics,
+    generator_peak_ratios,
     peak_ratios,
     preset_name,
     spike_threshold,
@@ -257,3 +258,15 @@ def test_bad_input_exits_2_with_one_error_line(runs, tmp_path, arguments, word):
 def test_help_teaches_with_an_example():
     result = CliRunner().invoke(main, ["droplets", "--help"])
     assert result.exit_code == 0 and "pggan droplets runs/" in result.stdout and "peak ratio" in result.stdout
+
+
+def test_a_generator_whose_maps_hold_nan_is_refused_naming_the_layer():
+    generator = tiny_generator("modulated")
+    with torch.no_grad():
+        generator.const[0, 0, 0, 0] = math.nan
+    with pytest.raises(FloatingPointError, match="layers.0.conv"):
+        generator_peak_ratios(generator, torch.randn(2, 6, dtype=torch.float64), 8)
+    ok = generator_peak_ratios(tiny_generator("adain"), torch.randn(3, 6, dtype=torch.float64), 8)
+    assert [(row["resolution"], row["layers"], row["maps"] + row["zero_maps"]) for row in ok] == [
+        (4, ["epilogues.0.adain", "epilogues.1.adain"], 3 * 4 * 2), (8, ["epilogues.2.adain", "epilogues.3.adain"],
+                                                                     3 * 4 * 2)]
