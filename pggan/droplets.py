@@ -183,6 +183,7 @@ def plot_droplets(results: list[dict[str, Any]], out: str | os.PathLike) -> None
     """PNG of the peak ratio's median and 99th percentile against resolution, one line per run (matplotlib's
     object API, no pyplot), written atomically."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogFormatter
 
     figure = Figure(figsize=(10, 4), layout="constrained")
     axes = figure.subplots(1, 2)
@@ -191,9 +192,13 @@ def plot_droplets(results: list[dict[str, Any]], out: str | os.PathLike) -> None
         for axis, key in zip(axes, ("median", "p99")):
             values = [row[key] for row in result["resolutions"] if row[key] is not None]
             axis.plot(sizes, values, marker="o", label=run_label(result))
+    sizes = sorted({row["resolution"] for result in results for row in result["resolutions"]})
     for axis, title in zip(axes, ("median peak ratio", "99th percentile of the peak ratio")):
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
+        axis.set_xticks(sizes, [f"{size}×{size}" for size in sizes])
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 1, 10, 100: not 10⁰, 10¹
+        axis.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))  # narrow ranges
         axis.set_xlabel("feature-map resolution")
         axis.set_ylabel("max|h| / mean|h| per image and channel")
         axis.set_title(title)
