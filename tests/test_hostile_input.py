@@ -784,6 +784,14 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                                     "0.5"], 2, "no average w"),
     ("pggan-ppl-truncation-psi-nan", P, lambda w: ["ppl", w.path("run"), *lpips_files(w), "--truncation-psi",
                                                    "nan"], 2, "finite"),
+    # --- pggan droplets
+    ("droplets-missing-run", P, lambda w: ["droplets", w.path("nope")], 2, "no such checkpoint"),
+    ("droplets-folder-without-checkpoint", P, lambda w: ["droplets", w.path("real")], 2, "no checkpoint"),
+    ("droplets-damaged-checkpoint", P, lambda w: ["droplets", _damaged_checkpoint(w)], 2,
+     "not a readable pggan checkpoint"),
+    ("droplets-zero-images", P, lambda w: ["droplets", w.path("run"), "--num-images", "0"], 2, "--num-images"),
+    ("droplets-of-a-pggan-run", P, lambda w: ["droplets", w.path("run"), "--device", "cpu"], 2, "no style layers"),
+    ("droplets-figure-not-png", P, lambda w: ["droplets", w.path("run"), "--out", w.path("d.pdf")], 2, ".png"),
     # --- pggan, round two: an output that is an input, a results folder of another grid, damaged files under
     # --tables-only, sets too small for the run, a checkpoint write that fails, a step that overflows
     ("prepare-out-is-source", P, lambda w: ["prepare", w.path("data8.npz"), w.path("data8.npz")], 2,
