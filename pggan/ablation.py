@@ -43,10 +43,12 @@ from ganeval.stats import save_stats
 from pggan.checkpoint import list_checkpoints, write_json
 from pggan.config import BUDGETS, TrainConfig, make_config
 from pggan.data import data_identity, first_images, identity_difference, open_images, training_resolution
+from pggan.droplets import droplet_statistics
 from pggan.errors import ConfigError
 from pggan.generate import generate, run_generator
 from pggan.grids import GRIDS
 from pggan.report import (
+    DROPLET_IMAGES,
     SAMPLES_PER_ROW,
     draw_samples_figure,
     draw_swd_figure,
@@ -114,7 +116,9 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
     plus FID and KID when `inception` (the extractor's options) is given: one ganeval.evaluate pass over the
     generated images, each metric taking its own number of them. With `lpips` (the LPIPS weights' options), the
     EMA generator's PPL (in `ppl_space` with `ppl_sampling`, no crop) on `ppl_num_samples` latent pairs; without,
-    the row records `ppl_missing`, why not."""
+    the row records `ppl_missing`, why not. A StyleGAN run's row adds StyleGAN2's droplet statistic per resolution
+    (`pggan.droplets`, on DROPLET_IMAGES images), and the top resolution's 99th percentile peak ratio and fraction
+    of spiked maps as `droplet_p99` and `droplet_fraction`."""
     fakes = generate(run_dir, max(swd_num_images, 2 * msssim_num_pairs, fid_num_images if inception else 0),
                      seed=seed, device=device)
     metrics = ["swd", "msssim", *(["fid", "kid"] if inception else [])]
@@ -137,6 +141,10 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
                    ppl_comparable_to_published=ppl["comparable_to_published"])
     else:
         row.update(ppl_not_measured=ppl_missing)
+    config = TrainConfig.from_dict(read_json(run_dir / "config.json", "run configuration (JSON)"))
+    if config.mapping_layers > 0:  # a StyleGAN run: StyleGAN2 §2.1's droplets, at the top resolution in the table
+        droplets = droplet_statistics(run_dir, num_images=DROPLET_IMAGES, seed=seed, device=device)["resolutions"]
+        row.update(droplets=droplets, droplet_p99=droplets[-1]["p99"], droplet_fraction=droplets[-1]["fraction_above"])
     return row
 
 

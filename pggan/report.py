@@ -30,6 +30,12 @@ from pggan.checkpoint import write_json
 from pggan.generate import generate
 from pggan.grids import TABLE1, Grid
 
+# The measures some rows have, by their column title: FID/KID with Inception weights, PPL with LPIPS's, and
+# StyleGAN2's droplet statistic (pggan.droplets) of StyleGAN rows.
+OPTIONAL_MEASURES = {"fid": "FID", "kid_mean": "KID", "ppl": "PPL", "droplet_p99": "droplet p99",
+                     "droplet_fraction": "droplet maps"}
+QUALITY_MEASURES = ("swd_x1e3_avg", "msssim", "fid", "kid_mean")  # beside whose trends a paper's FID is read
+DROPLET_IMAGES = 256  # images per StyleGAN run for the droplet statistic (evaluated by pggan.ablation)
 # How the table's header names the PPL column's latent space and sampling (`Grid.ppl_space`, `Grid.ppl_sampling`).
 PPL_SETTINGS = {("z", "full"): "Z space, t ~ U(0, 1)", ("z", "end"): "Z space, path endpoints (t = 0)",
                 ("w", "full"): "W space, t ~ U(0, 1)", ("w", "end"): "W space, path endpoints (t = 0)"}
@@ -54,7 +60,7 @@ def read_row(path: Path) -> dict[str, Any]:
     if problem is None:
         lists = {key: row.get(key) for key in ("resolutions", "swd_x1e3")}
         numbers = {key: row.get(key) for key in ("swd_x1e3_avg", "msssim")}
-        numbers.update({key: row[key] for key in ("raw_swd_x1e3_avg", "fid", "kid_mean", "ppl", "kimg") if key in row})
+        numbers.update({key: row[key] for key in ("raw_swd_x1e3_avg", *OPTIONAL_MEASURES, "kimg") if key in row})
         if not all(isinstance(value, list) and value and all(_is_number(item) for item in value)
                    for value in lists.values()) or len(lists["resolutions"]) != len(lists["swd_x1e3"]):
             problem = "lacks the SWD resolutions and values of a table row (or they do not match)"
@@ -80,10 +86,11 @@ def _is_number(value: Any) -> bool:
 
 
 def row_measures(row: dict[str, Any]) -> dict[str, float]:
-    """The numbers of one evaluated run that the table shows: SWD per level and average, MS-SSIM, FID/KID, PPL."""
+    """The numbers of one evaluated run that the table shows: SWD per level and average, MS-SSIM, FID/KID, PPL,
+    droplets."""
     measures = {f"swd_x1e3_{resolution}": value for resolution, value in zip(row["resolutions"], row["swd_x1e3"])}
     measures.update(swd_x1e3_avg=row["swd_x1e3_avg"], msssim=row["msssim"])
-    for key in ("raw_swd_x1e3_avg", "fid", "kid_mean", "ppl"):
+    for key in ("raw_swd_x1e3_avg", *OPTIONAL_MEASURES):
         if key in row:
             measures[key] = row[key]
     return measures
@@ -102,7 +109,7 @@ def table_rows(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid = 
         per_run = [row_measures(row) for row in runs]
         for key in per_run[0]:
             values = [measures[key] for measures in per_run if key in measures]
-            digits = 4 if key == "msssim" else 5 if key == "kid_mean" else 3
+            digits = 4 if key in ("msssim", "droplet_fraction") else 5 if key == "kid_mean" else 3
             entry[key] = round(statistics.fmean(values), digits)
             if len(values) > 1:
                 entry[f"{key}_std"] = round(statistics.stdev(values), digits)
@@ -135,8 +142,8 @@ def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid 
     errors: 12.7 with 2 seeds, 4.30 with 3, 2.78 with 5), else "not resolved" (or "one seed" without an error)."""
     checks = []
     for claim, measure, name, reference, direction in grid.trends:
-        differences = [rows[name][measure] - rows[reference][measure]
-                       for rows in rows_by_seed.values() if name in rows and reference in rows]
+        differences = [rows[name][measure] - rows[reference][measure] for rows in rows_by_seed.values()
+                       if name in rows and reference in rows and measure in rows[name] and measure in rows[reference]]
         if not differences:
             continue
         mean = statistics.fmean(differences)
@@ -156,7 +163,8 @@ def trend_checks(rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid 
                        "difference": round(mean, 4), "standard_error": None if error is None else round(error, 4),
                        "t_critical": None if critical is None else round(critical, 4),
                        "num_seeds": len(differences), "verdict": verdict, "paper_celeba_difference": paper})
-        if name in grid.paper_fid and reference in grid.paper_fid:  # the paper's FID per data set, row − reference
+        if measure in QUALITY_MEASURES and name in grid.paper_fid and reference in grid.paper_fid:
+            # the paper's FID per data set, row − reference, beside a trend in image quality
             checks[-1]["paper_fid_difference"] = {data: round(fid - grid.paper_fid[reference][data], 4)
                                                   for data, fid in grid.paper_fid[name].items()}
     return checks
@@ -185,11 +193,12 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
     # PPL's column shows once a row was evaluated by a runner that measures it, with "—" where it could not.
     ppl_missing = sorted({rows[name]["ppl_not_measured"] for rows in rows_by_seed.values() for name in rows
                           if rows[name].get("ppl_not_measured")})
-    extra = [key for key in ("fid", "kid_mean") if key in columns] + (["ppl"] if "ppl" in columns or ppl_missing
-                                                                       else [])
+    extra = ([key for key in ("fid", "kid_mean") if key in columns] + (["ppl"] if "ppl" in columns or ppl_missing
+                                                                        else [])
+             + [key for key in ("droplet_p99", "droplet_fraction") if key in columns])
     fid_sets = list(dict.fromkeys(data for figures in grid.paper_fid.values() for data in figures))
     titles = ([f"SWD×10³ {key.rsplit('_', 1)[1]}px" for key in swd_columns] + ["SWD avg", "MS-SSIM"]
-              + [key.upper().replace("_MEAN", "") for key in extra]
+              + [OPTIONAL_MEASURES[key] for key in extra]
               + ["kimg", "train min", "seeds"] + (["paper SWD avg", "paper MS-SSIM"] if grid.paper else [])
               + [f"paper FID {data}" for data in fid_sets])
     seeds = sorted(rows_by_seed)
@@ -204,6 +213,10 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
              + (f", FID and KID on {header['fid_num_images']} images" if header.get("inception_weights") else "")
              + (f", PPL (StyleGAN's perceptual path length: {PPL_SETTINGS[grid.ppl_space, grid.ppl_sampling]}, "
                 f"ε = 1e-4, LPIPS-VGG16, no crop) on {header['ppl_num_samples']} latent pairs" if "ppl" in extra
+                else "")
+             + (f", StyleGAN2's droplets (§2.1) at the top resolution of every StyleGAN row on {DROPLET_IMAGES} "
+                "images: the 99th percentile over the (image, channel) feature maps of the peak ratio max|h| / "
+                "mean|h|, and the fraction of maps above max(pixels/16, 8) (pggan droplets)" if "droplet_p99" in extra
                 else "")
              + (". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
                 "reading trends side by side, not for comparing values" if grid.paper else "")

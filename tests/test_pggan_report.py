@@ -119,3 +119,18 @@ def test_the_trend_table_has_a_paper_column_only_where_the_grid_has_the_papers_f
         trend_header = next(line for line in (tmp_path / f"{grid.stem}.md").read_text().splitlines()
                             if line.startswith("| trend |"))
         assert trend_header.endswith("| verdict |" if column is None else f"| verdict | {column} |"), trend_header
+
+
+def test_the_droplet_trend_reads_the_seeds_that_measured_it_and_has_no_paper_fid_beside_it():
+    from pggan.grids import STYLEGAN2
+    from pggan.report import trend_checks
+
+    # Seed 2's rows were evaluated before the droplet statistic existed: the trend is read on seeds 1 and 3 only.
+    # A paper FID difference sits beside the quality trends (B − A = 4.39 − 4.40), not beside the droplets.
+    rows = {seed: {"A": {"swd_x1e3_avg": 10.0, **({"droplet_p99": 30.0 + seed} if seed != 2 else {})},
+                   "B": {"swd_x1e3_avg": 9.0, **({"droplet_p99": 5.0} if seed != 2 else {})}} for seed in (1, 2, 3)}
+    checks = {check["measure"]: check for check in trend_checks(rows, STYLEGAN2)}
+    assert checks["droplet_p99"]["num_seeds"] == 2 and checks["droplet_p99"]["difference"] == -27.0
+    assert "paper_fid_difference" not in checks["droplet_p99"]
+    assert checks["swd_x1e3_avg"]["num_seeds"] == 3 and checks["swd_x1e3_avg"]["paper_fid_difference"] == \
+        {"FFHQ": -0.01}

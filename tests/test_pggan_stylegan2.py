@@ -4,6 +4,7 @@ discriminator as a switch of the PGGAN discriminator (its block by hand, 'orig' 
 switches wired into training: the modulated style block and the skip generator against their definitions, lazy R1,
 the path length state in the checkpoint, every switch off unchanged, the presets and grid, resume."""
 
+import json
 import math
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from ganeval_cli.pggan_cli import main
 from pggan.checkpoint import list_checkpoints, load_checkpoint
 from pggan.config import D_ARCHITECTURES, PRESETS, TrainConfig, make_config
+from pggan.droplets import droplet_statistics
 from pggan.errors import ConfigError
 from pggan.generate import generate
 from pggan.grids import PAPER_STYLEGAN2_FID, STYLEGAN2
@@ -504,3 +506,12 @@ def test_a_stylegan2_grid_runs_every_row_through_the_cli(tmp_path):
     assert done.returncode == 0, done.stderr
     table = (tmp_path / "grid" / "stylegan2_table1.md").read_text()
     assert all(label in table for label in STYLEGAN2.labels.values()) and "paper FID FFHQ" in table
+    # Every row is a StyleGAN run: its evaluation holds StyleGAN2's droplet statistic, as `pggan droplets` gives it.
+    for row in STYLEGAN2.rows:
+        run = tmp_path / "grid" / "seed-1000" / row
+        evaluation = json.loads((run / "evaluation.json").read_text())
+        assert evaluation["droplets"] == droplet_statistics(run, num_images=256, seed=1000, device="cpu")["resolutions"]
+        top = evaluation["droplets"][-1]
+        assert top["resolution"] == 16 and (evaluation["droplet_p99"], evaluation["droplet_fraction"]) == \
+            (top["p99"], top["fraction_above"])
+    assert "| droplet p99 | droplet maps |" in table and "weight demodulation removes the droplets" in table
