@@ -315,9 +315,16 @@ def test_a_style_run_trains_grows_samples_and_truncates(smooth16, tmp_path):
         generate(tmp_path / "f", 4, device="cpu", truncation_psi=float("inf"))
 
 
+# (mapping layers, constant input, noise inputs, mixing probability) of rows C–F.
+SWITCHES_OF = {"stylegan_c": (8, False, False, 0.0), "stylegan_d": (8, True, False, 0.0),
+               "stylegan_e": (8, True, True, 0.0), "stylegan_f": (8, True, True, 0.9)}
+
+
 @pytest.mark.slow  # spawns processes
-def test_a_tiny_style_run_through_the_cli_resumes_bit_identically(smooth16, tmp_path):
-    args = ["--data", str(smooth16), "--config", "stylegan_f", "--fmap-base", "16", "--fmap-max", "8",
+@pytest.mark.parametrize("preset", ["stylegan_c", "stylegan_d", "stylegan_e", "stylegan_f"])
+def test_a_tiny_style_run_through_the_cli_resumes_bit_identically(smooth16, tmp_path, preset):
+    # Rows C–F of StyleGAN's Table 1: mapping and styles (C), the constant input (D), noise inputs (E), mixing (F).
+    args = ["--data", str(smooth16), "--config", preset, "--fmap-base", "16", "--fmap-max", "8",
             "--latent-size", "8", "--kimg", "0.4", "--kimg-per-tick", "0.1", "--snapshot-ticks", "1",
             "--metrics-images", "0", "--minibatch-repeats", "1", "--no-progress", "--set", "lod_training_kimg=0.1",
             "--set", "lod_transition_kimg=0.05", "--set", "resolution=16", "--set", "grid_size=2"]
@@ -326,7 +333,8 @@ def test_a_tiny_style_run_through_the_cli_resumes_bit_identically(smooth16, tmp_
     whole, log = assert_same_training_state(tmp_path / "whole", tmp_path / "killed", rng=("sampler", "style", "torch"))
     assert whole["counters"]["num_images"] == 400 and len(log) == 4
     config = TrainConfig.from_dict(whole["config"])
-    assert config.mapping_layers == 8 and config.noise_inputs and config.style_mixing_prob == 0.9
+    assert (config.mapping_layers, config.const_input, config.noise_inputs, config.style_mixing_prob) == \
+        SWITCHES_OF[preset]
 
 
 def test_training_draws_come_from_the_sampler_and_ranks_take_slices_of_the_whole_minibatch():
