@@ -26,6 +26,7 @@ import torch
 from ganeval.checks import check_at_least
 from ganeval.defaults import DEFAULT_DC_K, DEFAULT_PR_K
 from ganeval.errors import GanevalInputError
+from ganeval.progress import Progress
 
 CPU_BLOCK_SIZE = 2048  # rows and columns of one block of distances: 32 MiB of float64 per buffer
 CUDA_BLOCK_SIZE = 8192  # 512 MiB per buffer: fewer, larger kernels
@@ -124,12 +125,13 @@ class _Workspace:
         return torch.add(products, a_shifted[:, None], out=out).add_(b_shifted[None, :])
 
 
-def kth_neighbour_squared_distances(points: torch.Tensor, k: int, *, block_size: int | None = None) -> torch.Tensor:
+def kth_neighbour_squared_distances(points: torch.Tensor, k: int, *, block_size: int | None = None,
+                                    bar: Progress | None = None) -> torch.Tensor:
     """Each point's squared distance to its k-th nearest other point: the (k + 1)-th smallest, its own 0 counted.
 
     `points`: N×D float64 (see `prepared`), 1 ≤ k < N. Blocks on and above the diagonal serve their rows and,
     transposed, their columns (half the products). Each point keeps the k + 9 candidates with the smallest lower
-    bounds; `_exact_kth` finds the answer among them by the definition.
+    bounds; `_exact_kth` finds the answer among them by the definition. `bar` counts the blocks done.
     """
     count, dim = points.shape
     if not 1 <= k < count:
@@ -151,6 +153,8 @@ def kth_neighbour_squared_distances(points: torch.Tensor, k: int, *, block_size:
             _keep_smallest(bounds, owners, rows, block, columns.start)
             if columns != rows:
                 _keep_smallest(bounds, owners, columns, block.T, rows.start)
+            if bar is not None:
+                bar.update(1)
     return _exact_kth(points, norms, bounds, owners, k)
 
 
@@ -219,14 +223,14 @@ class Memberships:
 
 
 def sphere_memberships(real: torch.Tensor, fake: torch.Tensor, real_squared_radii: torch.Tensor,
-                       fake_squared_radii: torch.Tensor, *, strict: bool, block_size: int | None = None
-                       ) -> Memberships:
+                       fake_squared_radii: torch.Tensor, *, strict: bool, block_size: int | None = None,
+                       bar: Progress | None = None) -> Memberships:
     """Memberships of every (real, fake) pair, in one pass over the real × fake blocks.
 
     Inside means d < r (`strict`) or d ≤ r, with d the distance by the definition and r = √ of the squared radius.
     A pair is surely inside when its upper bound is below r²(1 − 4ε), surely outside when its lower bound is above
     r²(1 + 4ε) (the 4ε: the √ of two squares within 8 ulps of each other can round to one value); only the others
-    are computed by the definition.
+    are computed by the definition. `bar` counts the blocks done.
     """
     dim = real.shape[1]
     block_size = block_size or block_size_for(real.device)
@@ -259,6 +263,8 @@ def sphere_memberships(real: torch.Tensor, fake: torch.Tensor, real_squared_radi
             counts[columns] += in_real_sphere.view(torch.uint8).sum(dim=0, dtype=torch.int32)
             has_fake[rows] |= in_real_sphere.any(dim=1)
             in_fake[rows] |= in_fake_sphere.any(dim=1)
+            if bar is not None:
+                bar.update(1)
     return Memberships(counts, has_fake, in_fake)
 
 
@@ -274,43 +280,52 @@ def _inside(distances: torch.Tensor, radii: torch.Tensor, strict: bool) -> torch
 
 
 def sphere_counts(real: object, fake: object, k: int, device: torch.device | str | None, block_size: int | None,
-                  strict: bool) -> tuple[Memberships, int, int]:
+                  strict: bool, progress: bool = False) -> tuple[Memberships, int, int]:
     """The memberships of two N×D and M×D feature sets (arrays or tensors) in each other's k-NN spheres, with N and
-    M: the common part of precision/recall and density/coverage."""
+    M: the common part of precision/recall and density/coverage. `progress`: a line on stderr counting the blocks
+    of distances done, of the three passes together (on a terminal)."""
     real_tensor, fake_tensor = feature_pair(real, fake, k, device)
-    real_radii = kth_neighbour_squared_distances(real_tensor, k, block_size=block_size)
-    fake_radii = kth_neighbour_squared_distances(fake_tensor, k, block_size=block_size)
-    inside = sphere_memberships(real_tensor, fake_tensor, real_radii, fake_radii, strict=strict,
-                                block_size=block_size)
+    side = block_size or block_size_for(real_tensor.device)
+    real_blocks, fake_blocks = len(_blocks(len(real_tensor), side)), len(_blocks(len(fake_tensor), side))
+    bar = Progress(real_blocks * (real_blocks + 1) // 2 + fake_blocks * (fake_blocks + 1) // 2
+                   + real_blocks * fake_blocks,
+                   f"k-NN spheres of {len(real_tensor):,} real and {len(fake_tensor):,} fake features",
+                   unit="blocks", enabled=None if progress else False)
+    real_radii = kth_neighbour_squared_distances(real_tensor, k, block_size=side, bar=bar)
+    fake_radii = kth_neighbour_squared_distances(fake_tensor, k, block_size=side, bar=bar)
+    inside = sphere_memberships(real_tensor, fake_tensor, real_radii, fake_radii, strict=strict, block_size=side,
+                                bar=bar)
+    bar.close()
     return inside, real_tensor.shape[0], fake_tensor.shape[0]
 
 
 def precision_recall_from_features(real: object, fake: object, *, k: int = DEFAULT_PR_K,
-                                   device: torch.device | str | None = None, block_size: int | None = None
-                                   ) -> dict[str, float]:
+                                   device: torch.device | str | None = None, block_size: int | None = None,
+                                   progress: bool = False) -> dict[str, float]:
     """Improved precision and recall (Kynkäänniemi et al. 2019) of two N×D and M×D feature sets, exact in float64.
 
     Precision: the share of fake features inside some real feature's sphere (distance ≤ its k-NN radius, the
     surface inside, as the authors' code); recall: the share of real features inside some fake feature's sphere.
     `device`: where to compute (default: where `real` is; numpy arrays: the CPU). `block_size`: the side of the
     blocks of distances held at once (default 2048 on the CPU, 8192 on CUDA); the result does not depend on it.
-    Returns {"pr_precision", "pr_recall"}, the names `ganeval.pr` gives them.
+    `progress`: a line on stderr counting the blocks done (on a terminal). Returns {"pr_precision", "pr_recall"},
+    the names `ganeval.pr` gives them.
     """
-    inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=False)
+    inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=False, progress=progress)
     return {"pr_precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
             "pr_recall": int(inside.real_in_fake_sphere.sum()) / num_real}
 
 
 def density_coverage_from_features(real: object, fake: object, *, k: int = DEFAULT_DC_K,
-                                   device: torch.device | str | None = None, block_size: int | None = None
-                                   ) -> dict[str, float]:
+                                   device: torch.device | str | None = None, block_size: int | None = None,
+                                   progress: bool = False) -> dict[str, float]:
     """{"dc_precision", "dc_recall", "dc_density", "dc_coverage"} (the names `ganeval.dc` gives them) of two feature
     sets as `prdc.compute_prdc(real, fake, k)` defines them (Naeem et al. 2020; inside a sphere means strictly closer
     than its radius), exact in float64.
 
-    `device` and `block_size` as in `precision_recall_from_features`.
+    `device`, `block_size` and `progress` as in `precision_recall_from_features`.
     """
-    inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=True)
+    inside, num_real, num_fake = sphere_counts(real, fake, k, device, block_size, strict=True, progress=progress)
     return {"dc_precision": int((inside.fake_in_real_spheres > 0).sum()) / num_fake,
             "dc_recall": int(inside.real_in_fake_sphere.sum()) / num_real,
             "dc_density": int(inside.fake_in_real_spheres.sum()) / (k * num_fake),

@@ -57,7 +57,8 @@ class DensityCoverageMetric(FeatureMetric):
     def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
         real, fake, k = statistics[REAL], statistics[FAKE], run.options["dc_k"]
         numbers = kernels.neighbours.density_coverage_from_features(real.features, fake.features, k=k,
-                                                                    device=run.device)
+                                                                    device=run.device,
+                                                                    progress=run.options["progress"])
         # Prefixed (as the kernel's): the extractor's description has a "precision" of its own (fp32 or tf32).
         return {"metric": "dc", **numbers, "k": k,
                 "num_images": [real.num_images, fake.num_images], **run.extractor_description(self.name)}

@@ -55,7 +55,8 @@ class PrecisionRecallMetric(FeatureMetric):
     def result(self, statistics: dict[str, Any], run: Run) -> dict[str, Any]:
         real, fake, k = statistics[REAL], statistics[FAKE], run.options["pr_k"]
         numbers = kernels.neighbours.precision_recall_from_features(real.features, fake.features, k=k,
-                                                                    device=run.device)
+                                                                    device=run.device,
+                                                                    progress=run.options["progress"])
         # Prefixed (as the kernel's): the extractor's description has a "precision" of its own (fp32 or tf32).
         return {"metric": "pr", **numbers, "k": k,
                 "num_images": [real.num_images, fake.num_images], **run.extractor_description(self.name)}
