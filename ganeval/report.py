@@ -23,7 +23,7 @@ from ganeval import registry
 from ganeval.defaults import VERSION
 from ganeval.errors import GanevalInputError
 from ganeval.files import write_atomically
-from ganeval.grids import image_grid, upscale_factor
+from ganeval.sample_grids import image_grid, upscale_factor
 from ganeval.sources import open_images
 from ganeval.stats import is_stats_file
 

@@ -18,7 +18,7 @@ from torchvision.utils import make_grid
 from ganeval.devices import resolve_device
 from ganeval.errors import GanevalInputError
 from ganeval.files import describe, refuse_overwriting_input, write_atomically
-from ganeval.grids import upscale_factor
+from ganeval.sample_grids import upscale_factor
 from pggan.checkpoint import load_checkpoint, load_newest_checkpoint
 from pggan.config import TrainConfig
 from pggan.data import to_uint8

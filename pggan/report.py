@@ -25,7 +25,7 @@ from matplotlib.figure import Figure  # the object-oriented API: no pyplot, no g
 from ganeval.defaults import MIN_RESOLUTION
 from ganeval.errors import GanevalInputError
 from ganeval.files import read_json, reading, write_atomically
-from ganeval.grids import upscale_factor
+from ganeval.sample_grids import upscale_factor
 from pggan.checkpoint import write_json
 from pggan.generate import generate
 from pggan.grids import TABLE1, Grid
@@ -263,7 +263,7 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
 def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, device: str | None) -> None:
     """figure_samples.png: one row of fixed-latent samples per configuration in the order of `runs` (like the
     paper's Figure 3), each sample
-    enlarged by nearest neighbour to at least 128 px (`ganeval.grids`) and drawn pixel for pixel."""
+    enlarged by nearest neighbour to at least 128 px (`ganeval.sample_grids`) and drawn pixel for pixel."""
     names = ["real", *runs]
     height, width = reals.shape[2:]
     factor = upscale_factor(height, width)

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from ganeval.grids import MIN_SAMPLE_PIXELS, upscale_factor
 from ganeval.report import sample_grid
+from ganeval.sample_grids import MIN_SAMPLE_PIXELS, upscale_factor
 from ganeval.stats import save_stats
 from ganeval_cli.ganeval_cli import main
 from tests.helpers import smooth_images, write_folder
