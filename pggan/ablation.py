@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -146,6 +148,15 @@ def evaluate_generator(run_dir: Path, real_stats: Path, *, swd_num_images: int, 
         droplets = droplet_statistics(run_dir, num_images=DROPLET_IMAGES, seed=seed, device=device)["resolutions"]
         row.update(droplets=droplets, droplet_p99=droplets[-1]["p99"], droplet_fraction=droplets[-1]["fraction_above"])
     return row
+
+
+def finished_kimg(run_dir: Path) -> float | None:
+    """The kimg of a finished run (its metrics.json), None while it is unfinished or its metrics.json unreadable."""
+    try:
+        kimg = json.loads((run_dir / "metrics.json").read_text()).get("kimg")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(kimg) if isinstance(kimg, (int, float)) and not isinstance(kimg, bool) else None
 
 
 def kimg_trained(run_dir: Path) -> float:
@@ -376,7 +387,17 @@ def run_ablation(data: str | Path, out: str | Path, *, grid: str = "table1", con
         rows["real"] = read_row(real_row_path)
         for name in order:
             if (folder / name / "evaluation.json").exists():
-                rows[name] = read_row(folder / name / "evaluation.json")
+                row = read_row(folder / name / "evaluation.json")
+                trained = finished_kimg(folder / name)
+                if trained is None or row.get("kimg") is None or math.isclose(trained, row["kimg"]):
+                    rows[name] = row
+                elif train:  # resumed further (`pggan resume --kimg`) since it was scored: score it again
+                    pending.append((seed, name))
+                else:
+                    warnings.warn(f"{folder / name}: its evaluation.json scores it at {row['kimg']} kimg, but it has "
+                                  f"trained to {trained} kimg since; the table keeps the {row['kimg']}-kimg scores "
+                                  "(run without --tables-only to score it again)", stacklevel=2)
+                    rows[name] = row
             elif train:
                 pending.append((seed, name))
         if any(pending_seed == seed for pending_seed, _ in pending) and not (folder / "real_stats.npz").exists():

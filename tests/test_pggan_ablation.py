@@ -276,6 +276,26 @@ def test_tables_only_without_seeds_reads_every_seed_folder(two_seed_grid, tiny_d
     assert {row["num_seeds"] for row in rebuilt["rows"] if row["config"] != "real"} == {2}
 
 
+def test_a_run_resumed_further_is_scored_again_not_shown_with_its_old_scores(tiny_data, tmp_path):
+    """`pggan resume RUN --kimg N` on a grid's finished run: --tables-only warns that the scores are of the shorter
+    run; the grid run again scores it anew (the kimg column follows)."""
+    from pggan.train import resume
+
+    out = tmp_path / "grid"
+    settings = {**TINY, "metrics_ticks": 0}
+    run_ablation(tiny_data, out, configs=["g"], **settings)
+    run = out / "seed-1000" / "g"
+    before = json.loads((run / "evaluation.json").read_text())["kimg"]
+    after = resume(run, kimg=before + 0.2, progress=False)["kimg"]
+    assert after > before
+    with pytest.warns(UserWarning, match=rf"scores it at {before} kimg, but it has trained to {after} kimg"):
+        table = run_ablation(tiny_data, out, configs=["g"], train=False, **settings)
+    assert next(row for row in table["rows"] if row["config"] == "g")["kimg"] == before
+    table = run_ablation(tiny_data, out, configs=["g"], **settings)
+    assert next(row for row in table["rows"] if row["config"] == "g")["kimg"] == after
+    assert json.loads((run / "evaluation.json").read_text())["kimg"] == after
+
+
 def test_resolution_zero_scores_at_the_data_resolution(tiny_data, tmp_path):
     """--set resolution=0 means the data's own side (as in `pggan train`): the reals are read at 16 px (it crashed)."""
     table = run_ablation(tiny_data, tmp_path / "grid", configs=["g"], train=False, **{**TINY, "resolution": 0})
