@@ -8,7 +8,8 @@
    of a grown network at lod 0) on smooth random images; img/s is the mean of the log's ticks after the first
    (warm-up, compilation).
 3. A growth run through every stage at 128² (4×4 to 128×128, 1 + 1 kimg phases) on the device, then
-   `pggan generate` and `ganeval swd` against its reals, through the command line.
+   `pggan generate` and `ganeval swd` against its reals, and `pggan ppl` of its generator (2,000 latent pairs;
+   LPIPS-VGG16 with random weights written here, which cost what the published ones do), through the command line.
 4. quality (asked for by --steps, with --quality-data): `benchmarks/precision_quality.py` for fp32, bf16, fp16 and
    compile on 3 seeds of the quick budget (12 runs of 32 kimg).
 
@@ -40,6 +41,9 @@ import torch
 
 from pggan.config import make_config
 from pggan.train import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's tests.helpers
+from tests.helpers import random_lpips_linear, random_vgg16_features  # noqa: E402
 
 # (label, preset, settings beside the paper budget's): the rows of the throughput table.
 THROUGHPUT_ROWS = [
@@ -161,6 +165,9 @@ def growth_run(args: argparse.Namespace, data: Path, resolution: int, phase_kimg
     """Step 3: grow through every stage on the device, then generate and score through the command line."""
     say(f"\n## Growth run through every stage to {resolution}², then `pggan generate` and `ganeval swd`\n")
     run_dir, fakes = args.out / "growth", args.out / "growth_fakes.npy"
+    vgg16, lpips = args.out / "random-vgg16.pth", args.out / "random-lpips-linear.pth"
+    torch.save(random_vgg16_features(), vgg16)
+    torch.save(random_lpips_linear(), lpips)
     sizes = ["--set", "fmap_base=64", "--set", "fmap_max=16"] if args.smoke else []
     phases = 2 * resolution.bit_length() - 5  # stable 4², then a fade-in and a stable phase per doubling
     settings = dict(resolution=resolution, total_kimg=phase_kimg * phases, lod_training_kimg=phase_kimg,
@@ -172,6 +179,8 @@ def growth_run(args: argparse.Namespace, data: Path, resolution: int, phase_kimg
         ("pggan", "generate", str(run_dir), "-n", "256" if args.smoke else "4096", "-o", str(fakes),
          "--device", args.device),
         ("ganeval", "swd", str(data), str(fakes), "--device", args.device, "--json"),
+        ("pggan", "ppl", str(run_dir), "--num-samples", "128" if args.smoke else "2000", "--vgg16-weights",
+         str(vgg16), "--lpips-weights", str(lpips), "--allow-unverified-weights", "--device", args.device, "--json"),
     ]
     for tool, *step in steps:
         started = time.perf_counter()
