@@ -10,7 +10,10 @@
 3. A growth run through every stage at 128² (4×4 to 128×128, 1 + 1 kimg phases) on the device, then
    `pggan generate` and `ganeval swd` against its reals, and `pggan ppl` of its generator (2,000 latent pairs;
    LPIPS-VGG16 with random weights written here, which cost what the published ones do), through the command line.
-4. quality (asked for by --steps, with --quality-data): `benchmarks/precision_quality.py` for fp32, bf16, fp16 and
+4. grids (asked for by --steps): img/s of every row of StyleGAN's and StyleGAN2's Table 1 grids at 32² with the
+   quick budget's networks, the runs `pggan ablation --grid stylegan|stylegan2` makes (fp32, at the final
+   resolution as in 2).
+5. quality (asked for by --steps, with --quality-data): `benchmarks/precision_quality.py` for fp32, bf16, fp16 and
    compile on 3 seeds of the quick budget (12 runs of 32 kimg).
 
 Writes OUT/gpu_checklist.md (the tables for benchmarks/RESULTS.md) and prints it as it goes. The device machine has
@@ -19,6 +22,7 @@ may run 600 s, so run the quality step as a call of its own:
 
     pip install -q --no-deps --no-build-isolation -e . && python benchmarks/gpu_checklist.py --out $OUT/gpu
     python benchmarks/gpu_checklist.py --out $OUT/quality --steps quality --quality-data data/fmnist32.npz
+    python benchmarks/gpu_checklist.py --out $OUT/grids --steps grids
     python benchmarks/gpu_checklist.py --out /tmp/gpu --smoke                          # the plumbing, on a CPU
 """
 
@@ -40,6 +44,7 @@ import scipy.ndimage
 import torch
 
 from pggan.config import make_config
+from pggan.grids import GRIDS
 from pggan.train import train
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's tests.helpers
@@ -79,9 +84,9 @@ def device_line(device: str) -> str:
 
 
 def throughput(label: str, preset: str, settings: dict, data: Path, out: Path, kimg: float, resolution: int,
-               device: str) -> str:
+               device: str, budget: str = "paper") -> str:
     """One row of the throughput table: img/s shown to D at `resolution` after the first tick."""
-    config = make_config(preset, "paper", data=str(data), resolution=resolution, progressive=False,
+    config = make_config(preset, budget, data=str(data), resolution=resolution, progressive=False,
                          total_kimg=kimg, kimg_per_tick=kimg / 5, metrics_ticks=0, metrics_num_images=0,
                          snapshot_ticks=100, grid_size=2, device=device, **settings)
     run_dir = out / "throughput" / label.replace(" ", "").replace(",", "-").replace("(", "").replace(")", "")
@@ -111,12 +116,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the plumbing on a CPU")
     parser.add_argument("--steps", default="tests,throughput,growth",
-                        help="comma-separated, of tests, throughput, growth, quality")
+                        help="comma-separated, of tests, throughput, growth, grids, quality")
     parser.add_argument("--quality-data", metavar="DATA", help="the prepared set of the quality step")
     args = parser.parse_args()
     steps = set(args.steps.split(","))
-    if not steps <= {"tests", "throughput", "growth", "quality"} or ("quality" in steps and not args.quality_data):
-        parser.error("--steps: choose from tests, throughput, growth, quality (quality needs --quality-data)")
+    if not steps <= {"tests", "throughput", "growth", "grids", "quality"} or ("quality" in steps
+                                                                           and not args.quality_data):
+        parser.error("--steps: choose from tests, throughput, growth, grids, quality (quality needs --quality-data)")
     for previous in ("throughput", "growth", "precision"):  # every run starts afresh, never resumes
         shutil.rmtree(args.out / previous, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -141,6 +147,8 @@ def main() -> None:
         throughput_table(args, data, resolution, kimg, say)
     if "growth" in steps:
         growth_run(args, data, resolution, phase_kimg, say)
+    if "grids" in steps:
+        grid_rows_table(args, kimg, say)
     if "quality" in steps:
         say("\n## Quality of the faster modes (benchmarks/precision_quality.py)\n")
         result = command(sys.executable, "benchmarks/precision_quality.py", "--data", args.quality_data, "--out",
@@ -158,6 +166,21 @@ def throughput_table(args: argparse.Namespace, data: Path, resolution: int, kimg
     for label, preset, settings in THROUGHPUT_ROWS:
         overrides = {**settings, **({"fmap_base": 64, "fmap_max": 16} if args.smoke else {})}
         say(throughput(label, preset, overrides, data, args.out, kimg, resolution, args.device))
+
+
+def grid_rows_table(args: argparse.Namespace, kimg: float, say: Callable[[str], None]) -> None:
+    """Step 4: img/s of every row of the StyleGAN and StyleGAN2 grids at 32², quick budget networks."""
+    resolution = 16 if args.smoke else 32
+    data = args.out / f"blobs{resolution}.npy"
+    np.save(data, smooth_images(256 if args.smoke else 4096, resolution, seed=0))
+    say(f"\n## Every row of the StyleGAN and StyleGAN2 grids at {resolution}², quick budget networks, fp32\n")
+    say("| run | img/s | peak GPU memory GiB | wall s |")
+    say("|---|---|---|---|")
+    for grid in ("stylegan", "stylegan2"):
+        for row, (preset, settings) in GRIDS[grid].rows.items():
+            overrides = {**settings, **({"fmap_base": 64, "fmap_max": 16} if args.smoke else {})}
+            say(throughput(f"{grid} {row} ({preset})", preset, overrides, data, args.out, kimg, resolution,
+                           args.device, budget="quick"))
 
 
 def growth_run(args: argparse.Namespace, data: Path, resolution: int, phase_kimg: float,
