@@ -28,8 +28,9 @@ clock inside each op: on a busy machine they stretch with it, the shares much le
     python benchmarks/profile_train_step.py --config g --no-progressive --fmap-base 8192 --fmap-max 128 \\
         --latent-size 128 --amp bf16 --steps 3 --warmup 1 --json bf16.json
 
-bf16 autocast is only fast on CPUs with bf16 arithmetic (avx512_bf16, amx_bf16; printed with the CPU); elsewhere
-oneDNN emulates it and the breakdown shows the emulation.
+bf16 autocast is only fast on CPUs with bf16 arithmetic (avx512_bf16, amx_bf16; printed with the CPU); elsewhere the
+breakdown shows torch's fallback (on an AVX2 AMD Zen 3 the bf16 convolutions leave oneDNN for ATen's _slow_conv2d,
+im2col and a GEMM without bf16 hardware: see the top ops), not what a CPU with bf16 arithmetic would spend.
 """
 
 from __future__ import annotations
@@ -210,8 +211,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"- CPU: {result['machine']['cpu']}, {args.threads} thread(s), torch {torch.__version__}, load average "
           f"{result['machine']['load_average']:.2f}")
     if args.amp == "bf16" and native is not True:
-        print("- bf16 arithmetic: **none on this CPU**: oneDNN emulates bf16, so this breakdown shows the emulation, "
-              "not what a CPU with avx512_bf16/amx_bf16 spends")
+        print("- bf16 arithmetic: **none on this CPU** (no avx512_bf16 or amx_bf16): this breakdown shows torch's "
+              "fallback for bf16 (see the top ops), not what a CPU with bf16 arithmetic spends")
     print(f"- command: `{command}`")
     print(f"- {config.resolution}×{config.resolution}×1, fmap_base {config.fmap_base}, fmap_max {config.fmap_max}, "
           f"latent {config.latent_size}, G {g_params:,} / D {d_params:,} parameters, minibatch {args.minibatch}, "
