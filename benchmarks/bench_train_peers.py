@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import torch
 
-from pggan.config import make_config
+from pggan.config import TrainConfig, make_config
 from pggan.data import reals_at
 from pggan.losses import discriminator_loss, generator_loss
 from pggan.networks import build_networks
@@ -51,9 +51,18 @@ Step = Callable[[], int]  # one G step and its D step(s); returns the images sho
 def pggan_step(width: int, minibatch: int, lever: str) -> tuple[Step, int, int]:
     """(step, G parameters, D parameters) of pggan's preset g; `lever` is fp32 or a "+"-joined set of channels_last,
     bf16 and compile."""
-    parts = set(lever.split("+"))
     config = make_config("g", "quick").replace(fmap_base=1 << 14, fmap_max=width, latent_size=width,
                                                resolution=RESOLUTION)
+    return pggan_config_step(config, minibatch, lever)
+
+
+def pggan_config_step(config: TrainConfig, minibatch: int, lever: str) -> tuple[Step, int, int]:
+    """(step, G parameters, D parameters) of pggan at `config`'s networks and loss, fully grown (α = 1) at
+    config.resolution: n_critic D steps, a G step and the EMA update (β 0.999), made of the functions `pggan.train`
+    runs, each phase in a torch.profiler range (pggan.d_step, pggan.g_step; train.py's own ranges inside them); the
+    step returns the images shown to D. Lazy R1 and path length steps are left out."""
+    parts = set(lever.split("+"))
+    resolution = config.resolution
     torch.manual_seed(0)
     generator, discriminator = build_networks(config, 1)
     memory_format = torch.channels_last if "channels_last" in parts else torch.contiguous_format
@@ -68,25 +77,30 @@ def pggan_step(width: int, minibatch: int, lever: str) -> tuple[Step, int, int]:
     critic = functools.partial(discriminator, alpha=1.0)
     autocast = (functools.partial(torch.autocast, "cpu", dtype=torch.bfloat16) if "bf16" in parts
                 else contextlib.nullcontext)
-    images = torch.randint(0, 256, (4096, 1, RESOLUTION, RESOLUTION), dtype=torch.uint8)
+    images = torch.randint(0, 256, (4096, 1, resolution, resolution), dtype=torch.uint8)
 
     def step() -> int:
-        discriminator.requires_grad_(True)
-        reals = reals_at(images[torch.randint(len(images), (minibatch,))], RESOLUTION, 1.0, torch.float32)
-        reals = reals.contiguous(memory_format=memory_format)
-        with autocast():
-            with torch.no_grad():
-                fakes = g_train(torch.randn(minibatch, config.latent_size), RESOLUTION, 1.0)
-            d_loss, _ = discriminator_loss(critic, reals, fakes.to(reals.dtype), kind=config.loss,
-                                           mix=torch.rand(minibatch), wgan_epsilon=config.wgan_epsilon)
-        _optimizer_step(d_loss, discriminator, d_optimizer, scaler, 1)
-        discriminator.requires_grad_(False)
-        with autocast():
-            g_loss = generator_loss(critic, g_train(torch.randn(minibatch, config.latent_size), RESOLUTION, 1.0),
-                                    kind=config.loss)
-        _optimizer_step(g_loss, generator, g_optimizer, scaler, 1)
+        with torch.profiler.record_function("pggan.d_step"):
+            discriminator.requires_grad_(True)
+            for _ in range(config.n_critic):
+                reals = reals_at(images[torch.randint(len(images), (minibatch,))], resolution, 1.0, torch.float32)
+                reals = reals.contiguous(memory_format=memory_format)
+                with autocast():
+                    with torch.no_grad():
+                        fakes = g_train(torch.randn(minibatch, config.latent_size), resolution, 1.0)
+                    d_loss, _ = discriminator_loss(
+                        critic, reals, fakes.to(reals.dtype), kind=config.loss, mix=torch.rand(minibatch),
+                        wgan_lambda=config.wgan_lambda, wgan_target=config.wgan_target,
+                        wgan_epsilon=config.wgan_epsilon, r1_gamma=config.r1_gamma if config.r1_interval == 1 else 0.0)
+                _optimizer_step(d_loss, discriminator, d_optimizer, scaler, 1)
+        with torch.profiler.record_function("pggan.g_step"):
+            discriminator.requires_grad_(False)
+            with autocast():
+                g_loss = generator_loss(critic, g_train(torch.randn(minibatch, config.latent_size), resolution, 1.0),
+                                        kind=config.loss)
+            _optimizer_step(g_loss, generator, g_optimizer, scaler, 1)
         _update_ema(ema, generator, 0.999)
-        return minibatch
+        return minibatch * config.n_critic
 
     return step, sum(p.numel() for p in generator.parameters()), sum(p.numel() for p in discriminator.parameters())
 
@@ -174,6 +188,13 @@ def cpu_bf16_flags() -> str:
     return ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in BF16_FLAGS)
 
 
+def cpu_description() -> str:
+    """`lscpu`'s model name and the bf16 flags, e.g. "AMD EPYC 7B13 (bf16 flags: avx512f no, …)"."""
+    cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True,
+                text=True).stdout.splitlines() if line.startswith("Model name")), platform.processor())
+    return f"{cpu} (bf16 flags: {cpu_bf16_flags()})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=128, help="feature maps at every resolution, and latent size")
@@ -186,10 +207,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cpu = next((line.split(":", 1)[1].strip() for line in subprocess.run(["lscpu"], capture_output=True,
-                text=True).stdout.splitlines() if line.startswith("Model name")), platform.processor())
     print("# pggan against pro-gan-pth: training step, equal architecture\n")
-    print(f"- CPU: {cpu} (bf16 flags: {cpu_bf16_flags()}), {args.threads} thread(s), torch {torch.__version__}, "
+    print(f"- CPU: {cpu_description()}, {args.threads} thread(s), torch {torch.__version__}, "
           "load average at start "
           f"{open('/proc/loadavg').read().split()[0]}")
     print(f"- command: `python benchmarks/bench_train_peers.py --width {args.width} --minibatch "

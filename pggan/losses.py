@@ -27,20 +27,21 @@ def gradient_penalty(critic: Critic, reals: Images, fakes: Images, mix: torch.Te
     Images at several scales (MSG-GAN) are mixed with the same factor; ‖∇‖² is then the mean, over the scales the
     critic reads, of each scale's squared gradient norm, as msg-stylegan-tf's penalty (which reads every scale).
     """
-    if isinstance(reals, torch.Tensor):
-        mixed = torch.lerp(reals, fakes, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
-        (gradients,) = torch.autograd.grad(_at_least_fp32(critic(mixed)).sum(), mixed, create_graph=True)
-        norms = _at_least_fp32(gradients).flatten(1).norm(dim=1)
+    with torch.profiler.record_function("pggan.gradient_penalty"):  # D(x̂) and ∇D(x̂): a profiler label
+        if isinstance(reals, torch.Tensor):
+            mixed = torch.lerp(reals, fakes, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
+            (gradients,) = torch.autograd.grad(_at_least_fp32(critic(mixed)).sum(), mixed, create_graph=True)
+            norms = _at_least_fp32(gradients).flatten(1).norm(dim=1)
+            return (norms - target).square() / target**2
+        scales = [torch.lerp(real, fake, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
+                  for real, fake in zip(reals, fakes, strict=True)]
+        gradients = [gradient for gradient in torch.autograd.grad(_at_least_fp32(critic(scales)).sum(), scales,
+                                                                   create_graph=True, allow_unused=True)
+                     if gradient is not None]  # None: a scale D does not connect
+        # The mean over S scales of Σ g² is Σ (g / √S)² over them all: one norm of the concatenated gradients.
+        flat = torch.cat([_at_least_fp32(gradient).flatten(1) for gradient in gradients], dim=1)
+        norms = flat.norm(dim=1) / math.sqrt(len(gradients))
         return (norms - target).square() / target**2
-    scales = [torch.lerp(real, fake, mix.reshape(-1, 1, 1, 1)).detach().requires_grad_(True)
-              for real, fake in zip(reals, fakes, strict=True)]
-    gradients = [gradient for gradient in torch.autograd.grad(_at_least_fp32(critic(scales)).sum(), scales,
-                                                               create_graph=True, allow_unused=True)
-                 if gradient is not None]  # None: a scale D does not connect
-    # The mean over S scales of Σ g² is Σ (g / √S)² over them all: one norm of the concatenated gradients.
-    flat = torch.cat([_at_least_fp32(gradient).flatten(1) for gradient in gradients], dim=1)
-    norms = flat.norm(dim=1) / math.sqrt(len(gradients))
-    return (norms - target).square() / target**2
 
 
 def r1_penalty(real_scores: torch.Tensor, reals: Images) -> torch.Tensor:

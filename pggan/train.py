@@ -102,9 +102,11 @@ def _optimizer_step(loss: torch.Tensor, network: torch.nn.Module, optimizer: tor
     and Adam's statistics stay as they were), True otherwise.
     """
     optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
+    with torch.profiler.record_function("pggan.backward"):  # profiler labels (benchmarks/profile_train_step.py)
+        scaler.scale(loss).backward()
     _average_gradients(network, world_size)
-    scaler.step(optimizer)
+    with torch.profiler.record_function("pggan.optimizer_step"):
+        scaler.step(optimizer)
     if not scaler.is_enabled():
         return True
     scale = scaler.get_scale()
@@ -123,7 +125,7 @@ def ema_beta(config: TrainConfig, images_per_g_step: int, num_images: int) -> fl
 
 def _update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
     """θ_ema ← β·θ_ema + (1 − β)·θ (buffers, e.g. batch-norm statistics, are copied)."""
-    with torch.no_grad():
+    with torch.no_grad(), torch.profiler.record_function("pggan.ema"):
         for ema_param, param in zip(ema.parameters(), model.parameters(), strict=True):
             ema_param.lerp_(param, 1.0 - beta)
         for ema_buffer, buffer in zip(ema.buffers(), model.buffers(), strict=True):
