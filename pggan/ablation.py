@@ -52,6 +52,7 @@ from pggan.grids import GRIDS
 from pggan.report import (
     DROPLET_IMAGES,
     SAMPLES_PER_ROW,
+    draw_droplets_figure,
     draw_samples_figure,
     draw_swd_figure,
     read_row,
@@ -460,4 +461,5 @@ def run_ablation(data: str | Path, out: str | Path, *, grid: str = "table1", con
     if sampled:
         draw_samples_figure(out, sampled, reals, device)
     draw_swd_figure(out, {name: run for name, run in runs.items() if (run / "config.json").exists()}, spec)
+    draw_droplets_figure(out, rows_by_seed, spec)
     return {**header, "rows": table_rows(rows_by_seed, spec), "trends": trend_checks(rows_by_seed, spec)}

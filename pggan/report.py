@@ -286,6 +286,29 @@ def draw_samples_figure(out: Path, runs: dict[str, Path], reals: np.ndarray, dev
     _save_figure(figure, out / "figure_samples.png")
 
 
+def draw_droplets_figure(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], grid: Grid) -> None:
+    """figure_droplets.png, where a grid's rows measured StyleGAN2's droplets (`pggan.droplets`): the peak ratio's
+    median and 99th percentile per feature-map resolution, one line per row, each the mean over its seeds."""
+    from pggan.droplets import plot_droplets
+
+    results = []
+    for name in grid.rows:
+        measured = [rows[name]["droplets"] for rows in rows_by_seed.values() if "droplets" in rows.get(name, {})]
+        if not measured:
+            continue
+        resolutions = []
+        for index, level in enumerate(measured[0]):
+            means = {}
+            for key in ("median", "p99"):  # None: every map of that resolution was all zero
+                values = [seed[index][key] for seed in measured if seed[index][key] is not None]
+                means[key] = statistics.fmean(values) if values else None
+            resolutions.append({"resolution": level["resolution"], **means})
+        results.append({"preset": grid.labels[name], "run": f"{len(measured)} seed{'s' * (len(measured) > 1)}",
+                        "resolutions": resolutions})
+    if results:
+        plot_droplets(results, out / "figure_droplets.png")
+
+
 def draw_swd_figure(out: Path, runs: dict[str, Path], grid: Grid = TABLE1) -> None:
     """figure_swd.png: SWD per pyramid level against kimg for every configuration (like the paper's Figure 4); when
     the runs' logs hold no SWD point, a warning (a `note:` line) says why instead."""

@@ -523,3 +523,4 @@ def test_a_stylegan2_grid_runs_every_row_through_the_cli(tmp_path):
         assert top["resolution"] == 16 and (evaluation["droplet_p99"], evaluation["droplet_fraction"]) == \
             (top["p99"], top["fraction_above"])
     assert "| droplet p99 | droplet maps |" in table and "weight demodulation removes the droplets" in table
+    assert (tmp_path / "grid" / "figure_droplets.png").stat().st_size > 0
