@@ -103,7 +103,10 @@ def lpips_weights_at_hand(vgg16_weights: str | Path | None, lpips_weights: str |
                       "LPIPS needs")
     vgg16 = weights_at_hand(VGG16_WEIGHTS, vgg16_weights)
     if vgg16 is None:
-        return None, f"the VGG-16 weights of LPIPS are not here: {VGG16_WEIGHTS.help()}"
+        # Recorded in evaluation.json and the committed tables: the hub folder by name, not this machine's path.
+        return None, (f"the VGG-16 weights of LPIPS are not here: put {VGG16_WEIGHTS.file_names[0]} "
+                      f"({VGG16_WEIGHTS.url}) in the torch hub checkpoint folder, or pass {VGG16_WEIGHTS.option} "
+                      f"PATH, or set {VGG16_WEIGHTS.env}=PATH")
     try:
         return {"vgg16_weights": vgg16, "lpips_weights": find_lpips_weights(lpips_weights)}, None
     except GanevalInputError as error:

@@ -220,8 +220,9 @@ def write_tables(out: Path, rows_by_seed: dict[int, dict[str, dict[str, Any]]], 
                 else "")
              + (". The last two columns are the paper's CelebA 128×128 figures (Karras et al. 2018, Table 1), for "
                 "reading trends side by side, not for comparing values" if grid.paper else "")
-             + (f". The last {len(fid_sets)} columns are the paper's FID ({grid.paper_fid_source}), for reading trends "
-                "side by side, not for comparing values" if fid_sets else "")
+             + ((f". The last {len(fid_sets)} columns are" if len(fid_sets) > 1 else ". The last column is")
+                + f" the paper's FID ({grid.paper_fid_source}), for reading trends side by side, not for comparing "
+                "values" if fid_sets else "")
              + f". Per seed, with the raw generator's SWD: {grid.stem}_per_seed.csv.", "",
              "| configuration | " + " | ".join(titles) + " |", "|---" * (len(titles) + 1) + "|"]
 

@@ -127,10 +127,11 @@ def test_the_droplet_trend_reads_the_seeds_that_measured_it_and_has_no_paper_fid
 
     # Seed 2's rows were evaluated before the droplet statistic existed: the trend is read on seeds 1 and 3 only.
     # A paper FID difference sits beside the quality trends (B − A = 4.39 − 4.40), not beside the droplets.
-    rows = {seed: {"A": {"swd_x1e3_avg": 10.0, **({"droplet_p99": 30.0 + seed} if seed != 2 else {})},
-                   "B": {"swd_x1e3_avg": 9.0, **({"droplet_p99": 5.0} if seed != 2 else {})}} for seed in (1, 2, 3)}
+    rows = {seed: {"A": {"swd_x1e3_avg": 10.0, **({"droplet_fraction": 0.3 + seed / 10} if seed != 2 else {})},
+                   "B": {"swd_x1e3_avg": 9.0, **({"droplet_fraction": 0.0} if seed != 2 else {})}}
+            for seed in (1, 2, 3)}
     checks = {check["measure"]: check for check in trend_checks(rows, STYLEGAN2)}
-    assert checks["droplet_p99"]["num_seeds"] == 2 and checks["droplet_p99"]["difference"] == -27.0
-    assert "paper_fid_difference" not in checks["droplet_p99"]
+    assert checks["droplet_fraction"]["num_seeds"] == 2 and checks["droplet_fraction"]["difference"] == -0.5
+    assert "paper_fid_difference" not in checks["droplet_fraction"]
     assert checks["swd_x1e3_avg"]["num_seeds"] == 3 and checks["swd_x1e3_avg"]["paper_fid_difference"] == \
         {"FFHQ": -0.01}
