@@ -61,7 +61,7 @@ CLEAN_FID_MODES = ("clean", "legacy_tensorflow", "legacy_pytorch")
 MAX_DEMO_RESOLUTION = 150
 
 # Feature extractors of FID, KID, precision/recall and density/coverage (IS needs Inception's class logits).
-FEATURE_EXTRACTORS = ("inception-v3-tf", "dinov2-vit-l14")
+FEATURE_EXTRACTORS = ("inception-v3-tf", "dinov2-vit-l14", "vgg16-fc2")
 DEFAULT_FEATURES = "inception-v3-tf"
 DINOV2_FILE_NAME = "dinov2_vitl14_pretrain.pth"  # the official release's name (torch hub's cache keeps it)
 DINOV2_URL = "https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/" + DINOV2_FILE_NAME

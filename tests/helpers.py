@@ -315,3 +315,21 @@ class TinyGenerator(torch.nn.Module):
 def tiny_generator() -> TinyGenerator:
     """The factory the command-line tests name: `--generator tests.helpers:tiny_generator`."""
     return TinyGenerator()
+
+
+def tf1_resize_by_formula(image: np.ndarray, size: int) -> np.ndarray:
+    """TF1 ResizeBilinear (align_corners=False) pixel by pixel: src = dst·in/out (float32), lerp x then y."""
+    height, width = image.shape
+    out = np.empty((size, size), np.float32)
+    for row in range(size):
+        y = np.float32(row) * np.float32(height / size)
+        y0 = int(y)
+        y1, dy = min(y0 + 1, height - 1), y - np.float32(y0)
+        for col in range(size):
+            x = np.float32(col) * np.float32(width / size)
+            x0 = int(x)
+            x1, dx = min(x0 + 1, width - 1), x - np.float32(x0)
+            top = image[y0, x0] + (image[y0, x1] - image[y0, x0]) * dx
+            bottom = image[y1, x0] + (image[y1, x1] - image[y1, x0]) * dx
+            out[row, col] = top + (bottom - top) * dy
+    return out

@@ -268,7 +268,7 @@ def test_stats_are_refused_with_another_extractor(image_folders: tuple[Path, Pat
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    ({"features": "dinov2"}, "features must be one of inception-v3-tf, dinov2-vit-l14 or a torch.nn.Module"),
+    ({"features": "dinov2"}, "features must be one of inception-v3-tf, dinov2-vit-l14, vgg16-fc2 or a torch.nn.Module"),
     ({"features": TinyFeatures()}, "a features module needs a name"),
     ({"features": TinyFeatures(), "features_name": "inception-v3-tf"}, "is a built-in extractor's"),
     ({"features": "dinov2-vit-l14", "resize": "clean"}, "resize='clean' applies to the inception-v3-tf features"),

@@ -3,7 +3,8 @@
 Every extractor states its identity — name, input size and resize, preprocessing, feature dimension, the SHA-256 of
 its weights — and every result and stats file records it, so statistics made with one extractor are refused with
 another. Built in: `inception-v3-tf` (the TensorFlow Inception of 2015-12-05 behind published FID/IS/KID numbers;
-the default) and `dinov2-vit-l14` (DINOv2 ViT-L/14, the FD-DINOv2 of Stein et al. 2023; an optional extra). From
+the default), `dinov2-vit-l14` (DINOv2 ViT-L/14, the FD-DINOv2 of Stein et al. 2023; an optional extra) and
+`vgg16-fc2` (VGG-16's fc2, the features of improved precision and recall, as torch-fidelity's `prc`). From
 Python any `torch.nn.Module` mapping N×3×H×W float images in [0, 1] to N×D features serves too (`features=module`,
 with a `features_name`).
 """
@@ -24,7 +25,7 @@ from ganeval.errors import GanevalInputError
 class FeatureExtractor:
     """uint8 NCHW RGB batches → (N×D float32 features, N×classes logits or None), with the extractor's identity."""
 
-    name: str  # "inception-v3-tf", "dinov2-vit-l14", or a module's given name
+    name: str  # "inception-v3-tf", "dinov2-vit-l14", "vgg16-fc2", or a module's given name
     input_size: int | None  # the side images are resized to; None: they are taken at their own size
     resize: str  # how they are resized ("tf", "clean", "pil-bicubic", "none")
     preprocessing: str  # what is done to the resized pixels, in words

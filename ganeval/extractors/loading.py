@@ -10,6 +10,7 @@ from ganeval.defaults import DEFAULT_FEATURES
 from ganeval.extractors.base import FeatureExtractor, ModuleExtractor
 from ganeval.extractors.dinov2 import load_dinov2
 from ganeval.extractors.inception import load_inception
+from ganeval.extractors.vgg16 import load_vgg16
 
 
 def open_extractor(options: dict[str, Any], device: torch.device) -> FeatureExtractor:
@@ -19,6 +20,9 @@ def open_extractor(options: dict[str, Any], device: torch.device) -> FeatureExtr
         return ModuleExtractor(features, options["features_name"], device, options["precision"])
     if features == "dinov2-vit-l14":
         return load_dinov2(options["dinov2_weights"], device=device, precision=options["precision"])
+    if features == "vgg16-fc2":
+        return load_vgg16(options["vgg16_weights"], device=device,
+                          allow_unverified_weights=options["allow_unverified_weights"], precision=options["precision"])
     return load_inception(options["inception_weights"], device=device, resize=options["resize"],
                           allow_unverified_weights=options["allow_unverified_weights"],
                           precision=options["precision"])

@@ -27,6 +27,8 @@ from ganeval.defaults import (
     OFFLINE_ENV,
     PRECISIONS,
     RESIZE_MODES,
+    VGG16_FILE_NAME,
+    VGG16_WEIGHTS_ENV,
     WEIGHTS_ENV,
     WEIGHTS_FILE_NAME,
     WEIGHTS_URL,
@@ -228,8 +230,10 @@ class FeatureMetric(Metric):
     options = {
         "features": Option(DEFAULT_FEATURES, "inception-v3-tf: the TF Inception behind published FID/KID; "
                            "dinov2-vit-l14: DINOv2 ViT-L/14 class tokens (FD-DINOv2, Stein et al. 2023; needs `pip "
-                           "install \"ganeval-pggan[dinov2]\"`), preprocessed as dgm-eval does. From Python also any "
-                           "torch.nn.Module mapping N×3×H×W floats in [0, 1] to N×D features (with features_name).",
+                           "install \"ganeval-pggan[dinov2]\"`), preprocessed as dgm-eval does; vgg16-fc2: VGG-16's "
+                           "fc2 after ReLU (improved precision/recall's features), as torch-fidelity's vgg16. From "
+                           "Python also any torch.nn.Module mapping N×3×H×W floats in [0, 1] to N×D features (with "
+                           "features_name).",
                            kind="features", choices=FEATURE_EXTRACTORS, stored=True),
         "features_name": Option(None, "The name of a features module, recorded with its results and stats files.",
                                 kind="str", flag="", stored=True),
@@ -239,6 +243,10 @@ class FeatureMetric(Metric):
         "dinov2_weights": Option(None, f"The DINOv2 ViT-L/14 weights ({DINOV2_FILE_NAME} or timm's "
                                  f"model.safetensors); default: ${DINOV2_WEIGHTS_ENV}, then the torch hub and Hugging "
                                  "Face caches (never downloaded).", kind="path", stored=True),
+        "vgg16_weights": Option(None, f"torchvision's VGG-16 weights ({VGG16_FILE_NAME}), for the vgg16-fc2 features "
+                                "and the LPIPS of ppl; default: "
+                                f"${VGG16_WEIGHTS_ENV}, then the torch hub cache, then a download.", kind="path",
+                                stored=True),
         "allow_unverified_weights": Option(False, "Run with a weights file that is not the published one (results "
                                            "are then marked comparable_to_published: false).", kind="bool",
                                            stored=True),
@@ -260,8 +268,8 @@ class FeatureMetric(Metric):
         extractors.base.check_features(options["features"], options["features_name"])
         if options["resize"] != DEFAULT_RESIZE and options["features"] != "inception-v3-tf":
             raise GanevalInputError(f"resize={options['resize']!r} applies to the inception-v3-tf features; "
-                                    "dinov2-vit-l14 resizes as dgm-eval does, and a features module takes the "
-                                    "images at their own size")
+                                    "dinov2-vit-l14 resizes as dgm-eval does, vgg16-fc2 as torch-fidelity's vgg16, "
+                                    "and a features module takes the images at their own size")
 
     def limit(self, options: dict[str, Any], set_name: str) -> int | None:
         names = sorted(name for name, cls in metrics().items() if issubclass(cls, FeatureMetric))

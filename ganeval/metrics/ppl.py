@@ -64,8 +64,7 @@ class PPLMetric(GeneratorMetric):
                                    "as outliers; 0 keeps every one.", kind="float"),
         "upper_percentile": Option(PPL_UPPER_PERCENTILE, "Lengths above this percentile (numpy 'higher') are dropped "
                                    "as outliers; 100 keeps every one.", kind="float"),
-        "vgg16_weights": Option(None, f"torchvision's VGG-16 weights ({VGG16_FILE_NAME}); default: "
-                                f"${VGG16_WEIGHTS_ENV}, then the torch hub cache, then a download.", kind="path"),
+        "vgg16_weights": FeatureMetric.options["vgg16_weights"],
         "lpips_weights": Option(None, "The LPIPS v0.1 linear layers (vgg.pth); default: the installed lpips "
                                 "package's lpips/weights/v0.1/vgg.pth, then torch-fidelity's cached copy.",
                                 kind="path"),
