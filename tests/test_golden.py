@@ -41,7 +41,7 @@ WRITE = os.environ.get("GANEVAL_WRITE_GOLDEN") == "1"
 RELATIVE_TOLERANCE_ELSEWHERE = 1e-4
 # PPL's lengths are LPIPS differences between images ε = 1e-4 apart in latent space, divided by ε²: float32
 # rounding (~1e-7 of a feature) over a feature difference ~1e-4 of the feature is ~1e-3 of each length, twice that
-# squared. Measured between Zen 3 (AVX2, where the file was recorded) and Zen 4 (AVX-512): at most 1.7e-3.
+# squared. Measured between Zen 3 (AVX2, where the file was recorded) and Zen 5 (family 26, AVX-512): at most 1.7e-3.
 RELATIVE_TOLERANCE_ELSEWHERE_PPL = 1e-2
 TIMING_KEYS = {"tick_seconds", "images_per_second", "train_seconds", "wall_seconds"}
 
