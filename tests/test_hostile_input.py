@@ -826,6 +826,8 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
      "made with budget 'paper'"),
     ("ablation-folder-of-other-kimg", P, lambda w: tables_only(w, grid_file(w, settings={"total_kimg": 9.0})), 2,
      "made with settings"),
+    ("ablation-folder-of-other-precision", P, lambda w: tables_only(w, grid_file(w, settings={"amp": "bf16"})), 2,
+     "'amp': 'bf16'}, this command asks for {'metrics_ticks': 2}"),
     ("tables-evaluation-not-json", P, lambda w: tables_only(w, w.write("ab/seed-1000/g/evaluation.json", b'{"swd')),
      2, "evaluation.json: not a readable evaluation"),
     ("tables-evaluation-a-list", P, lambda w: tables_only(w, w.write("ab/seed-1000/g/evaluation.json", b"[]")), 2,
