@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -31,3 +32,36 @@ def test_profile_train_step_splits_a_step_into_shares_that_sum_to_one(tmp_path, 
     assert numbers["ms_per_step"] > 0 and numbers["img_per_s"] > 0 and len(numbers["top_ops"]) == 15
     assert "| convolutions (forward, backward, double backward) |" in capsys.readouterr().out
 
+
+
+def write_table1_folder(folder: Path, kimg: dict[str, float], swd: dict[str, dict[int, float]]) -> None:
+    """The two files of a `pggan ablation` folder that budget_study reads, for rows (a) and (b)."""
+    folder.mkdir(parents=True)
+    differences = [swd["b"][seed] - swd["a"][seed] for seed in swd["a"]]
+    mean = sum(differences) / len(differences)
+    error = (sum((d - mean) ** 2 for d in differences) / (len(differences) - 1) / len(differences)) ** 0.5
+    rows = [{"config": name, "kimg": kimg[name], "train_minutes": 1.5} for name in "ab"]
+    trend = {"claim": "progressive growing beats the baseline", "difference": mean, "standard_error": error,
+             "t_critical": 4.3027, "num_seeds": len(differences), "verdict": "not resolved"}
+    (folder / "table1.json").write_text(json.dumps({"kimg_per_config": 64.0, "rows": rows, "trends": [trend]}))
+    lines = ["seed,config,swd_x1e3_avg"] + [f"{seed},{name},{value}" for name in "ab"
+                                             for seed, value in swd[name].items()]
+    (folder / "table1_per_seed.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_budget_study_reads_each_folder_at_its_rows_kimg(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    budget_study = importlib.import_module("budget_study")
+    swd = {"a": {1000: 10.0, 1001: 20.0}, "b": {1000: 13.0, 1001: 21.0}}
+    write_table1_folder(tmp_path / "long", {"a": 128.0, "b": 128.0}, swd)  # extended: rows say 128, grid 64
+    write_table1_folder(tmp_path / "short", {"a": 64.0, "b": 64.0}, swd)
+    budget_study.main([str(tmp_path / "long"), str(tmp_path / "short"), "--out", str(tmp_path / "out")])
+    lines = (tmp_path / "out" / "budget_growing.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["64.0", "128.0"]  # sorted by the rows' kimg
+    kimg, difference, error, _, seeds, _, a_mean, b_mean = lines[2].split(",")[:8]
+    assert (float(difference), float(error), int(seeds)) == (2.0, 1.0, 2)  # differences 3 and 1: mean 2, SE 1
+    assert (float(a_mean), float(b_mean)) == (15.0, 17.0)
+    assert (tmp_path / "out" / "figure_budget_growing.png").stat().st_size > 0
+    write_table1_folder(tmp_path / "mixed", {"a": 64.0, "b": 128.0}, swd)
+    with pytest.raises(SystemExit, match="different kimg"):
+        budget_study.main([str(tmp_path / "mixed"), "--out", str(tmp_path / "out2")])
