@@ -12,8 +12,9 @@ over the seeds; the CSV holds the numbers and each row's training minutes (mean 
         --seeds 1000,1001,1002
     cp -r runs/budget-128 runs/budget-256    # then, for each seed S and row R of it:
     pggan resume runs/budget-256/seed-S/R --kimg 256
-    pggan ablation --data data/fmnist32.npz --out runs/budget-256 --configs a,b --kimg 128 --jobs 2 \
-        --seeds 1000,1001,1002        # scores the extended runs again; the table's kimg column says 256
+    # runs/budget-256/grid.json: settings.total_kimg 128 → 256, what a --kimg 256 grid records (its runs are these)
+    pggan ablation --data data/fmnist32.npz --out runs/budget-256 --configs a,b --kimg 256 --jobs 2 \
+        --seeds 1000,1001,1002        # scores the extended runs again
     python benchmarks/budget_study.py results/fashion-mnist-32 runs/budget-128 runs/budget-256 \
         --out results/fashion-mnist-32-budget
 """
