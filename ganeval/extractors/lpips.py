@@ -87,13 +87,17 @@ def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def read_vgg16_state(path: Path) -> dict[str, torch.Tensor]:
-    """The `features.*` tensors of a torchvision VGG-16 state dict (the classifier's, if present, are not used)."""
+def read_vgg16_file(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a torchvision VGG-16 state dict, a `module.` prefix removed."""
     loaded = load_torch_file(path, "PyTorch weights file")
     if not isinstance(loaded, dict) or not all(isinstance(value, torch.Tensor) for value in loaded.values()):
         raise GanevalInputError(f"{path}: expected a VGG-16 state dict (name → tensor), got {type(loaded).__name__}")
-    state = {key.removeprefix("module."): value for key, value in loaded.items()}
-    return {key: value for key, value in state.items() if not key.startswith("classifier.")}
+    return {key.removeprefix("module."): value for key, value in loaded.items()}
+
+
+def read_vgg16_state(path: Path) -> dict[str, torch.Tensor]:
+    """The `features.*` tensors of a torchvision VGG-16 state dict (the classifier's, if present, are not used)."""
+    return {key: value for key, value in read_vgg16_file(path).items() if not key.startswith("classifier.")}
 
 
 def read_lpips_state(path: Path) -> tuple[dict[str, torch.Tensor], str]:

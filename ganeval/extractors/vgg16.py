@@ -26,8 +26,8 @@ from ganeval.defaults import PRECISIONS, VGG16_URL
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.base import FeatureExtractor, float32_precision, load_weights
 from ganeval.extractors.inception import tf_bilinear_resize
-from ganeval.extractors.lpips import VGG16_SHA256_PREFIX, VGG16_WEIGHTS
-from ganeval.files import file_sha256, load_torch_file
+from ganeval.extractors.lpips import VGG16_SHA256_PREFIX, VGG16_WEIGHTS, read_vgg16_file
+from ganeval.files import file_sha256
 
 INPUT_SIZE = 224
 FEATURE_DIM = 4096
@@ -55,11 +55,7 @@ class VGG16FC2(nn.Module):
 
 def read_vgg16_classifier_state(path: Path) -> dict[str, torch.Tensor]:
     """A torchvision VGG-16 state dict (`module.`-prefixed accepted) without its 1000-way layer."""
-    loaded = load_torch_file(path, "PyTorch weights file")
-    if not isinstance(loaded, dict) or not all(isinstance(value, torch.Tensor) for value in loaded.values()):
-        raise GanevalInputError(f"{path}: expected a VGG-16 state dict (name → tensor), got {type(loaded).__name__}")
-    state = {key.removeprefix("module."): value for key, value in loaded.items()}
-    return {key: value for key, value in state.items() if key not in UNUSED_CLASSIFIER}
+    return {key: value for key, value in read_vgg16_file(path).items() if key not in UNUSED_CLASSIFIER}
 
 
 @dataclass
