@@ -81,6 +81,14 @@ def downsample2x(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, 2)
 
 
+def fade_in(old: torch.Tensor, new: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
+    """Figure 2(b): (1 − α)·old + α·new (torch.lerp), in the wider of the two dtypes. Under CUDA's autocast the
+    old branch's nearest upsampling runs in fp32 while the new toRGB's convolution gives bf16/fp16; CPU's autocast
+    keeps both low. In fp32 this is torch.lerp itself, bit for bit."""
+    dtype = torch.promote_types(old.dtype, new.dtype)
+    return torch.lerp(old.to(dtype), new.to(dtype), alpha)
+
+
 def fading(alpha: float | torch.Tensor) -> bool:
     """Whether the newest block is being faded in: α < 1, or α given as a tensor (not looked at, so that
     torch.compile does not specialise the graph on its value)."""

@@ -28,6 +28,7 @@ from pggan.layers import (
     ResidualBlock,
     blurred_upsample2x,
     downsample2x,
+    fade_in,
     fading,
     num_features,
     resolution_log2,
@@ -103,7 +104,7 @@ class Generator(nn.Module):
             return scales
         images = self.to_rgb[res_log2 - 2](x)
         if res_log2 > 2 and fading(alpha):  # Figure 2(b): (1-α)·upsample(toRGB_old) + α·toRGB_new
-            images = torch.lerp(upsample2x(self.to_rgb[res_log2 - 3](previous)), images, alpha)
+            images = fade_in(upsample2x(self.to_rgb[res_log2 - 3](previous)), images, alpha)
         return torch.tanh(images) if self.tanh_at_end else images
 
 
@@ -191,7 +192,7 @@ class Discriminator(nn.Module):
         if res_log2 > 2:
             x = self.blocks[res_log2 - 2](x)
             if fading(alpha):  # mirror of the generator's fade-in (Figure 2)
-                x = torch.lerp(self.from_rgb[res_log2 - 3](downsample2x(images)), x, alpha)
+                x = fade_in(self.from_rgb[res_log2 - 3](downsample2x(images)), x, alpha)
             for index in range(res_log2 - 3, 0, -1):
                 x = self.blocks[index](x)
         return self._score(x)

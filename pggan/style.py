@@ -33,6 +33,7 @@ from pggan.layers import (
     ModulatedConv2d,
     PixelNorm,
     blurred_upsample2x,
+    fade_in,
     fading,
     num_features,
     resolution_log2,
@@ -394,7 +395,7 @@ class StyleGenerator(nn.Module):
             return images
         images = self.rgb(num_blocks - 1, x, styles)
         if num_blocks > 1 and fading(alpha):  # PGGAN Figure 2(b): (1-α)·upsample(toRGB_old) + α·toRGB_new
-            images = torch.lerp(upsample2x(self.rgb(num_blocks - 2, previous, styles)), images, alpha)
+            images = fade_in(upsample2x(self.rgb(num_blocks - 2, previous, styles)), images, alpha)
         return images
 
     def rgb(self, block: int, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:

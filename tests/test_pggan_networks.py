@@ -4,7 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import pggan.networks
+import pggan.style
 from pggan.config import PRESETS, make_config
+from pggan.layers import fade_in, upsample2x
 from pggan.networks import Discriminator, Generator, build_networks
 
 TINY = dict(resolution=16, fmap_base=64, fmap_max=16, latent_size=12, mbdisc_kernels=0)
@@ -82,3 +85,49 @@ def test_every_preset_builds_matching_networks(preset):
         return
     images = generator(torch.randn(4, generator.latent_size), 16, 0.5)
     assert images.shape == (4, 1, 16, 16) and discriminator(images, 0.5).shape == (4,)
+
+
+def test_fade_in_is_lerp_in_the_wider_dtype():
+    old, new = torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8)
+    assert torch.equal(fade_in(old, new, 0.3), torch.lerp(old, new, 0.3))  # fp32: torch.lerp, bit for bit
+    mixed = fade_in(old, new.bfloat16(), 0.3)  # CUDA autocast: fp32 upsampled branch, bf16 newest toRGB
+    assert mixed.dtype == torch.float32 and torch.equal(mixed, torch.lerp(old, new.bfloat16().float(), 0.3))
+
+
+def upsample2x_in_fp32(x: torch.Tensor) -> torch.Tensor:
+    """Nearest upsampling as CUDA's autocast runs it: in float32 (upsample_nearest2d is on its fp32 list)."""
+    return upsample2x(x.float())
+
+
+@pytest.mark.parametrize("preset", ["g", "a", "stylegan_f"])
+def test_generator_fades_in_under_autocast_with_cuda_dtype_rules(preset, monkeypatch):
+    # On CUDA, `--amp bf16` met (1 − α)·upsample(old toRGB) in fp32 and the new toRGB in bf16 and torch.lerp
+    # refused the mix ("expected dtype float for `end`"); CPU's autocast keeps both bf16. This plays CUDA's rule.
+    monkeypatch.setattr(pggan.networks, "upsample2x", upsample2x_in_fp32)
+    monkeypatch.setattr(pggan.style, "upsample2x", upsample2x_in_fp32)
+    generator, _ = tiny_networks(preset)
+    latents = torch.randn(4, 12)
+    with torch.no_grad():
+        torch.manual_seed(1)  # StyleGAN's per-pixel noise: the same draws in both calls
+        exact = generator(latents, 16, 0.5)
+        torch.manual_seed(1)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            faded = generator(latents, 16, 0.5)
+    # bf16 keeps 8 bits of mantissa: relative rounding 2**-8 per op over a few layers of O(1) values.
+    torch.testing.assert_close(faded.float(), exact, atol=0.1, rtol=0.05)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
+@pytest.mark.parametrize("preset", ["g", "stylegan_f"])
+def test_networks_fade_in_under_cuda_bf16_autocast(preset):
+    generator, discriminator = (network.cuda() for network in tiny_networks(preset))
+    latents = torch.randn(4, 12, device="cuda")
+    with torch.no_grad():
+        torch.manual_seed(1)  # StyleGAN's per-pixel noise: the same draws in both calls
+        exact = generator(latents, 16, 0.5)
+        torch.manual_seed(1)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            faded, score = generator(latents, 16, 0.5), discriminator(exact, 0.5)
+    torch.testing.assert_close(faded.float(), exact, atol=0.1, rtol=0.05)
+    torch.testing.assert_close(score.float(), discriminator(exact, 0.5), atol=0.1, rtol=0.05)
