@@ -1,24 +1,30 @@
 """Every check that needs a GPU, in one command (one call on a machine with a CUDA device).
 
 1. The CUDA tests (`pytest -m cuda`: the ones that skip without a GPU).
-2. Training throughput of the trainer itself (`pggan.train.train`, fp32 unless said): preset g with the paper
+2. gp-convolution: `benchmarks/bench_gp_convolution.py`, D's WGAN-GP step with torch's convolution double backward
+   against convolution kernels, preset g at 128² (fp32, bf16) and StyleGAN2's row E (fp32).
+3. Training throughput of the trainer itself (`pggan.train.train`, fp32 unless said): preset g with the paper
    budget's networks at 128² in fp32, `--amp bf16`, `--amp fp16` and `--compile`; preset a; preset g with the
    full-width networks (fmap_base 8192); MSG-GAN (preset msg, fp32 and bf16), StyleGAN's row F and StyleGAN2's
-   row E (fp32 and bf16). Each is a short run at the final resolution (progressive=False: the step
-   of a grown network at lod 0) on smooth random images; img/s is the mean of the log's ticks after the first
-   (warm-up, compilation).
-3. A growth run through every stage at 128² (4×4 to 128×128, 1 + 1 kimg phases) on the device, then
+   row E (fp32 and bf16). Each is a 4-kimg run at the final resolution (progressive=False: the step of a grown
+   network at lod 0) on smooth random images; img/s is the mean of the log's ticks after the first (warm-up,
+   compilation).
+4. A growth run through every stage at 128² (4×4 to 128×128, 1 + 1 kimg phases) on the device, then
    `pggan generate` and `ganeval swd` against its reals, and `pggan ppl` of its generator (2,000 latent pairs;
    LPIPS-VGG16 with random weights written here, which cost what the published ones do), through the command line.
-4. grids (asked for by --steps): img/s of every row of StyleGAN's and StyleGAN2's Table 1 grids at 32² with the
+5. grids (asked for by --steps): img/s of every row of StyleGAN's and StyleGAN2's Table 1 grids at 32² with the
    quick budget's networks, the runs `pggan ablation --grid stylegan|stylegan2` makes (fp32, at the final
-   resolution as in 2).
-5. quality (asked for by --steps, with --quality-data): `benchmarks/precision_quality.py` for fp32, bf16, fp16 and
+   resolution as in 3).
+6. quality (asked for by --steps, with --quality-data): `benchmarks/precision_quality.py` for fp32, bf16, fp16 and
    compile on 3 seeds of the quick budget (12 runs of 32 kimg).
 
+On an H200 (2026-12) the CUDA tests took 7 s and a throughput row of 10 kimg 26–70 s (the rows now run 4 kimg), and
+the grids' rows about 20 s each: run grids and quality as calls of their own.
+
 Writes OUT/gpu_checklist.md (the tables for benchmarks/RESULTS.md) and prints it as it goes. The device machine has
-PyTorch and every dependency the runs need; the project is installed there without fetching anything. A device call
-may run 600 s, so run the quality step as a call of its own:
+PyTorch and most dependencies; pytorch-msssim (pure Python) and a setuptools new enough for the editable install
+travel as wheels, installed with `pip install --no-index --no-deps --target /tmp/site WHEELS` and
+`PYTHONPATH=/tmp/site`; nothing is fetched there. A device call may run 600 s:
 
     pip install -q --no-deps --no-build-isolation -e . && python benchmarks/gpu_checklist.py --out $OUT/gpu
     python benchmarks/gpu_checklist.py --out $OUT/quality --steps quality --quality-data data/fmnist32.npz
@@ -115,14 +121,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the plumbing on a CPU")
-    parser.add_argument("--steps", default="tests,throughput,growth",
-                        help="comma-separated, of tests, throughput, growth, grids, quality")
+    parser.add_argument("--steps", default="tests,throughput,growth,gp-convolution",
+                        help="comma-separated, of tests, throughput, growth, gp-convolution, grids, quality")
     parser.add_argument("--quality-data", metavar="DATA", help="the prepared set of the quality step")
     args = parser.parse_args()
     steps = set(args.steps.split(","))
-    if not steps <= {"tests", "throughput", "growth", "grids", "quality"} or ("quality" in steps
-                                                                           and not args.quality_data):
-        parser.error("--steps: choose from tests, throughput, growth, grids, quality (quality needs --quality-data)")
+    choices = {"tests", "throughput", "growth", "gp-convolution", "grids", "quality"}
+    if not steps <= choices or ("quality" in steps and not args.quality_data):
+        parser.error(f"--steps: choose from {', '.join(sorted(choices))} (quality needs --quality-data)")
     for previous in ("throughput", "growth", "precision"):  # every run starts afresh, never resumes
         shutil.rmtree(args.out / previous, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +140,7 @@ def main() -> None:
         lines.append(text)
         report.write_text("\n".join(lines) + "\n")
 
-    resolution, kimg, phase_kimg = (16, 0.32, 0.064) if args.smoke else (128, 10.0, 1.0)
+    resolution, kimg, phase_kimg = (16, 0.32, 0.064) if args.smoke else (128, 4.0, 1.0)
     data = args.out / f"blobs{resolution}.npy"
     np.save(data, smooth_images(256 if args.smoke else 4096, resolution, seed=0))
     say(f"# GPU checklist — {device_line(args.device)}\n")
@@ -143,6 +149,13 @@ def main() -> None:
         say("## CUDA tests\n")
         tests = command(sys.executable, "-m", "pytest", "-q", "-rs", "-m", "cuda", "tests")
         say("```\n" + "\n".join(tests.stdout.strip().splitlines()[-8:]) + "\n```\n")
+    if "gp-convolution" in steps:
+        say("\n## The gradient penalty's double backward through convolutions (benchmarks/bench_gp_convolution.py)\n")
+        sizes = ["--resolution", "16", "--fmap-max", "16", "--steps", "2"] if args.smoke else []
+        for preset, amp in (("g", "none"), ("g", "bf16"), ("stylegan2_e", "none")):
+            result = command(sys.executable, "benchmarks/bench_gp_convolution.py", "--device", args.device,
+                             "--preset", preset, "--amp", amp, *sizes)
+            say(result.stdout.strip() if result.returncode == 0 else f"failed:\n```\n{result.stderr[-2000:]}\n```")
     if "throughput" in steps:
         throughput_table(args, data, resolution, kimg, say)
     if "growth" in steps:
@@ -159,7 +172,7 @@ def main() -> None:
 
 def throughput_table(args: argparse.Namespace, data: Path, resolution: int, kimg: float,
                      say: Callable[[str], None]) -> None:
-    """Step 2: the throughput table."""
+    """Step 3: the throughput table."""
     say(f"## Training throughput at {resolution}² (images shown to D per second)\n")
     say("| run | img/s | peak GPU memory GiB | wall s |")
     say("|---|---|---|---|")
@@ -169,7 +182,7 @@ def throughput_table(args: argparse.Namespace, data: Path, resolution: int, kimg
 
 
 def grid_rows_table(args: argparse.Namespace, kimg: float, say: Callable[[str], None]) -> None:
-    """Step 4: img/s of every row of the StyleGAN and StyleGAN2 grids at 32², quick budget networks."""
+    """Step 5: img/s of every row of the StyleGAN and StyleGAN2 grids at 32², quick budget networks."""
     resolution = 16 if args.smoke else 32
     data = args.out / f"blobs{resolution}.npy"
     np.save(data, smooth_images(256 if args.smoke else 4096, resolution, seed=0))
@@ -185,7 +198,7 @@ def grid_rows_table(args: argparse.Namespace, kimg: float, say: Callable[[str], 
 
 def growth_run(args: argparse.Namespace, data: Path, resolution: int, phase_kimg: float,
                say: Callable[[str], None]) -> None:
-    """Step 3: grow through every stage on the device, then generate and score through the command line."""
+    """Step 4: grow through every stage on the device, then generate and score through the command line."""
     say(f"\n## Growth run through every stage to {resolution}², then `pggan generate` and `ganeval swd`\n")
     run_dir, fakes = args.out / "growth", args.out / "growth_fakes.npy"
     vgg16, lpips = args.out / "random-vgg16.pth", args.out / "random-lpips-linear.pth"
