@@ -78,6 +78,18 @@ def find_lpips_weights(path: str | os.PathLike | None = None) -> Path:
                             "(lpips/weights/v0.1/vgg.pth)")
 
 
+def vgg16_file_sha256(path: Path, allow_unverified_weights: bool, consequence: str) -> str:
+    """The file's SHA-256, refused (GanevalInputError) unless it is torchvision's ImageNet VGG-16 or
+    `allow_unverified_weights`; `consequence` says in the message what another file would change."""
+    sha256 = file_sha256(path, "weights file")
+    if not sha256.startswith(VGG16_SHA256_PREFIX) and not allow_unverified_weights:
+        raise GanevalInputError(
+            f"{path}: SHA-256 {sha256[:16]}… does not begin with {VGG16_SHA256_PREFIX}, so it is not torchvision's "
+            f"ImageNet VGG-16 ({VGG16_URL}) and {consequence}; use that file, or pass --allow-unverified-weights "
+            "(allow_unverified_weights=True) to run anyway")
+    return sha256
+
+
 def tensors_sha256(state: dict[str, torch.Tensor]) -> str:
     """SHA-256 of tensors by name order (name, shape, dtype and float32 bytes): their identity however saved."""
     digest = hashlib.sha256()
@@ -196,14 +208,9 @@ def load_lpips(vgg16_weights: str | os.PathLike | None = None, lpips_weights: st
     lpips_path = find_lpips_weights(lpips_weights)
     lpips_state, lpips_sha256 = read_lpips_state(lpips_path)
     vgg16_path = VGG16_WEIGHTS.find(vgg16_weights, download=download)
-    vgg16_sha256 = file_sha256(vgg16_path, "weights file")
+    vgg16_sha256 = vgg16_file_sha256(vgg16_path, allow_unverified_weights, "its distances would not be comparable "
+                                     "with published PPL (results then say comparable_to_published: false)")
     if not allow_unverified_weights:
-        if not vgg16_sha256.startswith(VGG16_SHA256_PREFIX):
-            raise GanevalInputError(
-                f"{vgg16_path}: SHA-256 {vgg16_sha256[:16]}… does not begin with {VGG16_SHA256_PREFIX}, so it is not "
-                f"torchvision's ImageNet VGG-16 ({VGG16_URL}) and its distances would not be comparable with "
-                "published PPL; use that file, or pass --allow-unverified-weights (allow_unverified_weights=True) "
-                "to run anyway (results then say comparable_to_published: false)")
         if lpips_sha256 != LPIPS_TENSORS_SHA256:
             raise GanevalInputError(
                 f"{lpips_path}: its tensors are not the published LPIPS v0.1 VGG-16 linear layers (SHA-256 "

@@ -22,12 +22,11 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from ganeval.defaults import PRECISIONS, VGG16_URL
+from ganeval.defaults import PRECISIONS
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.base import FeatureExtractor, float32_precision, load_weights
 from ganeval.extractors.inception import tf_bilinear_resize
-from ganeval.extractors.lpips import VGG16_SHA256_PREFIX, VGG16_WEIGHTS, read_vgg16_file
-from ganeval.files import file_sha256
+from ganeval.extractors.lpips import VGG16_WEIGHTS, read_vgg16_file, vgg16_file_sha256
 
 INPUT_SIZE = 224
 FEATURE_DIM = 4096
@@ -103,12 +102,8 @@ def load_vgg16(weights: str | os.PathLike | None = None, *, device: torch.device
     if precision not in PRECISIONS:
         raise GanevalInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     path = VGG16_FC2_WEIGHTS.find(weights, download=download)
-    sha256 = file_sha256(path, "weights file")
-    if not sha256.startswith(VGG16_SHA256_PREFIX) and not allow_unverified_weights:
-        raise GanevalInputError(
-            f"{path}: SHA-256 {sha256[:16]}… does not begin with {VGG16_SHA256_PREFIX}, so it is not torchvision's "
-            f"ImageNet VGG-16 ({VGG16_URL}) and its features would not be those of torch-fidelity's prc; use that "
-            "file, or pass --allow-unverified-weights (allow_unverified_weights=True) to run anyway")
+    sha256 = vgg16_file_sha256(path, allow_unverified_weights,
+                               "its features would not be those of torch-fidelity's prc")
     with torch.device("meta"):  # no random initialisation of 134 M parameters the weights then replace
         network = VGG16FC2()
     load_weights(network, read_vgg16_classifier_state(path), path, "VGG-16 (torchvision's, up to fc2)", assign=True)
