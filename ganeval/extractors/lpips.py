@@ -210,12 +210,11 @@ def load_lpips(vgg16_weights: str | os.PathLike | None = None, lpips_weights: st
     vgg16_path = VGG16_WEIGHTS.find(vgg16_weights, download=download)
     vgg16_sha256 = vgg16_file_sha256(vgg16_path, allow_unverified_weights, "its distances would not be comparable "
                                      "with published PPL (results then say comparable_to_published: false)")
-    if not allow_unverified_weights:
-        if lpips_sha256 != LPIPS_TENSORS_SHA256:
-            raise GanevalInputError(
-                f"{lpips_path}: its tensors are not the published LPIPS v0.1 VGG-16 linear layers (SHA-256 "
-                f"{lpips_sha256[:16]}…, expected {LPIPS_TENSORS_SHA256[:16]}…); use lpips/weights/v0.1/vgg.pth, or "
-                "pass --allow-unverified-weights (allow_unverified_weights=True) to run anyway")
+    if not allow_unverified_weights and lpips_sha256 != LPIPS_TENSORS_SHA256:
+        raise GanevalInputError(
+            f"{lpips_path}: its tensors are not the published LPIPS v0.1 VGG-16 linear layers (SHA-256 "
+            f"{lpips_sha256[:16]}…, expected {LPIPS_TENSORS_SHA256[:16]}…); use lpips/weights/v0.1/vgg.pth, or "
+            "pass --allow-unverified-weights (allow_unverified_weights=True) to run anyway")
     network = LPIPSNetwork()
     vgg16_state = {key.removeprefix("features."): value for key, value in read_vgg16_state(vgg16_path).items()}
     load_weights(network.features, vgg16_state, vgg16_path, "VGG-16 (torchvision's features through relu5_3)")
