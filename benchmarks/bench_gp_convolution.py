@@ -38,7 +38,7 @@ from pggan.networks import build_networks
 
 
 def kernel_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *, padding: int = 0,
-           groups: int = 1) -> torch.Tensor:
+                  groups: int = 1) -> torch.Tensor:
     """F.conv2d(x, weight, bias, padding=padding, groups=groups), stride 1, with convolution-kernel derivatives."""
     if torch.is_autocast_enabled(x.device.type):  # autocast's rule for convolutions: the low dtype throughout
         dtype = torch.get_autocast_dtype(x.device.type)
