@@ -458,10 +458,15 @@ def run_ablation(data: str | Path, out: str | Path, *, grid: str = "table1", con
                 bar.milestone()
         bar.close()
     write_tables(out, rows_by_seed, header, spec)
-    # The figures show the first seed's runs; a folder that keeps only evaluation.json files keeps its figures.
+    # The figures show the first seed's runs. A folder whose runs keep only their evaluation.json (committed results)
+    # keeps its samples figure: redrawn from the rows that still have a checkpoint, it would lose the others.
     runs = {name: seed_dir(out, seeds[0]) / name for name in order}
     sampled = {name: run for name, run in runs.items() if list_checkpoints(run)}
-    if sampled:
+    pruned = [name for name, run in runs.items() if name not in sampled and (run / "evaluation.json").exists()]
+    if sampled and pruned and (out / "figure_samples.png").exists():
+        warnings.warn(f"{out / 'figure_samples.png'}: kept as it is; redrawn it would lose row(s) "
+                      f"{', '.join(pruned)} of seed {seeds[0]}, which have no checkpoint to sample", stacklevel=2)
+    elif sampled:
         draw_samples_figure(out, sampled, reals, device)
     draw_swd_figure(out, {name: run for name, run in runs.items() if (run / "config.json").exists()}, spec)
     draw_droplets_figure(out, rows_by_seed, spec)

@@ -224,6 +224,26 @@ def test_tables_are_rebuilt_from_evaluations_alone(two_seed_grid, tiny_data, tmp
     assert (copy / "figure_samples.png").read_bytes() == (out / "figure_samples.png").read_bytes()
 
 
+def test_samples_figure_is_kept_where_some_rows_have_no_checkpoint(two_seed_grid, tiny_data, tmp_path):
+    """A committed grid whose row (d) keeps only its evaluation.json and row (e) its whole run folder: rebuilt with
+    `--tables-only`, figure_samples.png stays as committed (redrawn from (e) alone it would lose (d)), with a
+    warning naming the row."""
+    out, _ = two_seed_grid
+    copy = tmp_path / "mixed"
+    for path in out.glob("seed-*/**/*evaluation.json"):
+        target = copy / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    shutil.rmtree(copy / "seed-7" / "e")
+    shutil.copytree(out / "seed-7" / "e", copy / "seed-7" / "e")
+    committed = b"the committed figure of every row"
+    (copy / "figure_samples.png").write_bytes(committed)
+    with pytest.warns(UserWarning, match=r"figure_samples\.png: kept as it is.* row\(s\) d of seed 7"):
+        run_ablation(tiny_data, copy, configs=["d", "e"], seeds=[7, 8], train=False,
+                     **{**TINY, "metrics_ticks": 0})
+    assert (copy / "figure_samples.png").read_bytes() == committed
+
+
 def test_a_row_fewer_seeds_finished_says_so(two_seed_grid, tiny_data, tmp_path):
     """Seeds committed as they finish, tables rebuilt with train=False (`--tables-only`): a row one seed has not
     reached is that seed's value alone, with no spread, the seeds column says 1, and nothing is trained."""
