@@ -99,6 +99,18 @@ def upsample2x_in_fp32(x: torch.Tensor) -> torch.Tensor:
     return upsample2x(x.float())
 
 
+def generate_fp32_and_bf16(generator: torch.nn.Module, latents: torch.Tensor, device_type: str):
+    """The generator at 16², α = 0.5, in fp32 and under bf16 autocast, StyleGAN's per-pixel noise drawn the same
+    in both calls."""
+    with torch.no_grad():
+        torch.manual_seed(1)
+        exact = generator(latents, 16, 0.5)
+        torch.manual_seed(1)
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            faded = generator(latents, 16, 0.5)
+    return exact, faded
+
+
 @pytest.mark.parametrize("preset", ["g", "a", "stylegan_f"])
 def test_generator_fades_in_under_autocast_with_cuda_dtype_rules(preset, monkeypatch):
     # On CUDA, `--amp bf16` met (1 − α)·upsample(old toRGB) in fp32 and the new toRGB in bf16 and torch.lerp
@@ -106,13 +118,7 @@ def test_generator_fades_in_under_autocast_with_cuda_dtype_rules(preset, monkeyp
     monkeypatch.setattr(pggan.networks, "upsample2x", upsample2x_in_fp32)
     monkeypatch.setattr(pggan.style, "upsample2x", upsample2x_in_fp32)
     generator, _ = tiny_networks(preset)
-    latents = torch.randn(4, 12)
-    with torch.no_grad():
-        torch.manual_seed(1)  # StyleGAN's per-pixel noise: the same draws in both calls
-        exact = generator(latents, 16, 0.5)
-        torch.manual_seed(1)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            faded = generator(latents, 16, 0.5)
+    exact, faded = generate_fp32_and_bf16(generator, torch.randn(4, 12), "cpu")
     # bf16 keeps 8 bits of mantissa: relative rounding 2**-8 per op over a few layers of O(1) values.
     torch.testing.assert_close(faded.float(), exact, atol=0.1, rtol=0.05)
 
@@ -122,12 +128,8 @@ def test_generator_fades_in_under_autocast_with_cuda_dtype_rules(preset, monkeyp
 @pytest.mark.parametrize("preset", ["g", "stylegan_f"])
 def test_networks_fade_in_under_cuda_bf16_autocast(preset):
     generator, discriminator = (network.cuda() for network in tiny_networks(preset))
-    latents = torch.randn(4, 12, device="cuda")
-    with torch.no_grad():
-        torch.manual_seed(1)  # StyleGAN's per-pixel noise: the same draws in both calls
-        exact = generator(latents, 16, 0.5)
-        torch.manual_seed(1)
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            faded, score = generator(latents, 16, 0.5), discriminator(exact, 0.5)
+    exact, faded = generate_fp32_and_bf16(generator, torch.randn(4, 12, device="cuda"), "cuda")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        score = discriminator(exact, 0.5)
     torch.testing.assert_close(faded.float(), exact, atol=0.1, rtol=0.05)
     torch.testing.assert_close(score.float(), discriminator(exact, 0.5), atol=0.1, rtol=0.05)
