@@ -149,6 +149,21 @@ def test_torchrun_bad_option_is_one_line(tmp_path):
 
 
 @pytest.mark.slow  # spawns processes
+def test_torchrun_bad_vgg16_fc2_weights_are_one_line(tmp_path):
+    # Every rank loads the feature extractor's weights: a file that is not VGG-16's stops them all, one line said.
+    for name, seed in (("real", 1), ("fake", 2)):
+        np.save(tmp_path / f"{name}.npy", smooth_images(8, 32, seed=seed))
+    weights = tmp_path / "vgg16.pth"
+    weights.write_bytes(b"garbage")
+    code, errors, stderr = torchrun_errors(["pr", str(tmp_path / "real.npy"), str(tmp_path / "fake.npy"), "--pr-k",
+                                            "2", "--features", "vgg16-fc2", "--vgg16-weights", str(weights),
+                                            "--allow-unverified-weights", "--device", "cpu", "--no-progress"])
+    assert len(errors) == 1 and str(weights) in errors[0] and "not a readable PyTorch weights file" in errors[0], \
+        stderr
+    assert code != 0 and "exitcode  : 2" in stderr
+
+
+@pytest.mark.slow  # spawns processes
 def test_torchrun_pggan_train_bad_setting_is_one_line(tmp_path):
     data = tmp_path / "data.npz"
     np.savez(data, images=np.random.default_rng(0).integers(0, 256, (16, 1, 8, 8), dtype=np.uint8))
