@@ -127,6 +127,8 @@ def load_torch_file(path: str | os.PathLike, what: str, *, float_arrays: bool = 
     path = Path(path)
     if path.is_dir():
         raise GanevalInputError(f"{path}: is a folder, expected a {what}")
+    if is_torchscript_archive(path):
+        raise GanevalInputError(f"{path}: a TorchScript archive (torch.jit.save), not a {what} written by torch.save")
     allowed = _numpy_float_array_globals() if float_arrays else []
     with reading(path, what), warnings.catch_warnings(), torch.serialization.safe_globals(allowed):
         warnings.simplefilter("ignore")  # torch's own advice about weights_only; the error says what matters
@@ -136,6 +138,17 @@ def load_torch_file(path: str | os.PathLike, what: str, *, float_arrays: bool = 
             others = "tensors, numpy float arrays" if float_arrays else "tensors"
             raise GanevalInputError(f"{path}: not a readable {what} (not written by torch.save, or it holds objects "
                                     f"other than {others} and plain values)") from None
+
+
+def is_torchscript_archive(path: Path) -> bool:
+    """Whether `path` is a zip archive as torch.jit.save writes it (a `code/` folder of TorchScript and
+    `constants.pkl`); torch.save's archives hold neither."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return any(name.endswith("/constants.pkl") for name in names) and any("/code/" in name for name in names)
 
 
 def _numpy_float_array_globals() -> list[Any]:

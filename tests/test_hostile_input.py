@@ -19,6 +19,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,9 @@ def template(tmp_path_factory: pytest.TempPathFactory, vgg16_weights: Path) -> P
     (root / "generators.py").write_text(GENERATORS)
     (root / "vgg16.pth").symlink_to(vgg16_weights)
     torch.save(random_lpips_linear(), root / "lin.pth")
+    with warnings.catch_warnings():  # torch.jit's deprecation notice: the archive is what StyleGAN2-ADA ships
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.trace(torch.nn.Conv2d(3, 4, 3), torch.zeros(1, 3, 8, 8)), root / "vgg16.pt")
     (root / "classifiers").mkdir()
     (root / "classifiers" / "smiling.pt").write_bytes(b"not TorchScript")
     images = smooth_images(8, 32, seed=1)
@@ -399,6 +403,9 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("weights-garbage", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--inception-weights",
                                       w.write("w.pth", b"garbage"), "--allow-unverified-weights"], 2,
      "not a readable PyTorch weights file"),
+    ("weights-torchscript", G, lambda w: ["fid", w.path("real"), w.path("fake"), "--inception-weights",
+                                          w.path("vgg16.pt"), "--allow-unverified-weights"], 2,
+     "vgg16.pt: a TorchScript archive (torch.jit.save), not a PyTorch weights file written by torch.save"),
     ("weights-nowhere-offline", G, lambda w, mp: (mp.setenv("TORCH_HOME", w.path("torch-home")),
                                                   ["fid", w.path("real"), w.path("fake")])[1], 2,
      "Inception weights are not here"),
@@ -439,6 +446,10 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
                                                                  ["kid", w.path("real"), w.path("fake"), "--features",
                                                                   "vgg16-fc2", "--subset-size", "4"])[1], 2,
      "VGG-16 weights of the vgg16-fc2 features are not here"),
+    ("vgg16-features-weights-torchscript", G, lambda w: ["pr", w.path("real"), w.path("fake"), "--pr-k", "2",
+                                                         "--features", "vgg16-fc2", "--vgg16-weights",
+                                                         w.path("vgg16.pt")], 2,
+     "vgg16.pt: a TorchScript archive, as StyleGAN2-ADA's vgg16.pt is, not torchvision's VGG-16 state dict"),
     ("vgg16-features-resize", G, lambda w: ["dc", w.path("real"), w.path("fake"), "--features", "vgg16-fc2",
                                             "--resize", "pytorch-fid"], 2, "resize='pytorch-fid' applies"),
     # --- pggan train: --set values and switches, checked against TrainConfig's field types and ranges
@@ -761,6 +772,9 @@ ROWS: list[tuple[str, str, Callable, int, str]] = [
     ("ppl-lpips-weights-of-another-network", G, lambda w: ["ppl", *generator(w, "good"), *lpips_files(w),
                                                            "--lpips-weights", w.write("other.pth", _torch_bytes())],
      2, "not the LPIPS v0.1"),
+    ("ppl-vgg16-torchscript", G, lambda w: ["ppl", *generator(w, "good"), *lpips_files(w), "--vgg16-weights",
+                                            w.path("vgg16.pt")], 2,
+     "a TorchScript archive, as StyleGAN2-ADA's vgg16.pt is"),
     ("ppl-lpips-not-installed", G, lambda w, mp: without_lpips(mp) or ["ppl", *generator(w, "good"),
                                                                        "--vgg16-weights", w.path("vgg16.pth"), *FEW],
      2,

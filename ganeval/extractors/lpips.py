@@ -39,7 +39,7 @@ from ganeval.defaults import (
 from ganeval.errors import GanevalInputError
 from ganeval.extractors.base import float32_precision, load_weights
 from ganeval.extractors.weights import WeightsFile, hub_checkpoints
-from ganeval.files import file_sha256, load_torch_file
+from ganeval.files import file_sha256, is_torchscript_archive, load_torch_file
 
 VGG16_SHA256_PREFIX = "397923af"  # torch hub names a file by the first 8 hex digits of its SHA-256
 # SHA-256 of the five linear layers' tensors (names lin0 … lin4, shapes, float32 values; `tensors_sha256`), the same
@@ -79,8 +79,12 @@ def find_lpips_weights(path: str | os.PathLike | None = None) -> Path:
 
 
 def vgg16_file_sha256(path: Path, allow_unverified_weights: bool, consequence: str) -> str:
-    """The file's SHA-256, refused (GanevalInputError) unless it is torchvision's ImageNet VGG-16 or
-    `allow_unverified_weights`; `consequence` says in the message what another file would change."""
+    """The file's SHA-256, refused (GanevalInputError) if it is a TorchScript archive, or unless it is torchvision's
+    ImageNet VGG-16 or `allow_unverified_weights`; `consequence` says in the message what another file would
+    change."""
+    if is_torchscript_archive(path):  # StyleGAN2-ADA's metrics cache such a vgg16.pt: its own LPIPS network
+        raise GanevalInputError(f"{path}: a TorchScript archive, as StyleGAN2-ADA's vgg16.pt is, not torchvision's "
+                                f"VGG-16 state dict; give vgg16-397923af.pth ({VGG16_URL})")
     sha256 = file_sha256(path, "weights file")
     if not sha256.startswith(VGG16_SHA256_PREFIX) and not allow_unverified_weights:
         raise GanevalInputError(
