@@ -377,6 +377,12 @@ def run_ablation(data: str | Path, out: str | Path, *, grid: str = "table1", con
         row_config(name, seeds[0]).validate()
     check_grid(out, grid_record(data, data_images, base, budget, overrides, metrics_ticks, evaluation, weights,
                                 lpips_files, grid), row_config=row_config, write=train)
+    left_out = [seed for seed in seeds_in(out) if seed not in seeds
+                and any((seed_dir(out, seed) / name / "evaluation.json").exists() for name in order)]
+    if left_out:  # e.g. --seeds 1001,1002 added to a grid whose seed 1000 finished earlier
+        warnings.warn(f"{out}: the tables cover seed(s) {', '.join(map(str, seeds))} only; the finished runs of "
+                      f"seed(s) {', '.join(map(str, left_out))} there are left out of them (name every seed in "
+                      "--seeds, or rebuild with --tables-only, which takes every seed in OUT)", stacklevel=2)
     rows_by_seed: dict[int, dict[str, dict[str, Any]]] = {}
     pending: list[tuple[int, str]] = []
     for seed in seeds:

@@ -244,6 +244,21 @@ def test_samples_figure_is_kept_where_some_rows_have_no_checkpoint(two_seed_grid
     assert (copy / "figure_samples.png").read_bytes() == committed
 
 
+def test_seeds_left_out_of_the_tables_are_named(two_seed_grid, tiny_data, tmp_path):
+    """Tables of seed 8 alone, where seed 7 finished too: one warning names seed 7 as left out, and the table is
+    seed 8's."""
+    out, _ = two_seed_grid
+    copy = tmp_path / "seeds"
+    for path in out.glob("seed-*/**/*evaluation.json"):
+        target = copy / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    with pytest.warns(UserWarning, match=r"the tables cover seed\(s\) 8 only; the finished runs of seed\(s\) 7"):
+        table = run_ablation(tiny_data, copy, configs=["d", "e"], seeds=[8], train=False,
+                             **{**TINY, "metrics_ticks": 0})
+    assert table["seeds"] == [8] and {row["num_seeds"] for row in table["rows"] if row["config"] != "real"} == {1}
+
+
 def test_a_row_fewer_seeds_finished_says_so(two_seed_grid, tiny_data, tmp_path):
     """Seeds committed as they finish, tables rebuilt with train=False (`--tables-only`): a row one seed has not
     reached is that seed's value alone, with no spread, the seeds column says 1, and nothing is trained."""
