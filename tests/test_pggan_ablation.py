@@ -168,6 +168,15 @@ def test_ppl_column_says_why_it_is_empty_without_weights(finished_grid):
     assert "| — |" in g_row
 
 
+def copy_evaluations(out: Path, copy: Path) -> None:
+    """Copy a grid's evaluation.json files (each run's and each seed's real_evaluation.json), as results are
+    committed, from `out` into `copy`."""
+    for path in out.glob("seed-*/**/*evaluation.json"):
+        target = copy / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+
+
 @pytest.fixture(scope="module")
 def two_seed_grid(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("seeds")
@@ -212,10 +221,7 @@ def test_tables_are_rebuilt_from_evaluations_alone(two_seed_grid, tiny_data, tmp
     """Committed results hold only each run's evaluation.json: the runner assembles the same table from them."""
     out, table = two_seed_grid
     copy = tmp_path / "committed"
-    for path in out.glob("seed-*/**/*evaluation.json"):
-        target = copy / path.relative_to(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
+    copy_evaluations(out, copy)
     shutil.copy(out / "figure_samples.png", copy / "figure_samples.png")  # committed beside them
     rebuilt = run_ablation(tiny_data, copy, configs=["d", "e"], seeds=[7, 8], **{**TINY, "metrics_ticks": 0})
     assert rebuilt["rows"] == table["rows"] and rebuilt["trends"] == table["trends"]
@@ -230,10 +236,7 @@ def test_samples_figure_is_kept_where_some_rows_have_no_checkpoint(two_seed_grid
     warning naming the row."""
     out, _ = two_seed_grid
     copy = tmp_path / "mixed"
-    for path in out.glob("seed-*/**/*evaluation.json"):
-        target = copy / path.relative_to(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
+    copy_evaluations(out, copy)
     shutil.rmtree(copy / "seed-7" / "e")
     shutil.copytree(out / "seed-7" / "e", copy / "seed-7" / "e")
     committed = b"the committed figure of every row"
@@ -249,10 +252,7 @@ def test_seeds_left_out_of_the_tables_are_named(two_seed_grid, tiny_data, tmp_pa
     seed 8's."""
     out, _ = two_seed_grid
     copy = tmp_path / "seeds"
-    for path in out.glob("seed-*/**/*evaluation.json"):
-        target = copy / path.relative_to(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
+    copy_evaluations(out, copy)
     with pytest.warns(UserWarning, match=r"the tables cover seed\(s\) 8 only; the finished runs of seed\(s\) 7"):
         table = run_ablation(tiny_data, copy, configs=["d", "e"], seeds=[8], train=False,
                              **{**TINY, "metrics_ticks": 0})
@@ -264,12 +264,8 @@ def test_a_row_fewer_seeds_finished_says_so(two_seed_grid, tiny_data, tmp_path):
     reached is that seed's value alone, with no spread, the seeds column says 1, and nothing is trained."""
     out, _ = two_seed_grid
     copy = tmp_path / "partial"
-    for path in out.glob("seed-*/**/*evaluation.json"):
-        if path.parent.name == "e" and path.parent.parent.name == "seed-8":
-            continue  # seed 8 has not finished row (e) yet
-        target = copy / path.relative_to(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
+    copy_evaluations(out, copy)
+    shutil.rmtree(copy / "seed-8" / "e")  # seed 8 has not finished row (e) yet
     table = run_ablation(tiny_data, copy, configs=["d", "e"], seeds=[7, 8], train=False,
                          **{**TINY, "metrics_ticks": 0})
     assert not (copy / "seed-8" / "e").exists()  # nothing was trained
@@ -293,10 +289,7 @@ def test_tables_only_without_seeds_reads_every_seed_folder(two_seed_grid, tiny_d
 
     out, table = two_seed_grid
     copy = tmp_path / "committed"
-    for path in out.glob("seed-*/**/*evaluation.json"):
-        target = copy / path.relative_to(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
+    copy_evaluations(out, copy)
     (copy / "seed-notes").mkdir()  # not a seed
     assert seeds_in(copy) == [7, 8]
     settings = [f"--set={name}={TINY[name]}" for name in ("resolution", "fmap_base", "fmap_max", "latent_size")]
