@@ -211,9 +211,14 @@ def _shard_batches(count: int, batch_size: int, shard: Shard | None) -> list[tup
 
 def _folder_batches(files: list[Path], spans: list[tuple[int, int]], device: torch.device, name: str
                     ) -> Iterator[tuple[int, torch.Tensor]]:
-    """Decode the files of each (start, stop) span in background threads (PIL releases the GIL), one batch ahead."""
+    """Decode the files of each (start, stop) span in background threads (PIL releases the GIL), one batch ahead.
+
+    The pool is shut down without joining its threads: a stream left half read is closed whenever it is garbage
+    collected, which may be inside another thread's start, where joining a thread deadlocks on CPython's lock.
+    """
     first_shape: tuple[int, ...] | None = None
-    with ThreadPoolExecutor(max_workers=max(2, min(8, available_cpus()))) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(2, min(8, available_cpus())))
+    try:
         chunks = [files[start:stop] for start, stop in spans]
         pending = [pool.map(read_image, chunk) for chunk in chunks[:2]]
         for index, (chunk, (start, _)) in enumerate(zip(chunks, spans)):
@@ -229,6 +234,8 @@ def _folder_batches(files: list[Path], spans: list[tuple[int, int]], device: tor
                         f"{name}: {path} is {image.shape[0]}×{image.shape[1]} but {first_path} is "
                         f"{first_shape[0]}×{first_shape[1]}; all images in a set must have one size")
             yield start, torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).to(device).contiguous()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def generator_seed(seed: int, start: int) -> int:

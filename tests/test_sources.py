@@ -1,5 +1,10 @@
 """Image sources: every accepted input gives the same uint8 NCHW RGB batches; every bad input one clear message."""
 
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -144,3 +149,26 @@ def test_tiny_square_images_keep_their_layout():
     assert torch.equal(collect(nchw), torch.from_numpy(nchw).expand(-1, 3, -1, -1))
     nhwc = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
     assert torch.equal(collect(nhwc), torch.from_numpy(nhwc).permute(0, 3, 1, 2))
+
+
+@pytest.mark.skipif(not hasattr(threading, "_shutdown_locks_lock"), reason="CPython's thread bootstrap lock (3.9–3.12)")
+def test_an_abandoned_folder_stream_is_finalised_without_joining_threads(tmp_path):
+    # A folder stream left half read (another set's bad input stopped the run) was finalised by a garbage collection
+    # that ran inside a new thread's start, where CPython holds `threading._shutdown_locks_lock`; its decoding pool
+    # joined its threads there, and joining needs that lock: the test session hung. The same finalisation, with the
+    # lock held, in a child process that must end in time.
+    write_folder(tmp_path / "real", np.random.default_rng(0).integers(0, 256, (12, 16, 16, 3), dtype=np.uint8))
+    code = f"""
+import gc, threading
+from ganeval.sources import open_images
+batches = open_images({str(tmp_path / "real")!r}, batch_size=2, device="cpu")
+stream = batches.indexed()
+next(stream)
+with threading._shutdown_locks_lock:
+    del stream, batches
+    gc.collect()
+print("closed")
+"""
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                               cwd=Path(__file__).resolve().parents[1])
+    assert completed.returncode == 0 and completed.stdout.strip() == "closed", completed.stderr
